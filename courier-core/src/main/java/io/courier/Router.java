@@ -1,0 +1,208 @@
+package io.courier;
+
+import io.courier.internal.HandlerChain;
+import io.courier.internal.ObservedPublisher;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Routes messages from topics to handlers through middleware, over one {@link Transport}.
+ *
+ * <pre>{@code
+ * try (Router router = Router.builder(transport)
+ *         .use(new RecoveryMiddleware())                       // outermost
+ *         .use(DeadLetterMiddleware.to(transport.publisher()))
+ *         .use(RetryMiddleware.builder().maxAttempts(5).build())
+ *         .build()) {
+ *     router.route("orders", "billing", OrderPlaced.class, (order, delivery) -> bill(order));
+ *     router.start();
+ *     router.publisher().publish("orders", Message.of(json)).join();
+ * }
+ * }</pre>
+ *
+ * <p>Middleware added with {@link Builder#use} applies to every route; the first added is the
+ * outermost. Route-specific middleware passed to {@link #route(SubscriptionOptions, Handler, Middleware...)}
+ * sits inside the router-wide ones. The router checks the middleware chain's contract at run time
+ * (see {@link Middleware}) and fails with an exception naming the culprit.
+ *
+ * <p>Routes added before {@link #start()} subscribe when it is called; routes added afterwards
+ * subscribe at once. {@link #close()} closes every subscription gracefully (stop fetching, let
+ * in-flight handlers finish within each subscription's shutdown timeout, settle them), in parallel.
+ * It does not close the transport, which the caller owns. Thread-safe.
+ */
+public final class Router implements AutoCloseable {
+
+    private record Route(SubscriptionOptions options, Handler handler) {
+    }
+
+    private final Transport transport;
+    private final List<Middleware> middleware;
+    private final LifecycleListener listener;
+    private final Codec codec;
+    private final Publisher publisher;
+    private final List<Route> pending = new ArrayList<>();
+    private final List<Subscription> subscriptions = new ArrayList<>();
+    private boolean started;
+    private boolean closed;
+
+    private Router(Builder b) {
+        this.transport = b.transport;
+        this.middleware = List.copyOf(b.middleware);
+        this.listener = b.listener;
+        this.codec = b.codec;
+        this.publisher = ObservedPublisher.wrap(transport.publisher(), listener);
+    }
+
+    /** A builder for a router over {@code transport}. */
+    public static Builder builder(Transport transport) {
+        return new Builder(transport);
+    }
+
+    /**
+     * The transport's publisher, decorated to report to the router's {@link LifecycleListener} and to
+     * stamp the current {@link Correlation} id. It implements {@link DelayedPublisher} when the
+     * transport's publisher does.
+     */
+    public Publisher publisher() {
+        return publisher;
+    }
+
+    /** The codec typed routes decode with. */
+    public Codec codec() {
+        return codec;
+    }
+
+    /** Routes {@code topic} for {@code group} to {@code handler} with default subscription options. */
+    public Router route(String topic, String group, Handler handler) {
+        return route(SubscriptionOptions.of(topic, group), handler);
+    }
+
+    /**
+     * Routes {@code topic} for {@code group} to a typed handler: payloads are decoded with the router's
+     * codec; one that cannot be decoded fails with a {@link DecodingException}, which is not retried.
+     */
+    public <T> Router route(String topic, String group, Class<T> type, TypedHandler<T> handler) {
+        return route(SubscriptionOptions.of(topic, group), type, handler);
+    }
+
+    /** Routes with explicit options to a typed handler. */
+    public <T> Router route(SubscriptionOptions options, Class<T> type, TypedHandler<T> handler, Middleware... routeMiddleware) {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(handler, "handler");
+        return route(options, d -> handler.handle(codec.decode(d.message().payload(), type), d), routeMiddleware);
+    }
+
+    /**
+     * Routes with explicit options; {@code routeMiddleware} wraps only this route, inside the
+     * router-wide middleware.
+     *
+     * @throws IllegalStateException if a middleware's {@code wrap} returns null (the message names it)
+     */
+    public Router route(SubscriptionOptions options, Handler handler, Middleware... routeMiddleware) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(handler, "handler");
+        List<Middleware> chain = new ArrayList<>(middleware);
+        chain.addAll(List.of(routeMiddleware));
+        Route route = new Route(options, HandlerChain.build(handler, chain, listener));
+        synchronized (this) {
+            if (closed) {
+                throw new TransportClosedException("router is closed");
+            }
+            if (started) {
+                subscriptions.add(transport.subscriber().subscribe(route.options(), route.handler()));
+            } else {
+                pending.add(route);
+            }
+        }
+        return this;
+    }
+
+    /** Subscribes every route added so far; later routes subscribe as they are added. Idempotent. */
+    public synchronized Router start() {
+        if (closed) {
+            throw new TransportClosedException("router is closed");
+        }
+        if (!started) {
+            started = true;
+            for (Route r : pending) {
+                subscriptions.add(transport.subscriber().subscribe(r.options(), r.handler()));
+            }
+            pending.clear();
+        }
+        return this;
+    }
+
+    /** The subscriptions started so far. */
+    public synchronized List<Subscription> subscriptions() {
+        return List.copyOf(subscriptions);
+    }
+
+    /** Closes every subscription gracefully, in parallel, each within its shutdown timeout. Idempotent. */
+    @Override
+    public void close() {
+        List<Subscription> toClose;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = List.copyOf(subscriptions);
+        }
+        CompletableFuture.allOf(toClose.stream()
+                .map(s -> CompletableFuture.runAsync(s::close))
+                .toArray(CompletableFuture[]::new)).join();
+    }
+
+    /** Closes every subscription, waiting at most {@code timeout} for in-flight handlers. */
+    public void close(Duration timeout) {
+        List<Subscription> toClose;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = List.copyOf(subscriptions);
+        }
+        CompletableFuture.allOf(toClose.stream()
+                .map(s -> CompletableFuture.runAsync(() -> s.close(timeout)))
+                .toArray(CompletableFuture[]::new)).join();
+    }
+
+    /** Builds a {@link Router}. Not thread-safe. */
+    public static final class Builder {
+        private final Transport transport;
+        private final List<Middleware> middleware = new ArrayList<>();
+        private LifecycleListener listener = LifecycleListener.NONE;
+        private Codec codec = JsonCodec.defaults();
+
+        private Builder(Transport transport) {
+            this.transport = Objects.requireNonNull(transport, "transport");
+        }
+
+        /** Adds router-wide middleware; the first added is the outermost. */
+        public Builder use(Middleware m) {
+            middleware.add(Objects.requireNonNull(m, "middleware"));
+            return this;
+        }
+
+        /** The listener that hears lifecycle events (default: none). */
+        public Builder listener(LifecycleListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** The codec for typed routes (default: {@link JsonCodec#defaults()}). */
+        public Builder codec(Codec codec) {
+            this.codec = Objects.requireNonNull(codec, "codec");
+            return this;
+        }
+
+        /** Builds the router; nothing is subscribed until {@link Router#start()}. */
+        public Router build() {
+            return new Router(this);
+        }
+    }
+}
