@@ -1,0 +1,2 @@
+/** Implementation details of the core. Not API: may change in any release. */
+package io.courier.internal;

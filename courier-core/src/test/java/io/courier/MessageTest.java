@@ -1,0 +1,57 @@
+package io.courier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class MessageTest {
+
+    @Test
+    void generatesUniqueIdsAndTimestampWhenAbsent() {
+        Message a = Message.ofText("a");
+        Message b = Message.ofText("a");
+
+        assertThat(a.id()).isNotBlank().isNotEqualTo(b.id());
+        assertThat(a.timestamp()).isNotNull();
+        assertThat(a.key()).isEmpty();
+    }
+
+    @Test
+    void payloadCannotBeChangedFromOutside() {
+        byte[] bytes = "hello".getBytes(StandardCharsets.UTF_8);
+        Message m = Message.of(bytes);
+        bytes[0] = 'J';
+        m.payload()[1] = 'A';
+
+        assertThat(m.payloadAsText()).isEqualTo("hello");
+    }
+
+    @Test
+    void headersAreImmutableAndCopiesKeepTheId() {
+        Message m = Message.builder().id("m-1").key("k").header("a", "1").payload(new byte[] {1}).build();
+        Message copy = m.withHeader("b", "2");
+
+        assertThatThrownBy(() -> m.headers().put("x", "y")).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(copy.id()).isEqualTo("m-1");
+        assertThat(copy.key()).contains("k");
+        assertThat(copy.headers()).containsEntry("a", "1").containsEntry("b", "2");
+        assertThat(m.headers()).doesNotContainKey("b");
+    }
+
+    @Test
+    void rejectsBlankIdAndNullHeaderValues() {
+        assertThatThrownBy(() -> Message.builder().id(" ")).hasMessageContaining("must not be blank");
+        assertThatThrownBy(() -> Message.builder().header("h", null)).hasMessageContaining("'h'");
+    }
+
+    @Test
+    void subscriptionOptionsValidationSaysWhatWasGiven() {
+        assertThatThrownBy(() -> SubscriptionOptions.builder("t", "g").concurrency(0).build())
+                .hasMessage("concurrency must be >= 1, but was 0");
+        assertThatThrownBy(() -> SubscriptionOptions.builder("t", "g").concurrency(4).maxInFlight(2).build())
+                .hasMessage("maxInFlight must be >= concurrency (4), but was 2");
+        assertThatThrownBy(() -> SubscriptionOptions.of(" ", "g")).hasMessage("topic must not be blank");
+    }
+}

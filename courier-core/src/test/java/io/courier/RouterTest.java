@@ -1,0 +1,307 @@
+package io.courier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.memory.InMemoryTransport;
+import io.courier.spi.BasicDelivery;
+import io.courier.spi.HandlerInvoker;
+import io.courier.spi.Outcome;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class RouterTest {
+
+    private final InMemoryTransport transport = InMemoryTransport.create();
+
+    @AfterEach
+    void close() {
+        transport.close();
+    }
+
+    /** Runs {@code handler} through the router's chain machinery once, the way a transport would. */
+    private static Outcome runChain(Handler handler, List<Middleware> middleware, LifecycleListener listener) {
+        Handler chain = io.courier.internal.HandlerChain.build(handler, middleware, listener);
+        BasicDelivery d = new BasicDelivery(Message.ofText("x"), "t", "g", 1);
+        return HandlerInvoker.invoke(chain, d, Duration.ofSeconds(1));
+    }
+
+    private static Middleware named(String name, Middleware m) {
+        return new Middleware() {
+            @Override
+            public Handler wrap(Handler next) {
+                return m.wrap(next);
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+        };
+    }
+
+    @Test
+    void firstAddedMiddlewareIsOutermost() {
+        List<String> trace = new CopyOnWriteArrayList<>();
+        Middleware a = next -> d -> { trace.add("a>"); next.handle(d); trace.add("<a"); };
+        Middleware b = next -> d -> { trace.add("b>"); next.handle(d); trace.add("<b"); };
+
+        Outcome o = runChain(d -> trace.add("handler"), List.of(a, b), LifecycleListener.NONE);
+
+        assertThat(o).isInstanceOf(Outcome.Ack.class);
+        assertThat(trace).containsExactly("a>", "b>", "handler", "<b", "<a");
+    }
+
+    @Test
+    void wrapReturningNullFailsAtRouteTimeNamingTheMiddleware() {
+        Middleware broken = named("BrokenWrap", next -> null);
+        Router router = Router.builder(transport).use(d -> d).use(broken).build();
+
+        assertThatThrownBy(() -> router.route("t", "g", d -> { }))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("'BrokenWrap'")
+                .hasMessageContaining("position 2 of 2")
+                .hasMessageContaining("returned null");
+    }
+
+    @Test
+    void callingNextAfterReturningFailsNamingTheMiddleware() throws Exception {
+        AtomicReference<Throwable> lateCallError = new AtomicReference<>();
+        CountDownLatch lateCallDone = new CountDownLatch(1);
+        Middleware leaky = named("LeakyAsync", next -> d -> {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(50);   // let the outer handler return first: that is the bug being provoked
+                    next.handle(d);
+                } catch (Throwable e) {
+                    lateCallError.set(e);
+                } finally {
+                    lateCallDone.countDown();
+                }
+            });
+            t.start();
+        });
+
+        runChain(d -> { }, List.of(leaky), LifecycleListener.NONE);
+
+        assertThat(lateCallDone.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(lateCallError.get())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("'LeakyAsync'")
+                .hasMessageContaining("after its own handler had returned");
+    }
+
+    @Test
+    void overlappingNextCallsForOneDeliveryFailNamingTheMiddleware() {
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Middleware doubler = named("Doubler", next -> d -> {
+            Thread first = new Thread(() -> {
+                try {
+                    next.handle(d);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            first.start();
+            inHandler.await();
+            try {
+                next.handle(d);   // second call while the first is still running
+            } finally {
+                release.countDown();
+                first.join();
+            }
+        });
+
+        Outcome o = runChain(d -> {
+            inHandler.countDown();
+            release.await(5, TimeUnit.SECONDS);
+        }, List.of(doubler), LifecycleListener.NONE);
+
+        assertThat(o).isInstanceOfSatisfying(Outcome.Failed.class, f -> assertThat(f.error())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("'Doubler'")
+                .hasMessageContaining("still running"));
+    }
+
+    @Test
+    void sequentialNextCallsAreAllowedForInPlaceRetry() {
+        AtomicInteger calls = new AtomicInteger();
+        Middleware twice = next -> d -> {
+            try {
+                next.handle(d);
+            } catch (IllegalArgumentException first) {
+                next.handle(d);
+            }
+        };
+
+        Outcome o = runChain(d -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new IllegalArgumentException("first attempt fails");
+            }
+        }, List.of(twice), LifecycleListener.NONE);
+
+        assertThat(o).isInstanceOf(Outcome.Ack.class);
+        assertThat(calls).hasValue(2);
+    }
+
+    @Test
+    void listenerHearsFailedRetriedDeadLetteredAndAcked() {
+        List<String> events = new CopyOnWriteArrayList<>();
+        LifecycleListener listener = new LifecycleListener() {
+            @Override
+            public void onDelivered(Delivery d) {
+                events.add("delivered");
+            }
+
+            @Override
+            public void onAcked(Delivery d, Duration t) {
+                events.add("acked");
+            }
+
+            @Override
+            public void onFailed(Delivery d, Throwable e, Duration t) {
+                events.add("failed:" + e.getMessage());
+            }
+
+            @Override
+            public void onRetried(Delivery d, Duration delay) {
+                events.add("retried:" + delay.toMillis());
+            }
+
+            @Override
+            public void onDeadLettered(Delivery d, String topic, String reason) {
+                events.add("dead:" + topic + ":" + reason);
+            }
+        };
+        Middleware retrying = next -> d -> {
+            try {
+                next.handle(d);
+            } catch (Exception e) {
+                d.retryAfter(Duration.ofMillis(250), Map.of());
+            }
+        };
+        Middleware deadLettering = next -> d -> {
+            try {
+                next.handle(d);
+            } catch (Exception e) {
+                d.markDeadLettered("t.dlq", "max-attempts");
+            }
+        };
+
+        assertThat(runChain(d -> { throw new IllegalStateException("boom"); }, List.of(retrying), listener))
+                .isInstanceOf(Outcome.Retry.class);
+        assertThat(runChain(d -> { throw new IllegalStateException("bang"); }, List.of(deadLettering), listener))
+                .isInstanceOf(Outcome.Ack.class);
+        assertThat(runChain(d -> { }, List.of(), listener)).isInstanceOf(Outcome.Ack.class);
+
+        assertThat(events).containsExactly(
+                "delivered", "failed:boom", "retried:250",
+                "delivered", "failed:bang", "dead:t.dlq:max-attempts",
+                "delivered", "acked");
+    }
+
+    @Test
+    void throwingListenerNeverChangesTheSettlement() {
+        LifecycleListener rude = new LifecycleListener() {
+            @Override
+            public void onAcked(Delivery d, Duration t) {
+                throw new IllegalStateException("listener bug");
+            }
+        };
+
+        assertThat(runChain(d -> { }, List.of(), rude)).isInstanceOf(Outcome.Ack.class);
+    }
+
+    @Test
+    void errorsFromHandlersBecomeFailuresNotCrashes() {
+        Outcome o = runChain(d -> { throw new AssertionError("an Error, not an Exception"); }, List.of(), LifecycleListener.NONE);
+
+        assertThat(o).isInstanceOfSatisfying(Outcome.Failed.class,
+                f -> assertThat(f.error()).isInstanceOf(AssertionError.class));
+    }
+
+    record Greeting(String name, int times) {
+    }
+
+    @Test
+    void typedRouteDecodesJsonAndPublisherStampsCorrelation() {
+        List<Greeting> got = new CopyOnWriteArrayList<>();
+        List<String> published = new CopyOnWriteArrayList<>();
+        Router router = Router.builder(transport)
+                .listener(new LifecycleListener() {
+                    @Override
+                    public void onPublished(String topic, Message m, PublishResult r) {
+                        published.add(topic + ":" + m.id());
+                    }
+                })
+                .build();
+        router.route("greetings", "printer", Greeting.class, (g, d) -> got.add(g)).start();
+
+        Message m = Message.builder().payload(router.codec().encode(new Greeting("ada", 2))).build();
+        router.publisher().publish("greetings", m).join();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(got).containsExactly(new Greeting("ada", 2)));
+        assertThat(published).containsExactly("greetings:" + m.id());
+        assertThat(router.publisher()).isInstanceOf(DelayedPublisher.class);
+        router.close();
+    }
+
+    @Test
+    void malformedPayloadOnTypedRouteFailsWithDecodingException() {
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        Router router = Router.builder(transport)
+                .listener(new LifecycleListener() {
+                    @Override
+                    public void onFailed(Delivery d, Throwable e, Duration t) {
+                        failures.add(e);
+                    }
+                })
+                .build();
+        List<Greeting> got = new ArrayList<>();
+        router.route("greetings", "printer", Greeting.class, (g, d) -> got.add(g)).start();
+
+        transport.publisher().publish("greetings", Message.ofText("{not json")).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !failures.isEmpty());
+        assertThat(failures.get(0)).isInstanceOf(DecodingException.class)
+                .isInstanceOf(NonRetryableException.class)
+                .hasMessageContaining(Greeting.class.getName());
+        assertThat(got).isEmpty();
+        router.close();
+    }
+
+    @Test
+    void closeLetsInFlightHandlerFinishAndAcks() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch mayFinish = new CountDownLatch(1);
+        AtomicInteger finished = new AtomicInteger();
+        Router router = Router.builder(transport).build();
+        router.route("slow", "g", d -> {
+            started.countDown();
+            mayFinish.await();
+            finished.incrementAndGet();
+        }).start();
+        transport.publisher().publish("slow", Message.ofText("x")).join();
+        assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+
+        Thread closer = new Thread(router::close);
+        closer.start();
+        mayFinish.countDown();
+        closer.join(10_000);
+
+        assertThat(closer.isAlive()).isFalse();
+        assertThat(finished).hasValue(1);
+        assertThat(transport.backlog("slow", "g")).isZero();
+    }
+}
