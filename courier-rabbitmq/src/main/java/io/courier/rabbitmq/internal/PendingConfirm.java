@@ -1,0 +1,71 @@
+package io.courier.rabbitmq.internal;
+
+import io.courier.PublishException;
+import io.courier.PublishResult;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * One published message waiting for the broker's confirm. Its future is completed on the
+ * completion executor, never on the connection's I/O thread, so callbacks that block (or publish and
+ * wait) cannot stall the connection. Thread-safe; completes at most once.
+ */
+final class PendingConfirm {
+
+    final String topic;
+    final String messageId;
+    final String exchange;
+    final String routingKey;
+    final CompletableFuture<PublishResult> future = new CompletableFuture<>();
+    final long deadlineNanos;
+    private volatile String returnedBecause;
+
+    PendingConfirm(String topic, String messageId, String exchange, String routingKey, long deadlineNanos) {
+        this.topic = topic;
+        this.messageId = messageId;
+        this.exchange = exchange;
+        this.routingKey = routingKey;
+        this.deadlineNanos = deadlineNanos;
+    }
+
+    /** Records that the broker returned this message as unroutable; the ack that follows fails it. */
+    void markReturned(String reason) {
+        returnedBecause = reason;
+    }
+
+    boolean returned() {
+        return returnedBecause != null;
+    }
+
+    /** The broker acked: success, unless the message was returned as unroutable first. */
+    void acked(Executor executor) {
+        String returned = returnedBecause;
+        if (returned != null) {
+            fail(executor, new PublishException(topic, "message " + messageId + " to topic '" + topic + "' is unroutable: "
+                    + returned + "; no queue is bound to exchange '" + exchange + "' for routing key '" + routingKey
+                    + "'. Subscribe a consumer group first, or pre-declare groups with RabbitMqConfig.Builder.declareGroups"));
+        } else {
+            PublishResult result = PublishResult.of(messageId, topic);
+            run(executor, () -> future.complete(result));
+        }
+    }
+
+    /** The broker nacked. */
+    void nacked(Executor executor) {
+        fail(executor, new PublishException(topic, "RabbitMQ refused message " + messageId + " to topic '" + topic
+                + "' (basic.nack: the broker could not store it); it was not published"));
+    }
+
+    void fail(Executor executor, Throwable error) {
+        run(executor, () -> future.completeExceptionally(error));
+    }
+
+    private static void run(Executor executor, Runnable r) {
+        try {
+            executor.execute(r);
+        } catch (RejectedExecutionException e) {
+            r.run();
+        }
+    }
+}

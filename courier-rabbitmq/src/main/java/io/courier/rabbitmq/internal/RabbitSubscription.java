@@ -1,0 +1,328 @@
+package io.courier.rabbitmq.internal;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.Recoverable;
+import com.rabbitmq.client.RecoveryListener;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.courier.CourierException;
+import io.courier.Handler;
+import io.courier.Message;
+import io.courier.Subscription;
+import io.courier.SubscriptionOptions;
+import io.courier.spi.BasicDelivery;
+import io.courier.spi.ConsumerThreads;
+import io.courier.spi.HandlerInvoker;
+import io.courier.spi.Outcome;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer of a group's queue: its own channel with {@code basic.qos(maxInFlight)}, manual
+ * acknowledgements, and {@code concurrency} worker threads running the handler.
+ *
+ * <p>Settlement: a handler that returns is acked. A retry or a failure is settled by publishing a copy
+ * (same id, {@code courier-attempt} header = attempts so far) into this group's queue only, through the
+ * delay ladder, and acking the original once the broker confirmed the copy; if the copy cannot be
+ * published the original is returned to the queue ({@code basic.nack} with requeue), so it is never
+ * lost. There is no immediate requeue of failures, hence no hot redelivery loop.
+ *
+ * <p>Recovery: after the client recovers the connection (and this channel), or after the broker closed
+ * the channel or cancelled the consumer, the queue is declared again and consumption resumes, retrying
+ * every {@link io.courier.rabbitmq.RabbitMqConfig#recoveryInterval()} until it works.
+ */
+public final class RabbitSubscription implements Subscription {
+
+    private static final Logger log = LoggerFactory.getLogger(RabbitSubscription.class);
+
+    private final SubscriptionOptions options;
+    private final Handler handler;
+    private final ConnectionWatch connection;
+    private final Topology topology;
+    private final RabbitPublisher publisher;
+    private final ScheduledExecutorService scheduler;
+    private final Duration retryInterval;
+    private final Consumer<RabbitSubscription> onClosed;
+    private final ThreadPoolExecutor workers;
+    private final Object lifecycle = new Object();
+    private final Object ackLock = new Object();
+    private final AtomicLong restartGeneration = new AtomicLong();
+    private final String queue;
+    private volatile Channel channel;
+    private volatile String consumerTag;
+    private volatile boolean running = true;
+    private volatile boolean abandoning;
+    private boolean closed;
+
+    /**
+     * Declares the group's queue and starts consuming.
+     *
+     * @throws CourierException (or {@link io.courier.rabbitmq.TopologyMismatchException}) when the queue
+     *                          cannot be declared or consumed
+     */
+    public RabbitSubscription(SubscriptionOptions options, Handler handler, ConnectionWatch connection, Topology topology,
+                              RabbitPublisher publisher, ScheduledExecutorService scheduler, Duration retryInterval,
+                              Consumer<RabbitSubscription> onClosed) {
+        this.options = options;
+        this.handler = handler;
+        this.connection = connection;
+        this.topology = topology;
+        this.publisher = publisher;
+        this.scheduler = scheduler;
+        this.retryInterval = retryInterval;
+        this.onClosed = onClosed;
+        this.queue = topology.declareGroup(options.topic(), options.group());
+        this.workers = new ThreadPoolExecutor(options.concurrency(), options.concurrency(), 0, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), ConsumerThreads.factory("courier-rabbitmq-" + options.topic() + "-" + options.group()));
+        try {
+            Channel ch = openChannel();
+            consume(ch);
+        } catch (IOException | ShutdownSignalException e) {
+            workers.shutdownNow();
+            closeChannelQuietly(channel);
+            throw Topology.translate("consume queue '" + queue + "'", e);
+        } catch (RuntimeException e) {
+            workers.shutdownNow();
+            closeChannelQuietly(channel);
+            throw e;
+        }
+    }
+
+    /** The queue this subscription consumes. */
+    public String queue() {
+        return queue;
+    }
+
+    private Channel openChannel() throws IOException {
+        Channel ch = connection.connection().createChannel();
+        if (ch == null) {
+            throw new CourierException("RabbitMQ refused to open another channel on connection '" + connection.name() + "'");
+        }
+        ((Recoverable) ch).addRecoveryListener(new RecoveryListener() {
+            @Override
+            public void handleRecovery(Recoverable recoverable) {
+                // the client recovered the channel but not the consumer (topology recovery is Courier's job)
+                scheduleRestart("the connection recovered", Duration.ZERO);
+            }
+
+            @Override
+            public void handleRecoveryStarted(Recoverable recoverable) {
+            }
+        });
+        channel = ch;
+        return ch;
+    }
+
+    private void consume(Channel ch) throws IOException {
+        ch.basicQos(options.maxInFlight());
+        String tag = options.consumerName().orElse("courier") + "-" + UUID.randomUUID().toString().substring(0, 8);
+        ch.basicConsume(queue, false, tag, false, false, null, new QueueConsumer(ch));
+        consumerTag = tag;
+    }
+
+    private final class QueueConsumer extends DefaultConsumer {
+        private final Channel ch;
+
+        QueueConsumer(Channel ch) {
+            super(ch);
+            this.ch = ch;
+        }
+
+        @Override
+        public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+            if (!running) {
+                return;   // left unacknowledged: returns to the queue when the channel closes
+            }
+            try {
+                workers.execute(() -> process(ch, envelope, properties, body));
+            } catch (RejectedExecutionException e) {
+                log.debug("delivery {} arrived while closing; it returns to the queue", envelope.getDeliveryTag());
+            }
+        }
+
+        @Override
+        public void handleCancel(String consumerTag) {
+            log.warn("RabbitMQ cancelled the consumer of queue '{}' (was it deleted?); consuming again", queue);
+            scheduleRestart("the broker cancelled the consumer", Duration.ZERO);
+        }
+
+        @Override
+        public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
+            if (running && !sig.isHardError() && !sig.isInitiatedByApplication()) {
+                // channel-level error: the client does not recover this channel, so open a new one
+                log.warn("RabbitMQ closed the consumer channel of queue '{}': {}; reopening", queue, sig.getMessage());
+                scheduleRestart("the broker closed the channel", retryInterval);
+            }
+        }
+    }
+
+    private void scheduleRestart(String reason, Duration delay) {
+        if (!running) {
+            return;
+        }
+        long generation = restartGeneration.incrementAndGet();
+        try {
+            scheduler.schedule(() -> restart(reason, generation), delay.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            log.debug("not restarting consumer of '{}': transport closing", queue);
+        }
+    }
+
+    private void restart(String reason, long generation) {
+        synchronized (lifecycle) {
+            if (closed || !running || generation != restartGeneration.get()) {
+                return;
+            }
+            try {
+                Channel ch = channel;
+                if (ch == null || !ch.isOpen()) {
+                    if (!connection.isOpen()) {
+                        scheduleRestart(reason, retryInterval);   // the client is still recovering the connection
+                        return;
+                    }
+                    closeChannelQuietly(ch);
+                    ch = openChannel();
+                }
+                topology.declareGroup(options.topic(), options.group());
+                consume(ch);
+                log.info("consuming queue '{}' again after {}", queue, reason);
+            } catch (IOException | RuntimeException e) {
+                log.warn("cannot resume consuming queue '{}' ({}); trying again in {}", queue, e.toString(), retryInterval);
+                topology.invalidate();
+                scheduleRestart(reason, retryInterval);
+            }
+        }
+    }
+
+    private void process(Channel ch, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        if (!running) {
+            return;   // not started before close: left for another consumer
+        }
+        Message message = MessageMapping.fromAmqp(properties, body);
+        int redeliveries = MessageMapping.deliveryCount(properties);
+        if (redeliveries < 0) {
+            redeliveries = envelope.isRedeliver() ? 1 : 0;
+        }
+        int attempt = MessageMapping.attemptsBefore(properties) + 1 + redeliveries;
+        BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
+        Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
+        if (abandoning || Thread.currentThread().isInterrupted()) {
+            return;   // close timed out: leave it unacknowledged, it is redelivered
+        }
+        long tag = envelope.getDeliveryTag();
+        if (outcome instanceof Outcome.Ack) {
+            ack(ch, tag);
+        } else if (outcome instanceof Outcome.Retry r) {
+            redeliver(ch, tag, r.apply(message), r.delay(), attempt);
+        } else if (outcome instanceof Outcome.Failed f) {
+            redeliver(ch, tag, message, f.redeliveryDelay(), attempt);
+        }
+    }
+
+    private void redeliver(Channel ch, long tag, Message message, Duration delay, int attempt) {
+        try {
+            publisher.redeliver(options.topic(), queue, message, delay, attempt).join();
+            ack(ch, tag);
+        } catch (RuntimeException e) {
+            log.warn("cannot schedule redelivery of message {} on queue '{}' ({}); returning it to the queue",
+                    message.id(), queue, e.getMessage());
+            synchronized (ackLock) {
+                try {
+                    if (ch.isOpen()) {
+                        ch.basicNack(tag, false, true);
+                    }
+                } catch (IOException | ShutdownSignalException ex) {
+                    log.debug("nack of {} failed; the broker redelivers it when the channel closes", tag, ex);
+                }
+            }
+        }
+    }
+
+    private void ack(Channel ch, long tag) {
+        synchronized (ackLock) {
+            try {
+                if (ch.isOpen()) {
+                    ch.basicAck(tag, false);
+                }
+            } catch (IOException | ShutdownSignalException e) {
+                // the channel closed: the broker redelivers the message, at-least-once
+                log.debug("ack of {} on queue '{}' failed; it will be redelivered", tag, queue, e);
+            }
+        }
+    }
+
+    @Override
+    public SubscriptionOptions options() {
+        return options;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public void close(Duration timeout) {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            running = false;
+        }
+        Channel ch = channel;
+        try {
+            if (ch != null && ch.isOpen()) {
+                String tag = consumerTag;
+                if (tag != null) {
+                    ch.basicCancel(tag);
+                }
+            }
+        } catch (IOException | ShutdownSignalException e) {
+            log.debug("cancelling consumer of '{}' failed", queue, e);
+        }
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("subscription {}/{}: handlers still running after {}; interrupting them, their messages will be redelivered",
+                        options.topic(), options.group(), timeout);
+                abandoning = true;
+                workers.shutdownNow();
+                workers.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            abandoning = true;
+            workers.shutdownNow();
+            Thread.currentThread().interrupt();
+        } finally {
+            synchronized (lifecycle) {
+                closeChannelQuietly(channel);
+            }
+            onClosed.accept(this);
+        }
+    }
+
+    private static void closeChannelQuietly(Channel ch) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException | TimeoutException | ShutdownSignalException e) {
+            log.trace("closing consumer channel", e);
+        }
+    }
+}

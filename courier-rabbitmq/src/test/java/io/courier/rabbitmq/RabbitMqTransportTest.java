@@ -1,0 +1,227 @@
+package io.courier.rabbitmq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.BatchPublishException;
+import io.courier.Headers;
+import io.courier.Message;
+import io.courier.MessageTooLargeException;
+import io.courier.PublishException;
+import io.courier.PublishResult;
+import io.courier.SubscriptionOptions;
+import io.courier.Subscription;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class RabbitMqTransportTest {
+
+    private RabbitBroker broker;
+    private RabbitMqTransport transport;
+
+    @BeforeEach
+    void setUp() {
+        broker = new RabbitBroker();
+        transport = RabbitMqTransport.connect(RabbitBroker.config().build());
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (transport != null) {
+            transport.close();
+        }
+        broker.close();
+    }
+
+    @Test
+    void roundTripKeepsIdKeyHeadersTimestampAndPayload() throws Exception {
+        String topic = broker.topic("roundtrip", "g");
+        BlockingQueue<io.courier.Delivery> received = new LinkedBlockingQueue<>();
+        transport.subscriber().subscribe(topic, "g", received::add);
+
+        Instant ts = Instant.parse("2024-05-06T07:08:09.123456Z");
+        Message sent = Message.builder()
+                .id("msg-1").key("order-42")
+                .header(Headers.CONTENT_TYPE, "application/json")
+                .header(Headers.CORRELATION_ID, "corr-7")
+                .header(Headers.EVENT_TYPE, "order.created")
+                .header(Headers.EVENT_SOURCE, "/orders")
+                .header("x-custom", "ünïcode value")
+                .payload("{\"n\":1}".getBytes())
+                .timestamp(ts)
+                .build();
+        PublishResult result = transport.publisher().publish(topic, sent).get(10, TimeUnit.SECONDS);
+        assertThat(result.messageId()).isEqualTo("msg-1");
+        assertThat(result.topic()).isEqualTo(topic);
+
+        io.courier.Delivery d = received.poll(10, TimeUnit.SECONDS);
+        assertThat(d).isNotNull();
+        assertThat(d.message()).isEqualTo(sent);
+        assertThat(d.attempt()).isEqualTo(1);
+        assertThat(d.topic()).isEqualTo(topic);
+        assertThat(d.group()).isEqualTo("g");
+    }
+
+    @Test
+    void everyGroupGetsEveryMessageAndConsumersOfAGroupCompete() throws Exception {
+        String topic = broker.topic("groups", "a", "b");
+        Map<String, Set<String>> seenBy = new ConcurrentHashMap<>();
+        AtomicInteger consumerA1 = new AtomicInteger();
+        AtomicInteger consumerA2 = new AtomicInteger();
+        transport.subscriber().subscribe(topic, "a", d -> {
+            consumerA1.incrementAndGet();
+            seenBy.computeIfAbsent("a", k -> ConcurrentHashMap.newKeySet()).add(d.message().id());
+            Thread.sleep(5);
+        });
+        transport.subscriber().subscribe(topic, "a", d -> {
+            consumerA2.incrementAndGet();
+            seenBy.computeIfAbsent("a", k -> ConcurrentHashMap.newKeySet()).add(d.message().id());
+            Thread.sleep(5);
+        });
+        transport.subscriber().subscribe(topic, "b", d -> seenBy.computeIfAbsent("b", k -> ConcurrentHashMap.newKeySet()).add(d.message().id()));
+
+        List<Message> batch = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            batch.add(Message.ofText("m" + i));
+        }
+        List<PublishResult> results = transport.publisher().publishAll(topic, batch).get(20, TimeUnit.SECONDS);
+        assertThat(results).hasSize(200);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> seenBy.getOrDefault("a", Set.of()).size() == 200
+                && seenBy.getOrDefault("b", Set.of()).size() == 200);
+        assertThat(consumerA1.get()).isPositive();
+        assertThat(consumerA2.get()).isPositive();
+        assertThat(consumerA1.get() + consumerA2.get()).isEqualTo(200);
+    }
+
+    @Test
+    void publishToATopicWithoutAnyGroupFailsAsUnroutable() {
+        String topic = broker.topic("unroutable");
+        CompletableFuture<PublishResult> f = transport.publisher().publish(topic, Message.ofText("nobody listens"));
+        assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(PublishException.class)
+                .hasMessageContaining("unroutable")
+                .hasMessageContaining("NO_ROUTE")
+                .hasMessageContaining(topic);
+    }
+
+    @Test
+    void preDeclaredGroupKeepsMessagesPublishedBeforeItsFirstSubscription() throws Exception {
+        transport.close();
+        String topic = broker.topic("early", "late-joiner");
+        transport = RabbitMqTransport.connect(RabbitBroker.config().declareGroups(topic, "late-joiner").build());
+        for (int i = 0; i < 5; i++) {
+            transport.publisher().publish(topic, Message.ofText("early-" + i)).get(10, TimeUnit.SECONDS);
+        }
+        assertThat(broker.messageCount(RabbitMqConfig.groupQueueName(topic, "late-joiner"))).isEqualTo(5);
+
+        Set<String> got = ConcurrentHashMap.newKeySet();
+        transport.subscriber().subscribe(topic, "late-joiner", d -> got.add(d.message().payloadAsText()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == 5);
+    }
+
+    @Test
+    void newSubscriberOfAnExistingGroupReceivesMessagesPublishedWhileNoneWasRunning() throws Exception {
+        String topic = broker.topic("resume", "g");
+        Subscription first = transport.subscriber().subscribe(topic, "g", d -> { });
+        first.close();
+        transport.publisher().publish(topic, Message.ofText("while away")).get(10, TimeUnit.SECONDS);
+        BlockingQueue<String> got = new LinkedBlockingQueue<>();
+        transport.subscriber().subscribe(topic, "g", d -> got.add(d.message().payloadAsText()));
+        assertThat(got.poll(10, TimeUnit.SECONDS)).isEqualTo("while away");
+    }
+
+    @Test
+    void batchReportsEachMessagesOutcome() {
+        transport.close();
+        String topic = broker.topic("batch", "g");
+        transport = RabbitMqTransport.connect(RabbitBroker.config().maxPayloadBytes(10).declareGroups(topic, "g").build());
+        Message ok1 = Message.ofText("small");
+        Message tooBig = Message.ofText("this payload is far too large");
+        Message ok2 = Message.ofText("tiny");
+        CompletableFuture<List<PublishResult>> f = transport.publisher().publishAll(topic, List.of(ok1, tooBig, ok2));
+        assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).cause().isInstanceOfSatisfying(BatchPublishException.class, e -> {
+            assertThat(e.outcomes()).hasSize(3);
+            assertThat(e.outcomes().get(0).result()).isPresent();
+            assertThat(e.outcomes().get(1).failure()).get().isInstanceOf(MessageTooLargeException.class);
+            assertThat(e.outcomes().get(2).result()).isPresent();
+        });
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker.messageCount(RabbitMqConfig.groupQueueName(topic, "g")) == 2);
+    }
+
+    @Test
+    void oversizePayloadIsRefusedBeforeSending() {
+        transport.close();
+        transport = RabbitMqTransport.connect(RabbitBroker.config().maxPayloadBytes(4).build());
+        assertThatThrownBy(() -> transport.publisher().publish("any", Message.ofText("12345")))
+                .isInstanceOf(MessageTooLargeException.class)
+                .hasMessageContaining("over the limit of 4 bytes");
+    }
+
+    @Test
+    void handlerFailureIsRedeliveredLaterWithAGrowingAttemptAndNeverHotLooped() throws Exception {
+        String topic = broker.topic("failing", "g");
+        List<Integer> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Long> times = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CountDownLatch done = new CountDownLatch(1);
+        transport.subscriber().subscribe(SubscriptionOptions.builder(topic, "g")
+                .failureRedeliveryDelay(Duration.ofMillis(300)).build(), d -> {
+            attempts.add(d.attempt());
+            times.add(System.nanoTime());
+            if (d.attempt() < 3) {
+                throw new IllegalStateException("boom " + d.attempt());
+            }
+            done.countDown();
+        });
+        transport.publisher().publish(topic, Message.builder().id("fail-me").payload(new byte[] {1}).build()).get(10, TimeUnit.SECONDS);
+        assertThat(done.await(15, TimeUnit.SECONDS)).isTrue();
+        assertThat(attempts).containsExactly(1, 2, 3);
+        // each redelivery waited for the failure redelivery delay (no immediate requeue)
+        assertThat(times.get(1) - times.get(0)).isGreaterThanOrEqualTo(Duration.ofMillis(300).toNanos());
+        assertThat(times.get(2) - times.get(1)).isGreaterThanOrEqualTo(Duration.ofMillis(300).toNanos());
+        String queue = RabbitMqConfig.groupQueueName(topic, "g");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            long[] state = broker.queueState(queue);
+            return state[0] == 0 && state[1] == 0;
+        });
+    }
+
+    @Test
+    void retryAfterGoesOnlyToTheRetryingGroup() throws Exception {
+        String topic = broker.topic("retry-one-group", "retrier", "bystander");
+        List<Integer> retrierAttempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger bystander = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        transport.subscriber().subscribe(topic, "retrier", d -> {
+            retrierAttempts.add(d.attempt());
+            if (d.attempt() == 1) {
+                d.retryAfter(Duration.ofMillis(200), Map.of("why", "not yet"));
+            } else {
+                assertThat(d.message().header("why")).hasValue("not yet");
+                done.countDown();
+            }
+        });
+        transport.subscriber().subscribe(topic, "bystander", d -> bystander.incrementAndGet());
+        transport.publisher().publish(topic, Message.ofText("x")).get(10, TimeUnit.SECONDS);
+        assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(retrierAttempts).containsExactly(1, 2);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> bystander.get() == 1);
+    }
+}
