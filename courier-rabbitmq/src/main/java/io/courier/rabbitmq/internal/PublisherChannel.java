@@ -124,9 +124,21 @@ final class PublisherChannel {
             log.warn("publishing channel closed by RabbitMQ: {}", cause.getMessage());
             onChannelError.run();
         }
-        String why = cause.isInitiatedByApplication() ? "the transport was closed" : cause.getMessage();
+        String why = cause.isInitiatedByApplication() ? "the transport was closed" : describe(cause);
         failAll(p -> new PublishException(p.topic, "the channel to RabbitMQ closed before the broker confirmed message "
                 + p.messageId + " to topic '" + p.topic + "' (" + why + "); it may or may not have been stored"));
+    }
+
+    /** A readable reason for a shutdown: the broker's reply, or the I/O error behind a lost connection. */
+    static String describe(ShutdownSignalException cause) {
+        if (cause.getReason() instanceof AMQP.Connection.Close c) {
+            return "connection closed by RabbitMQ: " + c.getReplyCode() + " " + c.getReplyText();
+        }
+        if (cause.getReason() instanceof AMQP.Channel.Close c) {
+            return "channel closed by RabbitMQ: " + c.getReplyCode() + " " + c.getReplyText();
+        }
+        Throwable io = cause.getCause();
+        return io != null ? "connection lost: " + io : cause.getMessage();
     }
 
     private void failAll(java.util.function.Function<PendingConfirm, Throwable> error) {
