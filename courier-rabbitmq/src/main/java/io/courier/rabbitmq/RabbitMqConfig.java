@@ -318,7 +318,7 @@ public final class RabbitMqConfig {
          * Sets host, port, virtual host, credentials and TLS from an AMQP URI such as
          * {@code amqp://user:pass@host:5672/vhost}. {@code amqps} turns on {@linkplain #tls() verified
          * TLS} (unlike the raw client's {@code setUri}, which trusts every certificate). Parts the URI
-         * leaves out keep their current values; an empty path means the default virtual host {@code /}.
+         * leaves out (port, credentials) keep their current values; an empty path means the default virtual host {@code /}.
          */
         public Builder uri(String uri) {
             Objects.requireNonNull(uri, "uri");
@@ -337,9 +337,11 @@ public final class RabbitMqConfig {
             } else if (!scheme.equals("amqp")) {
                 throw new IllegalArgumentException("uri scheme must be amqp or amqps, but was '" + scheme + "' in '" + redact(uri) + "'");
             }
-            if (parsed.getHost() != null) {
-                host = parsed.getHost();
+            if (parsed.getHost() == null) {
+                throw new IllegalArgumentException("uri must name a host and an optional numeric port, like amqp://host:5672/vhost, but was '"
+                        + redact(uri) + "'");
             }
+            host = parsed.getHost();
             if (parsed.getPort() != -1) {
                 port = parsed.getPort();
             }

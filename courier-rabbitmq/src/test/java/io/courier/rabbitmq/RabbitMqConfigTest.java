@@ -1,0 +1,105 @@
+package io.courier.rabbitmq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Configuration parsing, defaults and validation; no broker needed. */
+class RabbitMqConfigTest {
+
+    @Test
+    void defaultsPointAtALocalBrokerWithDurableClassicQueues() {
+        RabbitMqConfig c = RabbitMqConfig.defaults();
+        assertThat(c.host()).isEqualTo("localhost");
+        assertThat(c.port()).isEqualTo(5672);
+        assertThat(c.virtualHost()).isEqualTo("/");
+        assertThat(c.username()).isEqualTo("guest");
+        assertThat(c.tlsMode()).isEqualTo(RabbitMqConfig.TlsMode.NONE);
+        assertThat(c.durable()).isTrue();
+        assertThat(c.queueType()).isEqualTo(QueueType.CLASSIC);
+        assertThat(c.publishConfirmTimeout()).isEqualTo(RabbitMqConfig.DEFAULT_PUBLISH_CONFIRM_TIMEOUT);
+        assertThat(c.topologyFor("orders")).isEqualTo(new TopicTopology("orders", ExchangeType.TOPIC, "orders", List.of("#"), java.util.Map.of()));
+    }
+
+    @Test
+    void uriSetsEveryPartAndAmqpsTurnsOnVerifiedTls() {
+        RabbitMqConfig c = RabbitMqConfig.builder().uri("amqps://app%40x:s%2Fcret@rabbit.example:5999/prod%2Feu").build();
+        assertThat(c.host()).isEqualTo("rabbit.example");
+        assertThat(c.port()).isEqualTo(5999);
+        assertThat(c.username()).isEqualTo("app@x");
+        assertThat(c.password()).isEqualTo("s/cret");
+        assertThat(c.virtualHost()).isEqualTo("prod/eu");
+        assertThat(c.tlsMode()).isEqualTo(RabbitMqConfig.TlsMode.VERIFIED);
+
+        RabbitMqConfig tlsDefaultPort = RabbitMqConfig.builder().uri("amqps://h").build();
+        assertThat(tlsDefaultPort.port()).isEqualTo(5671);
+        assertThat(tlsDefaultPort.virtualHost()).isEqualTo("/");
+    }
+
+    @Test
+    void insecureTlsMustBeAskedForByName() {
+        RabbitMqConfig c = RabbitMqConfig.builder().uri("amqps://h").insecureTrustAllForDevelopmentOnly().build();
+        assertThat(c.tlsMode()).isEqualTo(RabbitMqConfig.TlsMode.INSECURE_TRUST_ALL_FOR_DEVELOPMENT_ONLY);
+        // amqps after the insecure option does not silently upgrade or downgrade it
+        assertThat(RabbitMqConfig.builder().insecureTrustAllForDevelopmentOnly().uri("amqps://h").build().tlsMode())
+                .isEqualTo(RabbitMqConfig.TlsMode.INSECURE_TRUST_ALL_FOR_DEVELOPMENT_ONLY);
+    }
+
+    @Test
+    void toStringNeverShowsThePassword() {
+        RabbitMqConfig c = RabbitMqConfig.builder().uri("amqp://user:topsecret@h/").build();
+        assertThat(c.toString()).contains("user@h").doesNotContain("topsecret");
+    }
+
+    @Test
+    void toBuilderCopiesEverything() {
+        RabbitMqConfig c = RabbitMqConfig.builder().host("h").port(1234).queueType(QueueType.QUORUM)
+                .queueArgument("x-max-length", 10).declareGroups("t", "a", "b")
+                .topic("t", TopicTopology.builder("ex", ExchangeType.FANOUT).build())
+                .publishConfirmTimeout(Duration.ofSeconds(3)).build();
+        RabbitMqConfig copy = c.toBuilder().build();
+        assertThat(copy.host()).isEqualTo("h");
+        assertThat(copy.port()).isEqualTo(1234);
+        assertThat(copy.queueType()).isEqualTo(QueueType.QUORUM);
+        assertThat(copy.queueArguments()).containsEntry("x-max-length", 10);
+        assertThat(copy.declaredGroups()).containsKey("t");
+        assertThat(copy.declaredGroups().get("t")).containsExactly("a", "b");
+        assertThat(copy.topologyFor("t").exchangeType()).isEqualTo(ExchangeType.FANOUT);
+        assertThat(copy.publishConfirmTimeout()).isEqualTo(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void validationSaysWhatWasExpectedAndWhatWasGiven() {
+        assertThatThrownBy(() -> RabbitMqConfig.builder().publisherChannels(0).build())
+                .hasMessage("publisherChannels must be >= 1, but was 0");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().port(70000).build())
+                .hasMessage("port must be between 1 and 65535, but was 70000");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().publishConfirmTimeout(Duration.ZERO).build())
+                .hasMessage("publishConfirmTimeout must be > 0, but was PT0S");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().maxPayloadBytes(0).build())
+                .hasMessage("maxPayloadBytes must be >= 1, but was 0");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().queueType(QueueType.QUORUM).durable(false).build())
+                .hasMessageContaining("durable must be true with queueType QUORUM");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().uri("http://h"))
+                .hasMessageContaining("uri scheme must be amqp or amqps, but was 'http'");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().uri("amqp://u:secret@h:x/"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret"));
+        assertThatThrownBy(() -> RabbitMqConfig.builder().queueArgument("x-queue-type", "quorum"))
+                .hasMessageContaining("queueType(...)");
+        assertThatThrownBy(() -> TopicTopology.builder("amq.topic", ExchangeType.TOPIC).build())
+                .hasMessageContaining("must not start with 'amq.'");
+    }
+
+    @Test
+    void topologyBuilderPicksSensibleBindingKeysPerExchangeType() {
+        assertThat(TopicTopology.builder("x", ExchangeType.TOPIC).routingKey("a.b").build().bindingKeys()).containsExactly("#");
+        assertThat(TopicTopology.builder("x", ExchangeType.DIRECT).routingKey("a.b").build().bindingKeys()).containsExactly("a.b");
+        assertThat(TopicTopology.builder("x", ExchangeType.FANOUT).build().bindingKeys()).containsExactly("");
+        assertThat(TopicTopology.builder("x", ExchangeType.TOPIC).bindingKeys("a.*", "b.#").build().bindingKeys())
+                .containsExactly("a.*", "b.#");
+    }
+}
