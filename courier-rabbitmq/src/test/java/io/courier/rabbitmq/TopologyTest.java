@@ -109,7 +109,7 @@ class TopologyTest {
         transport.subscriber().subscribe(topic, "g", d -> second.add(d.attempt()));
         assertThat(second.poll(10, TimeUnit.SECONDS)).as("attempt after one abandoned delivery (x-delivery-count)").isEqualTo(2);
         assertThat(attempts).containsExactly(1);
-        assertThat(broker.rabbitmqctl(Duration.ofSeconds(30), "list_queues", "-q", "name", "type"))
+        assertThat(RabbitBroker.rabbitmqctl(Duration.ofSeconds(30), "list_queues", "-q", "name", "type"))
                 .containsPattern(java.util.regex.Pattern.quote(RabbitMqConfig.groupQueueName(topic, "g")) + "\\s+quorum");
     }
 
@@ -136,7 +136,7 @@ class TopologyTest {
         assertThat(ordersGot.poll(10, TimeUnit.SECONDS)).isEqualTo("o2-delayed");
         assertThat(paymentsGot.poll(10, TimeUnit.SECONDS)).isEqualTo("p1");
         assertThat(ordersGot.poll(300, TimeUnit.MILLISECONDS)).as("orders receives nothing of payments").isNull();
-        assertThat(broker.rabbitmqctl(Duration.ofSeconds(30), "list_exchanges", "-q", "name", "type"))
+        assertThat(RabbitBroker.rabbitmqctl(Duration.ofSeconds(30), "list_exchanges", "-q", "name", "type"))
                 .containsPattern(java.util.regex.Pattern.quote(exchange) + "\\s+direct");
     }
 
@@ -169,11 +169,11 @@ class TopologyTest {
         String topic = broker.topic("visible", "g");
         transport = RabbitMqTransport.connect(RabbitBroker.config().build());
         transport.declareGroup(topic, "g");
-        String bindings = broker.rabbitmqctl(Duration.ofSeconds(30), "list_bindings", "-q", "source_name", "destination_name", "routing_key");
+        String bindings = RabbitBroker.rabbitmqctl(Duration.ofSeconds(30), "list_bindings", "-q", "source_name", "destination_name", "routing_key");
         String queue = RabbitMqConfig.groupQueueName(topic, "g");
         assertThat(bindings).containsPattern(java.util.regex.Pattern.quote(topic) + "\\s+" + java.util.regex.Pattern.quote(queue) + "\\s+#");
         assertThat(bindings).containsPattern("courier\\.delay\\.deliver\\s+" + java.util.regex.Pattern.quote(queue) + "\\s+(\\*\\.){26}q-");
-        assertThat(broker.rabbitmqctl(Duration.ofSeconds(30), "list_queues", "-q", "name", "durable"))
+        assertThat(RabbitBroker.rabbitmqctl(Duration.ofSeconds(30), "list_queues", "-q", "name", "durable"))
                 .containsPattern(java.util.regex.Pattern.quote(queue) + "\\s+true");
     }
 }
