@@ -72,6 +72,7 @@ public final class RabbitMqTransport implements Transport {
     private final ConnectionWatch consuming;
     private final ExecutorService completions;
     private final ScheduledExecutorService scheduler;
+    private final ScheduledExecutorService confirmTimer;
     private final Topology topology;
     private final RabbitPublisher publisher;
     private final Set<RabbitSubscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -88,11 +89,13 @@ public final class RabbitMqTransport implements Transport {
             throw e;
         }
         this.completions = Executors.newCachedThreadPool(daemon("courier-rabbitmq-completion"));
-        this.scheduler = Executors.newScheduledThreadPool(2, daemon("courier-rabbitmq-timer"));
+        this.scheduler = Executors.newScheduledThreadPool(2, daemon("courier-rabbitmq-recovery"));
+        // its own thread: consumer recovery does blocking broker calls and must never delay confirm timeouts
+        this.confirmTimer = Executors.newSingleThreadScheduledExecutor(daemon("courier-rabbitmq-confirm-timer"));
         this.topology = new Topology(config, publishing, new DelayLadder(config.delayPrefix()));
         this.publisher = new RabbitPublisher(config, publishing, topology, completions);
         publishing.onRecovery(topology::invalidate);
-        scheduler.scheduleWithFixedDelay(publisher::expireOverdue, 50, 50, TimeUnit.MILLISECONDS);
+        confirmTimer.scheduleWithFixedDelay(publisher::expireOverdue, 50, 50, TimeUnit.MILLISECONDS);
         try {
             for (String topic : config.declaredGroups().keySet()) {
                 topology.topicRoute(topic);
@@ -198,6 +201,7 @@ public final class RabbitMqTransport implements Transport {
             c.close();
         }
         scheduler.shutdownNow();
+        confirmTimer.shutdownNow();
         completions.shutdown();
     }
 

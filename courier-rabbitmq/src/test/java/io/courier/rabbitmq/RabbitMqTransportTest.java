@@ -224,4 +224,20 @@ class RabbitMqTransportTest {
         assertThat(retrierAttempts).containsExactly(1, 2);
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> bystander.get() == 1);
     }
+
+    @Test
+    void verifiedTlsAgainstAPlainListenerFailsToConnectWithAClearError() {
+        assertThatThrownBy(() -> RabbitMqTransport.connect(RabbitBroker.config().tls().connectionTimeout(Duration.ofSeconds(5)).build()))
+                .isInstanceOf(io.courier.CourierException.class)
+                .hasMessageContaining("cannot connect to RabbitMQ at amqps://guest@127.0.0.1:5672/")
+                .hasMessageContaining("SSL");
+    }
+
+    @Test
+    void wrongCredentialsFailToConnectWithAClearError() {
+        assertThatThrownBy(() -> RabbitMqTransport.connect(RabbitBroker.config().credentials("guest", "wrong").build()))
+                .isInstanceOf(io.courier.CourierException.class)
+                .hasMessageContaining("cannot connect to RabbitMQ at amqp://guest@127.0.0.1:5672/")
+                .hasMessageContaining("ACCESS_REFUSED");
+    }
 }

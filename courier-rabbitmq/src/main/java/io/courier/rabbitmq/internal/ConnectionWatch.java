@@ -27,6 +27,9 @@ public final class ConnectionWatch implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ConnectionWatch.class);
 
+    /** How long a synchronous broker call (a declaration, a consume) may take. */
+    static final Duration RPC_TIMEOUT = Duration.ofSeconds(30);
+
     private final String name;
     private final Connection connection;
     private final Object monitor = new Object();
@@ -53,6 +56,8 @@ public final class ConnectionWatch implements AutoCloseable {
         factory.setAutomaticRecoveryEnabled(true);
         factory.setTopologyRecoveryEnabled(false);
         factory.setNetworkRecoveryInterval(config.recoveryInterval().toMillis());
+        // a broker that stops answering must not hang a declaration for the client's default 10 minutes
+        factory.setChannelRpcTimeout((int) RPC_TIMEOUT.toMillis());
         try {
             switch (config.tlsMode()) {
                 case NONE -> {

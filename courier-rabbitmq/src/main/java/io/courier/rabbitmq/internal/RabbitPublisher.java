@@ -78,6 +78,7 @@ public final class RabbitPublisher implements DelayedPublisher {
             throw new IllegalArgumentException("delay must be at most " + DelayLadder.MAX_DELAY + " on RabbitMQ, but was " + delay);
         }
         try {
+            awaitConnection(topic, "message " + message.id());
             Topology.Route route = topology.topicRoute(topic);
             if (delay.isNegative() || delay.isZero()) {
                 return send(topic, message, route.exchange(), route.routingKey(), Map.of());
@@ -105,6 +106,7 @@ public final class RabbitPublisher implements DelayedPublisher {
             if (hop == null) {
                 return send(topic, message, "", queue, extra);
             }
+            awaitConnection(topic, "message " + message.id());
             topology.ensureLadder();
             extra.put(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString());
             return send(topic, message, hop.exchange(), hop.routingKey(), extra);
@@ -126,6 +128,7 @@ public final class RabbitPublisher implements DelayedPublisher {
         List<CompletableFuture<PublishResult>> futures = new ArrayList<>(messages.size());
         Topology.Route route;
         try {
+            awaitConnection(topic, "a batch of " + messages.size() + " messages");
             route = topology.topicRoute(topic);
         } catch (CourierException e) {
             PublishException failure = new PublishException(topic, "cannot publish to topic '" + topic + "': " + e.getMessage(), e);
@@ -220,7 +223,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                     pool.release(pc);
                 }
                 if (System.nanoTime() - deadline > 0) {
-                    throw notRecovered(topic, message.id());
+                    throw notRecovered(topic, "message " + message.id());
                 }
                 // the channel closed under us: the connection is going down; wait for it to recover
                 TimeUnit.MILLISECONDS.sleep(10);
@@ -234,6 +237,25 @@ public final class RabbitPublisher implements DelayedPublisher {
         }
     }
 
+    /**
+     * Waits up to the recovery timeout for an open connection before declaring topology, so a publish
+     * during a recovery waits instead of failing on the declaration.
+     */
+    private void awaitConnection(String topic, String what) {
+        if (connection.isOpen()) {
+            return;
+        }
+        try {
+            if (!connection.awaitOpen(System.nanoTime() + config.recoveryTimeout().toNanos())) {
+                ensureOpen();
+                throw notRecovered(topic, what);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PublishException(topic, "interrupted while waiting for the connection to RabbitMQ to recover");
+        }
+    }
+
     private PendingConfirm pending(String topic, String id, String exchange, String routingKey) {
         return new PendingConfirm(topic, id, exchange, routingKey, System.nanoTime() + config.publishConfirmTimeout().toNanos());
     }
@@ -244,7 +266,7 @@ public final class RabbitPublisher implements DelayedPublisher {
             ensureOpen();
             if (!connection.awaitOpen(recoveryDeadline)) {
                 ensureOpen();
-                throw notRecovered(topic, messageId);
+                throw notRecovered(topic, "message " + messageId);
             }
             String blocked = connection.blockedReason();
             if (blocked != null && !connection.awaitUnblocked(System.nanoTime() + config.publishConfirmTimeout().toNanos())) {
@@ -257,14 +279,14 @@ public final class RabbitPublisher implements DelayedPublisher {
                 return pc;
             }
             if (System.nanoTime() - recoveryDeadline > 0) {
-                throw notRecovered(topic, messageId);
+                throw notRecovered(topic, "message " + messageId);
             }
             TimeUnit.MILLISECONDS.sleep(10);
         }
     }
 
-    private PublishException notRecovered(String topic, String messageId) {
-        return new PublishException(topic, "cannot publish message " + messageId + " to topic '" + topic
+    private PublishException notRecovered(String topic, String what) {
+        return new PublishException(topic, "cannot publish " + what + " to topic '" + topic
                 + "': the connection to RabbitMQ is down and did not recover within " + config.recoveryTimeout()
                 + " (recoveryTimeout); the message was not sent");
     }
