@@ -107,7 +107,7 @@ public final class TransportEventBus implements EventBus {
     private final Map<String, HandlerRegistration> registrations = new LinkedHashMap<>();
     private final Set<String> unknownTypesSeen = ConcurrentHashMap.newKeySet();
     private final ThreadLocal<HandlerRegistration> handling = new ThreadLocal<>();
-    private boolean closed;
+    private volatile boolean closed;
 
     private TransportEventBus(Builder b, Router router, boolean ownsRouter) {
         this.router = router;
@@ -236,10 +236,8 @@ public final class TransportEventBus implements EventBus {
     public CompletableFuture<Void> publish(Object event) {
         Objects.requireNonNull(event, "event");
         try {
-            synchronized (this) {
-                if (closed) {
-                    throw new TransportClosedException("event bus is closed");
-                }
+            if (closed) {
+                throw new TransportClosedException("event bus is closed");
             }
             return publisher.publish(topic, toMessage(event)).thenApply(result -> null);
         } catch (RuntimeException e) {
