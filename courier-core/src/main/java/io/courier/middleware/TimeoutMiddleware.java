@@ -25,11 +25,15 @@ import java.util.concurrent.TimeoutException;
  * router.use(new TimeoutMiddleware(Duration.ofSeconds(30)));
  * }</pre>
  *
- * <p>Java cannot stop a thread that ignores interrupts: a handler blocked in non-interruptible I/O
- * keeps running in the background after the timeout, and may overlap with the retry of its message.
- * Handlers should use interruptible waits and I/O timeouts of their own. With an
- * {@linkplain #TimeoutMiddleware(Duration, Duration) interrupt grace} the middleware waits that
- * long for the interrupted handler to end before it reports the timeout.
+ * <p>After interrupting the handler the middleware waits up to an <em>interrupt grace</em> (default
+ * {@link #DEFAULT_INTERRUPT_GRACE 1 s}; see {@link #TimeoutMiddleware(Duration, Duration)}) for it to
+ * end, so that its clean-up (a rolled-back transaction, a released idempotency claim) is finished
+ * before the failure is retried or dead-lettered. A handler that reacts to the interrupt ends at
+ * once and costs nothing extra. Java cannot stop a thread that ignores interrupts: a handler blocked
+ * in non-interruptible I/O keeps running in the background after the grace, and may overlap with the
+ * retry of its message (with an in-place {@link RetryMiddleware} the router then rejects the
+ * overlapping call, see {@link io.courier.Middleware}). Handlers should use interruptible waits and
+ * I/O timeouts of their own.
  *
  * <p>The current {@link Correlation} id is carried over to the handler's thread; other thread-locals
  * are not, so put middleware that binds thread-locals inside this one. If the consumer thread is
@@ -40,22 +44,27 @@ import java.util.concurrent.TimeoutException;
  */
 public final class TimeoutMiddleware implements Middleware {
 
+    /** Default time an interrupted handler is given to end before the timeout is reported: 1 second. */
+    public static final Duration DEFAULT_INTERRUPT_GRACE = Duration.ofSeconds(1);
+
     private final Duration timeout;
     private final Duration interruptGrace;
     private final ThreadFactory threads = ConsumerThreads.factory("courier-timeout");
 
     /**
-     * Fails handlers that run longer than {@code timeout}, reporting the timeout as soon as it expires.
+     * Fails handlers that run longer than {@code timeout}, giving an interrupted handler
+     * {@link #DEFAULT_INTERRUPT_GRACE} to end.
      *
      * @throws IllegalArgumentException if {@code timeout} is not positive
      */
     public TimeoutMiddleware(Duration timeout) {
-        this(timeout, Duration.ZERO);
+        this(timeout, DEFAULT_INTERRUPT_GRACE);
     }
 
     /**
      * Fails handlers that run longer than {@code timeout}; after interrupting one, waits at most
      * {@code interruptGrace} for it to end (so its clean-up finishes before the failure is handled).
+     * Zero reports the timeout at once.
      *
      * @throws IllegalArgumentException if {@code timeout} is not positive or {@code interruptGrace} is negative
      */

@@ -151,6 +151,32 @@ class TimeoutMiddlewareTest {
     }
 
     @Test
+    void saysSoWhenTheHandlerIgnoresTheInterrupt() {
+        CountDownLatch endOfTest = new CountDownLatch(1);
+        TimeoutMiddleware timeout = new TimeoutMiddleware(Duration.ofMillis(20), Duration.ofMillis(50));
+        try {
+            assertThatThrownBy(() -> timeout.wrap(x -> {
+                while (endOfTest.getCount() > 0) {
+                    try {
+                        endOfTest.await();
+                    } catch (InterruptedException stubborn) {
+                        // ignores the interrupt, as non-interruptible I/O would
+                    }
+                }
+            }).handle(delivery(message("order-42"), 1)))
+                    .isInstanceOf(HandlerTimeoutException.class)
+                    .hasMessageEndingWith("did not finish within PT0.02S; its thread was interrupted but was still running PT0.05S later");
+        } finally {
+            endOfTest.countDown();
+        }
+    }
+
+    @Test
+    void defaultGraceIsOneSecond() {
+        assertThat(new TimeoutMiddleware(Duration.ofSeconds(5)).interruptGrace()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
     void rejectsInvalidDurations() {
         assertThatThrownBy(() -> new TimeoutMiddleware(Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("timeout must be > 0, but was PT0S");
