@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.courier.BatchPublishException;
 import io.courier.DecodingException;
 import io.courier.DelayedPublisher;
-import io.courier.Delivery;
 import io.courier.Handler;
 import io.courier.Headers;
 import io.courier.IdempotencyStore;

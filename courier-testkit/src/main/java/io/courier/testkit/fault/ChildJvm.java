@@ -187,6 +187,18 @@ public final class ChildJvm implements AutoCloseable {
         return Optional.of(process.exitValue());
     }
 
+    /**
+     * Closes the child's standard input, as the death of this JVM would. A child that watches its
+     * input ({@link KillableConsumerMain} does) exits.
+     */
+    public void closeInput() {
+        try {
+            process.getOutputStream().close();
+        } catch (IOException ignored) {
+            // the pipe is already broken: the child sees end-of-file either way
+        }
+    }
+
     /** Kills the child if it is still alive. Idempotent; never throws. */
     @Override
     public void close() {
