@@ -91,6 +91,9 @@ final class GroupQueue {
         try {
             while (true) {
                 if (!active.getAsBoolean()) {
+                    if (!ready.isEmpty()) {
+                        changed.signal();   // pass the wake-up on to a consumer that is still running
+                    }
                     return null;
                 }
                 Instant now = clock.instant();
