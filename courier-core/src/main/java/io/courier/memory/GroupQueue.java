@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.PriorityQueue;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 
 /**
  * The messages one consumer group still has to handle on one topic: ready ones in arrival order,
@@ -81,13 +82,20 @@ final class GroupQueue {
 
     /**
      * Takes the next visible message and leases it for {@code leaseTimeout}, waiting at most
-     * {@code maxWait} for one. Returns null when none came.
+     * {@code maxWait} for one. Returns null when none came, or as soon as {@code active} turns false
+     * (checked after every wake-up, so a consumer that is closing never takes another message).
      */
-    Claimed claim(Duration leaseTimeout, Duration maxWait) throws InterruptedException {
+    Claimed claim(Duration leaseTimeout, Duration maxWait, BooleanSupplier active) throws InterruptedException {
         long deadline = System.nanoTime() + maxWait.toNanos();
         lock.lockInterruptibly();
         try {
             while (true) {
+                if (!active.getAsBoolean()) {
+                    if (!ready.isEmpty()) {
+                        changed.signal();   // pass the wake-up on to a consumer that is still running
+                    }
+                    return null;
+                }
                 Instant now = clock.instant();
                 promoteDue(now);
                 Entry e = ready.poll();

@@ -51,7 +51,7 @@ final class MemorySubscription implements Subscription {
         while (running) {
             GroupQueue.Claimed claimed;
             try {
-                claimed = queue.claim(options.leaseTimeout(), POLL);
+                claimed = queue.claim(options.leaseTimeout(), POLL, () -> running);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

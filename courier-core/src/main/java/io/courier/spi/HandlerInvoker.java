@@ -9,8 +9,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a handler for a transport and turns what happened into an {@link Outcome}. Every transport
  * uses this so that the settlement rules are the same everywhere: a normal return acks (or retries
- * if one was requested), anything thrown, {@link Error}s included, becomes {@link Outcome.Failed}
- * and never escapes into the consumer loop.
+ * if one was requested, unless the message was dead-lettered: a dead letter is always acked),
+ * anything thrown, {@link Error}s included, becomes {@link Outcome.Failed} and never escapes into
+ * the consumer loop.
  */
 public final class HandlerInvoker {
 
@@ -33,6 +34,9 @@ public final class HandlerInvoker {
             }
             log.debug("handler failed for {}: {}", delivery, t.toString());
             return new Outcome.Failed(t, failureRedeliveryDelay);
+        }
+        if (delivery.deadLettered().isPresent()) {
+            return new Outcome.Ack();   // stored in a dead-letter topic: done here, even if a retry was requested before
         }
         return delivery.retryRequest()
                 .<Outcome>map(r -> new Outcome.Retry(r.delay(), r.headers()))

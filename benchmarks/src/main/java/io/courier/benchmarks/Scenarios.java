@@ -1,0 +1,19 @@
+package io.courier.benchmarks;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Every scenario the harness knows, by name. Transports add theirs here. */
+final class Scenarios {
+
+    private Scenarios() {
+    }
+
+    static Map<String, Scenario> all() {
+        Map<String, Scenario> m = new LinkedHashMap<>();
+        for (Scenario s : MemoryScenarios.scenarios()) {
+            m.put(s.name(), s);
+        }
+        return m;
+    }
+}
