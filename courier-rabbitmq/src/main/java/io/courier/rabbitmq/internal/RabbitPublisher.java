@@ -5,6 +5,7 @@ import io.courier.BatchPublishException;
 import io.courier.CourierException;
 import io.courier.DelayedPublisher;
 import io.courier.Message;
+import io.courier.MessageTooLargeException;
 import io.courier.PublishException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
@@ -17,26 +18,48 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The RabbitMQ publisher: persistent messages, {@code mandatory} routing, publisher confirms tracked
  * by delivery tag on a pool of channels, and delayed delivery through the {@link DelayLadder}.
  *
- * <p>A publish blocks the calling thread only while it waits for a free channel, for a lost
- * connection to recover (at most {@link RabbitMqConfig#recoveryTimeout()}) or for the broker to stop
- * blocking publishers (at most {@link RabbitMqConfig#publishConfirmTimeout()}); then it hands the
- * message to the channel and returns a future that completes when the broker confirms it. Thread-safe.
+ * <p>While the connection is up and not blocked by the broker, a publish declares what it needs (once),
+ * writes the message on a borrowed channel and returns a future that completes on the broker's
+ * confirm; the caller waits at most for a free channel. While the connection is down or blocked, the
+ * publish is queued instead and returns at once: a background thread sends queued publishes in order
+ * once the connection is usable again, and fails those still waiting after
+ * {@link RabbitMqConfig#recoveryTimeout()} (connection down) or
+ * {@link RabbitMqConfig#publishConfirmTimeout()} (broker blocking publishers). Thread-safe.
  */
 public final class RabbitPublisher implements DelayedPublisher {
+
+    private static final Logger log = LoggerFactory.getLogger(RabbitPublisher.class);
+
+    /** One publish: tries to hand the message to the broker now; null when the connection is not usable. */
+    @FunctionalInterface
+    private interface Attempt {
+        CompletableFuture<PublishResult> tryNow();
+    }
+
+    /** A publish waiting for the connection. */
+    private record Waiting(String topic, String what, Attempt attempt, long deadlineNanos, boolean blockedAtSubmit,
+                           CompletableFuture<PublishResult> result) {
+    }
 
     private final RabbitMqConfig config;
     private final ConnectionWatch connection;
     private final Topology topology;
     private final ChannelPool pool;
+    private final BlockingQueue<Waiting> waiting = new LinkedBlockingQueue<>();
+    private final Thread waitingSender;
     private volatile boolean closed;
 
     /**
@@ -48,17 +71,43 @@ public final class RabbitPublisher implements DelayedPublisher {
         this.topology = topology;
         this.pool = new ChannelPool(connection, config.publisherChannels(), completions, topology::invalidate,
                 config.publishConfirmTimeout());
+        this.waitingSender = new Thread(this::sendWaiting, "courier-rabbitmq-waiting-publishes");
+        waitingSender.setDaemon(true);
+        waitingSender.start();
     }
 
     @Override
     public CompletableFuture<PublishResult> publish(String topic, Message message) {
-        return publishAfter(topic, message, Duration.ZERO);
+        return publishAt(topic, message, null);
     }
 
+    /**
+     * Publishes {@code message} to be delivered no earlier than {@code deliverAt} (rounded up to a
+     * multiple of {@link DelayLadder#TICK}); a past or null time means now.
+     *
+     * @throws IllegalArgumentException when the delay exceeds {@link DelayLadder#MAX_DELAY}
+     */
     @Override
     public CompletableFuture<PublishResult> publishAt(String topic, Message message, Instant deliverAt) {
-        Objects.requireNonNull(deliverAt, "deliverAt");
-        return publishAfter(topic, message, Duration.between(Instant.now(), deliverAt));
+        Payloads.checkTopic(topic);
+        Objects.requireNonNull(message, "message");
+        ensureOpen();
+        Payloads.checkSize(topic, message, config.maxPayloadBytes());
+        if (deliverAt != null && Duration.between(Instant.now(), deliverAt).compareTo(DelayLadder.MAX_DELAY) > 0) {
+            throw new IllegalArgumentException("delay must be at most " + DelayLadder.MAX_DELAY + " on RabbitMQ, but was "
+                    + Duration.between(Instant.now(), deliverAt));
+        }
+        return submit(topic, "message " + message.id(), () -> {
+            Topology.Route route = topology.topicRoute(topic);
+            Duration delay = deliverAt == null ? Duration.ZERO : Duration.between(Instant.now(), deliverAt);
+            DelayLadder.Hop hop = delay.isNegative() || delay.isZero() ? null
+                    : topology.ladder().route(delay, topology.delayedTopicToken(topic));
+            if (hop == null) {
+                return sendNow(topic, message, route.exchange(), route.routingKey(), Map.of());
+            }
+            return sendNow(topic, message, hop.exchange(), hop.routingKey(),
+                    Map.of(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString()));
+        });
     }
 
     /**
@@ -69,26 +118,11 @@ public final class RabbitPublisher implements DelayedPublisher {
      */
     @Override
     public CompletableFuture<PublishResult> publishAfter(String topic, Message message, Duration delay) {
-        Payloads.checkTopic(topic);
-        Objects.requireNonNull(message, "message");
         Objects.requireNonNull(delay, "delay");
-        ensureOpen();
-        Payloads.checkSize(topic, message, config.maxPayloadBytes());
         if (delay.compareTo(DelayLadder.MAX_DELAY) > 0) {
             throw new IllegalArgumentException("delay must be at most " + DelayLadder.MAX_DELAY + " on RabbitMQ, but was " + delay);
         }
-        try {
-            awaitConnection(topic, "message " + message.id());
-            Topology.Route route = topology.topicRoute(topic);
-            if (delay.isNegative() || delay.isZero()) {
-                return send(topic, message, route.exchange(), route.routingKey(), Map.of());
-            }
-            DelayLadder.Hop hop = topology.ladder().route(delay, topology.delayedTopicToken(topic));
-            return send(topic, message, hop.exchange(), hop.routingKey(),
-                    Map.of(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString()));
-        } catch (CourierException e) {
-            return CompletableFuture.failedFuture(asPublishException(topic, message, e));
-        }
+        return publishAt(topic, message, delay.isNegative() || delay.isZero() ? null : Instant.now().plus(delay));
     }
 
     /**
@@ -98,21 +132,18 @@ public final class RabbitPublisher implements DelayedPublisher {
      */
     public CompletableFuture<PublishResult> redeliver(String topic, String queue, Message message, Duration delay, int attemptsSoFar) {
         ensureOpen();
-        Map<String, Object> extra = new HashMap<>();
-        extra.put(MessageMapping.ATTEMPT, attemptsSoFar);
-        try {
-            DelayLadder.Hop hop = topology.ladder().route(delay.compareTo(DelayLadder.MAX_DELAY) > 0 ? DelayLadder.MAX_DELAY : delay,
-                    DelayLadder.queueToken(queue));
+        Instant due = Instant.now().plus(delay.compareTo(DelayLadder.MAX_DELAY) > 0 ? DelayLadder.MAX_DELAY : delay);
+        return submit(topic, "message " + message.id(), () -> {
+            Map<String, Object> extra = new HashMap<>();
+            extra.put(MessageMapping.ATTEMPT, attemptsSoFar);
+            DelayLadder.Hop hop = topology.ladder().route(Duration.between(Instant.now(), due), DelayLadder.queueToken(queue));
             if (hop == null) {
-                return send(topic, message, "", queue, extra);
+                return sendNow(topic, message, "", queue, extra);
             }
-            awaitConnection(topic, "message " + message.id());
             topology.ensureLadder();
             extra.put(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString());
-            return send(topic, message, hop.exchange(), hop.routingKey(), extra);
-        } catch (CourierException e) {
-            return CompletableFuture.failedFuture(asPublishException(topic, message, e));
-        }
+            return sendNow(topic, message, hop.exchange(), hop.routingKey(), extra);
+        });
     }
 
     /**
@@ -126,48 +157,46 @@ public final class RabbitPublisher implements DelayedPublisher {
         Objects.requireNonNull(messages, "messages");
         ensureOpen();
         List<CompletableFuture<PublishResult>> futures = new ArrayList<>(messages.size());
-        Topology.Route route;
-        try {
-            awaitConnection(topic, "a batch of " + messages.size() + " messages");
-            route = topology.topicRoute(topic);
-        } catch (CourierException e) {
-            PublishException failure = new PublishException(topic, "cannot publish to topic '" + topic + "': " + e.getMessage(), e);
-            for (Message m : messages) {
-                futures.add(CompletableFuture.failedFuture(failure));
-            }
-            return combine(topic, messages, futures);
-        }
-        long deadline = System.nanoTime() + config.recoveryTimeout().toNanos();
         PublisherChannel pc = null;
+        Topology.Route route = null;
         try {
             for (Message m : messages) {
                 Objects.requireNonNull(m, "message");
                 if (m.payloadSize() > config.maxPayloadBytes()) {
                     futures.add(CompletableFuture.failedFuture(
-                            new io.courier.MessageTooLargeException(topic, m.id(), m.payloadSize(), config.maxPayloadBytes())));
+                            new MessageTooLargeException(topic, m.id(), m.payloadSize(), config.maxPayloadBytes())));
                     continue;
                 }
-                AMQP.BasicProperties props = MessageMapping.toProperties(m, config.durable(), Map.of());
-                byte[] body = m.payload();
-                boolean sent = false;
-                if (pc == null) {
+                CompletableFuture<PublishResult> sent = null;
+                if (usable()) {
                     try {
-                        pc = acquire(topic, m.id(), deadline);
-                    } catch (PublishException e) {
-                        futures.add(CompletableFuture.failedFuture(e));
-                        continue;
+                        if (route == null) {
+                            route = topology.topicRoute(topic);
+                        }
+                        if (pc == null) {
+                            pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
+                        }
+                        if (pc != null) {
+                            PendingConfirm p = pending(topic, m.id(), route.exchange(), route.routingKey());
+                            if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), m.payload())) {
+                                sent = p.future;
+                            }
+                        }
+                    } catch (CourierException e) {
+                        if (usable()) {
+                            sent = CompletableFuture.failedFuture(asPublishException(topic, "message " + m.id(), e));
+                        }
                     }
                 }
-                PendingConfirm p = pending(topic, m.id(), route.exchange(), route.routingKey());
-                sent = pc.send(p, props, body);
-                if (sent) {
-                    futures.add(p.future);
-                } else {
-                    // the channel went down mid-batch: give it back and let the single-message path wait for recovery
-                    pool.release(pc);
-                    pc = null;
-                    futures.add(send(topic, m, route.exchange(), route.routingKey(), Map.of()));
+                if (sent == null) {
+                    // the connection is down, blocked, or went down mid-batch: queue this one like a single publish
+                    if (pc != null) {
+                        pool.release(pc);
+                        pc = null;
+                    }
+                    sent = publish(topic, m);
                 }
+                futures.add(sent);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -189,9 +218,8 @@ public final class RabbitPublisher implements DelayedPublisher {
             List<BatchPublishException.Outcome> outcomes = new ArrayList<>(futures.size());
             boolean failed = false;
             for (int i = 0; i < futures.size(); i++) {
-                CompletableFuture<PublishResult> f = futures.get(i);
                 try {
-                    PublishResult r = f.join();
+                    PublishResult r = futures.get(i).join();
                     results.add(r);
                     outcomes.add(BatchPublishException.Outcome.published(r));
                 } catch (CompletionException e) {
@@ -206,53 +234,149 @@ public final class RabbitPublisher implements DelayedPublisher {
         });
     }
 
-    private CompletableFuture<PublishResult> send(String topic, Message message, String exchange, String routingKey,
-                                                  Map<String, Object> extraHeaders) {
-        AMQP.BasicProperties props = MessageMapping.toProperties(message, config.durable(), extraHeaders);
-        byte[] body = message.payload();
-        long deadline = System.nanoTime() + config.recoveryTimeout().toNanos();
-        try {
-            while (true) {
-                PublisherChannel pc = acquire(topic, message.id(), deadline);
-                try {
-                    PendingConfirm p = pending(topic, message.id(), exchange, routingKey);
-                    if (pc.send(p, props, body)) {
-                        return p.future;
-                    }
-                } finally {
-                    pool.release(pc);
+    /** True when a publish can be handed to the broker now. */
+    private boolean usable() {
+        return connection.isOpen() && connection.blockedReason() == null;
+    }
+
+    /** Runs {@code attempt} now if the connection is usable, otherwise queues it for the waiting sender. */
+    private CompletableFuture<PublishResult> submit(String topic, String what, Attempt attempt) {
+        if (usable()) {
+            try {
+                CompletableFuture<PublishResult> f = attempt.tryNow();
+                if (f != null) {
+                    return f;
                 }
-                if (System.nanoTime() - deadline > 0) {
-                    throw notRecovered(topic, "message " + message.id());
+            } catch (CourierException e) {
+                if (usable()) {
+                    return CompletableFuture.failedFuture(asPublishException(topic, what, e));
                 }
-                // the channel closed under us: the connection is going down; wait for it to recover
-                TimeUnit.MILLISECONDS.sleep(10);
+                // the connection dropped during the attempt: wait for it like any other publish
+            } catch (IllegalArgumentException e) {
+                return CompletableFuture.failedFuture(e);
             }
-        } catch (PublishException e) {
-            return CompletableFuture.failedFuture(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return CompletableFuture.failedFuture(new PublishException(topic, "interrupted while publishing message "
-                    + message.id() + " to topic '" + topic + "'; it was not sent"));
+        }
+        boolean blocked = connection.isOpen() && connection.blockedReason() != null;
+        Duration patience = blocked ? config.publishConfirmTimeout() : config.recoveryTimeout();
+        Waiting w = new Waiting(topic, what, attempt, System.nanoTime() + patience.toNanos(), blocked, new CompletableFuture<>());
+        waiting.add(w);
+        if (closed) {
+            failWaiting();
+        }
+        return w.result;
+    }
+
+    /** The waiting sender: hands queued publishes to the broker in order once the connection is usable. */
+    private void sendWaiting() {
+        while (!closed) {
+            Waiting w;
+            try {
+                w = waiting.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (w == null) {
+                continue;
+            }
+            try {
+                while (true) {
+                    if (closed) {
+                        w.result.completeExceptionally(closedBeforeSent(w));
+                        break;
+                    }
+                    if (System.nanoTime() - w.deadlineNanos > 0) {
+                        w.result.completeExceptionally(gaveUp(w));
+                        break;
+                    }
+                    if (usable()) {
+                        CompletableFuture<PublishResult> f = null;
+                        try {
+                            f = w.attempt.tryNow();
+                        } catch (CourierException e) {
+                            if (usable()) {
+                                w.result.completeExceptionally(asPublishException(w.topic, w.what, e));
+                                break;
+                            }
+                        } catch (RuntimeException e) {
+                            w.result.completeExceptionally(e);
+                            break;
+                        }
+                        if (f != null) {
+                            f.whenComplete((r, e) -> {
+                                if (e != null) {
+                                    w.result.completeExceptionally(e);
+                                } else {
+                                    w.result.complete(r);
+                                }
+                            });
+                            break;
+                        }
+                    }
+                    long until = Math.min(w.deadlineNanos, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100));
+                    if (!connection.awaitOpen(until)) {
+                        continue;
+                    }
+                    connection.awaitUnblocked(until);
+                }
+            } catch (InterruptedException e) {
+                w.result.completeExceptionally(closedBeforeSent(w));
+                break;
+            } catch (RuntimeException e) {
+                log.warn("unexpected failure sending a waiting publish of {} to topic '{}'", w.what, w.topic, e);
+                w.result.completeExceptionally(e);
+            }
+        }
+        failWaiting();
+    }
+
+    private void failWaiting() {
+        Waiting w;
+        while ((w = waiting.poll()) != null) {
+            w.result.completeExceptionally(closedBeforeSent(w));
         }
     }
 
-    /**
-     * Waits up to the recovery timeout for an open connection before declaring topology, so a publish
-     * during a recovery waits instead of failing on the declaration.
-     */
-    private void awaitConnection(String topic, String what) {
-        if (connection.isOpen()) {
-            return;
+    private PublishException gaveUp(Waiting w) {
+        String blocked = connection.blockedReason();
+        if (connection.isOpen() && blocked != null) {
+            return new PublishException(w.topic, "cannot publish " + w.what + " to topic '" + w.topic
+                    + "': RabbitMQ is blocking publishers (" + blocked + ": a memory or disk alarm) and did not unblock within "
+                    + (w.blockedAtSubmit ? config.publishConfirmTimeout() + " (publishConfirmTimeout)"
+                    : config.recoveryTimeout() + " (recoveryTimeout)") + "; the message was not sent");
         }
+        return new PublishException(w.topic, "cannot publish " + w.what + " to topic '" + w.topic
+                + "': the connection to RabbitMQ is down and did not recover within "
+                + (w.blockedAtSubmit ? config.publishConfirmTimeout() + " (publishConfirmTimeout)"
+                : config.recoveryTimeout() + " (recoveryTimeout)") + "; the message was not sent");
+    }
+
+    private static PublishException closedBeforeSent(Waiting w) {
+        return new PublishException(w.topic, "the publisher was closed while " + w.what + " to topic '" + w.topic
+                + "' waited for the connection; the message was not sent");
+    }
+
+    /**
+     * Writes the message on a borrowed channel. Returns its confirm future, or null when the connection
+     * or channel is down and nothing was sent.
+     */
+    private CompletableFuture<PublishResult> sendNow(String topic, Message message, String exchange, String routingKey,
+                                                     Map<String, Object> extraHeaders) {
+        AMQP.BasicProperties props = MessageMapping.toProperties(message, config.durable(), extraHeaders);
+        PublisherChannel pc;
         try {
-            if (!connection.awaitOpen(System.nanoTime() + config.recoveryTimeout().toNanos())) {
-                ensureOpen();
-                throw notRecovered(topic, what);
-            }
+            pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new PublishException(topic, "interrupted while waiting for the connection to RabbitMQ to recover");
+            throw new PublishException(topic, "interrupted while waiting for a publishing channel for message " + message.id());
+        }
+        if (pc == null) {
+            return null;
+        }
+        try {
+            PendingConfirm p = pending(topic, message.id(), exchange, routingKey);
+            return pc.send(p, props, message.payload()) ? p.future : null;
+        } finally {
+            pool.release(pc);
         }
     }
 
@@ -260,42 +384,11 @@ public final class RabbitPublisher implements DelayedPublisher {
         return new PendingConfirm(topic, id, exchange, routingKey, System.nanoTime() + config.publishConfirmTimeout().toNanos());
     }
 
-    /** Waits for an open, unblocked connection and a free channel. */
-    private PublisherChannel acquire(String topic, String messageId, long recoveryDeadline) throws InterruptedException {
-        while (true) {
-            ensureOpen();
-            if (!connection.awaitOpen(recoveryDeadline)) {
-                ensureOpen();
-                throw notRecovered(topic, "message " + messageId);
-            }
-            String blocked = connection.blockedReason();
-            if (blocked != null && !connection.awaitUnblocked(System.nanoTime() + config.publishConfirmTimeout().toNanos())) {
-                throw new PublishException(topic, "cannot publish message " + messageId + " to topic '" + topic
-                        + "': RabbitMQ is blocking publishers (" + blocked + ": a memory or disk alarm) and did not unblock within "
-                        + config.publishConfirmTimeout() + " (publishConfirmTimeout); the message was not sent");
-            }
-            PublisherChannel pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
-            if (pc != null) {
-                return pc;
-            }
-            if (System.nanoTime() - recoveryDeadline > 0) {
-                throw notRecovered(topic, "message " + messageId);
-            }
-            TimeUnit.MILLISECONDS.sleep(10);
-        }
-    }
-
-    private PublishException notRecovered(String topic, String what) {
-        return new PublishException(topic, "cannot publish " + what + " to topic '" + topic
-                + "': the connection to RabbitMQ is down and did not recover within " + config.recoveryTimeout()
-                + " (recoveryTimeout); the message was not sent");
-    }
-
-    private static PublishException asPublishException(String topic, Message message, CourierException e) {
+    private static PublishException asPublishException(String topic, String what, CourierException e) {
         if (e instanceof PublishException pe) {
             return pe;
         }
-        return new PublishException(topic, "cannot publish message " + message.id() + " to topic '" + topic + "': " + e.getMessage(), e);
+        return new PublishException(topic, "cannot publish " + what + " to topic '" + topic + "': " + e.getMessage(), e);
     }
 
     private void ensureOpen() {
@@ -315,19 +408,22 @@ public final class RabbitPublisher implements DelayedPublisher {
     }
 
     /**
-     * Stops accepting publishes, waits up to {@code timeout} for outstanding confirms, then closes the
-     * channels (still-unconfirmed messages fail).
+     * Stops accepting publishes, fails those still waiting for the connection, waits up to
+     * {@code timeout} for outstanding confirms, then closes the channels (still-unconfirmed messages fail).
      */
     public void close(Duration timeout) {
         closed = true;
+        waitingSender.interrupt();
         long deadline = System.nanoTime() + timeout.toNanos();
         try {
+            waitingSender.join(TimeUnit.NANOSECONDS.toMillis(Math.max(0, deadline - System.nanoTime())) + 1);
             while (pool.outstanding() > 0 && System.nanoTime() - deadline < 0) {
                 TimeUnit.MILLISECONDS.sleep(10);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        failWaiting();
         pool.close();
     }
 }
