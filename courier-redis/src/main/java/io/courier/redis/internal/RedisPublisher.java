@@ -112,7 +112,7 @@ public final class RedisPublisher implements DelayedPublisher {
                     outcomes.add(BatchPublishException.Outcome.published(r));
                 } else {
                     failed = true;
-                    outcomes.add(BatchPublishException.Outcome.failed(id, failure(topic, id, error)));
+                    outcomes.add(BatchPublishException.Outcome.failed(id, publishFailure(topic, id, error)));
                 }
             }
             if (failed) {
@@ -192,14 +192,17 @@ public final class RedisPublisher implements DelayedPublisher {
                 });
     }
 
-    private static RuntimeException failure(String topic, String messageId, Throwable error) {
+    private static CompletionException failure(String topic, String messageId, Throwable error) {
+        return new CompletionException(publishFailure(topic, messageId, error));
+    }
+
+    private static PublishException publishFailure(String topic, String messageId, Throwable error) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof PublishException pe && pe.topic() != null) {
-            return new CompletionException(pe);
+            return pe;
         }
         String why = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-        return new CompletionException(new PublishException(topic,
-                "message " + messageId + " to topic '" + topic + "' was not published: " + why, cause));
+        return new PublishException(topic, "message " + messageId + " to topic '" + topic + "' was not published: " + why, cause);
     }
 
     private <T> CompletableFuture<T> track(CompletableFuture<T> f) {

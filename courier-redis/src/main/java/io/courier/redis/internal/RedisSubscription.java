@@ -497,8 +497,9 @@ public final class RedisSubscription implements Subscription {
                         log.warn("could not dead-letter entry {} of topic '{}' for group '{}'; it stays pending: {}",
                                 f.entryId(), options.topic(), options.group(), e.toString());
                     } else if (moved != null && moved == 1) {
-                        log.warn("dead-lettered message {} (entry {}) of topic '{}' for group '{}' to '{}' after {} deliveries: {}",
-                                message.id(), f.entryId(), options.topic(), options.group(), deadLetterTopic, f.attempt(), reason);
+                        log.warn("dead-lettered message {} (entry {}) of topic '{}' for group '{}' to '{}' after {} attempts: {}",
+                                message.id(), f.entryId(), options.topic(), options.group(), deadLetterTopic,
+                                headers.get(Headers.ATTEMPTS), reason);
                     }
                     if (holdsSlot) {
                         finished(f);
