@@ -33,6 +33,7 @@ public final class DueMover implements AutoCloseable {
     private final Map<String, Integer> refs = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
     private volatile long lastWarnAt;
+    private volatile boolean closing;
 
     DueMover(RedisContext context) {
         this.context = context;
@@ -74,7 +75,7 @@ public final class DueMover implements AutoCloseable {
             try {
                 moveAllDue(t);
             } catch (Exception e) {
-                if (Thread.currentThread().isInterrupted()) {
+                if (closing || e instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
                     return;
                 }
                 long now = System.currentTimeMillis();
@@ -109,12 +110,13 @@ public final class DueMover implements AutoCloseable {
         }
     }
 
-    /** Stops the timer, letting a pass in progress finish. */
+    /** Stops the timer, letting a pass in progress finish for up to a second, then interrupting it. */
     @Override
     public void close() {
+        closing = true;
         timer.shutdown();
         try {
-            if (!timer.awaitTermination(5, TimeUnit.SECONDS)) {
+            if (!timer.awaitTermination(1, TimeUnit.SECONDS)) {
                 timer.shutdownNow();
             }
         } catch (InterruptedException e) {
