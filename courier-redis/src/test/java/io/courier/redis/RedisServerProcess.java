@@ -24,12 +24,24 @@ final class RedisServerProcess implements AutoCloseable {
     private final int port;
     private final Path dir;
     private final List<String> extraArgs;
+    private final boolean tls;
     private Process process;
 
     RedisServerProcess(String... extraArgs) throws IOException {
+        this(false, extraArgs);
+    }
+
+    private RedisServerProcess(boolean tls, String... extraArgs) throws IOException {
         this.port = freePort();
         this.dir = Files.createTempDirectory("courier-redis-aof-");
         this.extraArgs = List.of(extraArgs);
+        this.tls = tls;
+    }
+
+    /** A server that accepts TLS connections only, with the given PEM certificate and key. */
+    static RedisServerProcess tls(Path certPem, Path keyPem) throws IOException {
+        return new RedisServerProcess(true, "--tls-cert-file", certPem.toString(), "--tls-key-file", keyPem.toString(),
+                "--tls-ca-cert-file", certPem.toString(), "--tls-auth-clients", "no");
     }
 
     static int freePort() throws IOException {
@@ -43,16 +55,19 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     String uri() {
-        return "redis://127.0.0.1:" + port;
+        return (tls ? "rediss" : "redis") + "://127.0.0.1:" + port;
     }
 
     /** Starts the server and waits until it answers PING (after loading its append-only file). */
     RedisServerProcess start() throws IOException {
         List<String> command = new ArrayList<>(List.of("redis-server",
-                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
+                "--port", tls ? "0" : Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                 "--daemonize", "no", "--logfile", dir.resolve("redis.log").toString()));
         command.addAll(extraArgs);
+        if (tls) {
+            command.addAll(List.of("--tls-port", Integer.toString(port)));
+        }
         process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
         Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(this::answersPing);
         return this;
@@ -71,6 +86,9 @@ final class RedisServerProcess implements AutoCloseable {
             throw new IllegalStateException("redis-server exited with " + process.exitValue() + "; see " + dir);
         }
         try (Socket s = new Socket("127.0.0.1", port)) {
+            if (tls) {
+                return true;   // listening; a TLS server has no append-only file to load
+            }
             s.setSoTimeout(1000);
             OutputStream out = s.getOutputStream();
             out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
