@@ -578,28 +578,46 @@ public final class RedisSubscription implements Subscription {
     }
 
     /**
-     * Entries fetched but never handed to the handler go back to the group at once: marked idle for a
-     * year (so the next reclaim by any consumer takes them) with their delivery count set back, so the
-     * fetch that never reached a handler does not count as an attempt.
+     * Entries this consumer holds but will not handle go back to the group at once: marked idle for a
+     * year (so the next reclaim by any consumer takes them). Those fetched but never handed to the
+     * handler get their delivery count set back, so that fetch does not count as an attempt. Other
+     * pending entries of this consumer that no handler holds (a read whose reply was lost when the
+     * blocked read was cancelled) keep their count. Entries whose handler is still running stay.
      */
     private void releaseUnstarted() throws InterruptedException {
         List<Fetched> left = new ArrayList<>();
         ready.drainTo(left);
-        List<CompletableFuture<?>> releases = new ArrayList<>();
+        Map<String, Long> release = new LinkedHashMap<>();   // tag -> delivery count to set
         for (Fetched f : left) {
-            XClaimArgs args = XClaimArgs.Builder.minIdleTime(0).idle(RELEASED_IDLE).retryCount(Math.max(0, f.deliveries() - 1)).justid();
-            releases.add(context.control().xclaim(f.retry() ? retryStream : stream, consumer, args, f.entryId()).toCompletableFuture());
             inFlight.remove(f.tag());
+            release.put(f.tag(), Math.max(0, f.deliveries() - 1));
         }
         try {
+            for (byte[] key : new byte[][] {stream, retryStream}) {
+                String kind = key == retryStream ? "r:" : "m:";
+                List<PendingMessage> owned = await(context.control().xpending(key,
+                        XPendingArgs.Builder.xpending(consumer, Range.create("-", "+"), Limit.from(1000))).toCompletableFuture());
+                for (PendingMessage p : owned) {
+                    String tag = kind + p.getId();
+                    if (!inFlight.contains(tag)) {
+                        release.putIfAbsent(tag, p.getRedeliveryCount());
+                    }
+                }
+            }
+            List<CompletableFuture<?>> releases = new ArrayList<>();
+            release.forEach((tag, count) -> {
+                XClaimArgs args = XClaimArgs.Builder.minIdleTime(0).idle(RELEASED_IDLE).retryCount(count).justid();
+                releases.add(context.control().xclaim(tag.startsWith("r:") ? retryStream : stream, consumer, args,
+                        tag.substring(2)).toCompletableFuture());
+            });
             CompletableFuture.allOf(releases.toArray(new CompletableFuture<?>[0]))
                     .get(context.config().commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (!release.isEmpty()) {
+                log.debug("released {} entries of topic '{}' to group '{}'", release.size(), options.topic(), options.group());
+            }
         } catch (ExecutionException | TimeoutException e) {
-            log.warn("could not release {} unstarted entries of topic '{}'; they are redelivered after the lease: {}",
-                    left.size(), options.topic(), e.toString());
-        }
-        if (!left.isEmpty()) {
-            log.debug("released {} fetched but unstarted entries of topic '{}' to group '{}'", left.size(), options.topic(), options.group());
+            log.warn("could not release {} entries of topic '{}'; they are redelivered after the lease: {}",
+                    release.size(), options.topic(), e.toString());
         }
     }
 
