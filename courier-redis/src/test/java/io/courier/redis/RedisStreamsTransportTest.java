@@ -335,6 +335,29 @@ class RedisStreamsTransportTest extends RedisTestSupport {
     }
 
     @Test
+    void delayedAndRetriedMessagesKeepBinaryPayloadsThroughTheLuaMover() {
+        RedisStreamsTransport redis = transport();
+        byte[] payload = new byte[1024];
+        for (int i = 0; i < payload.length; i++) {
+            payload[i] = (byte) (i * 7);   // every byte value, ':' and NUL included
+        }
+        Message sent = Message.builder().key("k:1").header("h:x", "a:b").payload(payload).build();
+        List<Delivery> got = new CopyOnWriteArrayList<>();
+        redis.subscriber().subscribe("binary-later", "g", d -> {
+            got.add(d);
+            if (d.attempt() == 1) {
+                throw new IllegalStateException("once more");
+            }
+        });
+
+        redis.publisher().publishAfter("binary-later", sent, Duration.ofMillis(300)).join();
+
+        await().atMost(WAIT).until(() -> got.size() == 2);
+        assertThat(got).extracting(Delivery::message).containsOnly(sent);
+        assertThat(got.get(1).attempt()).isEqualTo(2);
+    }
+
+    @Test
     void delayedMessageInThePastIsPublishedAtOnce() {
         RedisStreamsTransport redis = transport();
         PublishResult r = redis.publisher().publishAt("now", Message.ofText("x"), Instant.now().minusSeconds(5)).join();
