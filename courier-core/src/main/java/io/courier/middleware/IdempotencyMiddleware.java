@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Claim.AlreadyDone}: returns normally without running the handler: the duplicate is acked.</li>
  *   <li>{@link Claim.InProgress}: another delivery of the same message is running right now. This one
  *       is neither run nor acked: it asks for a {@linkplain Delivery#retryAfter retry} after the
- *       holder's remaining lease (at least {@value #MIN_IN_PROGRESS_RETRY_MILLIS} ms; or the fixed
- *       {@link Builder#inProgressRetryDelay delay} you set) and returns. Then the holder has finished
+ *       holder's remaining lease, but at least {@value #MIN_IN_PROGRESS_RETRY_MILLIS} ms and at most
+ *       {@value #MAX_IN_PROGRESS_RETRY_MILLIS} ms (or the fixed {@link Builder#inProgressRetryDelay delay}
+ *       you set), and returns. When it looks again the holder has usually finished
  *       (the duplicate is acked as done) or failed (the duplicate runs), or died (its lease expired
  *       and the duplicate takes over).</li>
  * </ul>
@@ -61,9 +62,12 @@ public final class IdempotencyMiddleware implements Middleware {
     public static final Duration DEFAULT_RETENTION = Duration.ofHours(24);
     /** Shortest delay before an in-progress duplicate is looked at again, in milliseconds. */
     public static final long MIN_IN_PROGRESS_RETRY_MILLIS = 100;
+    /** Longest default wait before an in-progress duplicate is looked at again, in milliseconds. */
+    public static final long MAX_IN_PROGRESS_RETRY_MILLIS = 1_000;
 
     private static final Logger log = LoggerFactory.getLogger(IdempotencyMiddleware.class);
     private static final Duration MIN_IN_PROGRESS_RETRY = Duration.ofMillis(MIN_IN_PROGRESS_RETRY_MILLIS);
+    private static final Duration MAX_IN_PROGRESS_RETRY = Duration.ofMillis(MAX_IN_PROGRESS_RETRY_MILLIS);
 
     private final IdempotencyStore store;
     private final Duration lease;
@@ -108,7 +112,7 @@ public final class IdempotencyMiddleware implements Middleware {
                 runClaimed(next, delivery, key, acquired.token());
             } else if (claim instanceof Claim.InProgress inProgress) {
                 Duration delay = inProgressRetryDelay != null ? inProgressRetryDelay
-                        : max(inProgress.leaseRemaining(), MIN_IN_PROGRESS_RETRY);
+                        : min(max(inProgress.leaseRemaining(), MIN_IN_PROGRESS_RETRY), MAX_IN_PROGRESS_RETRY);
                 log.debug("{} is being handled by another delivery (key {}); looking again in {}",
                         Failures.describe(delivery), key, delay);
                 delivery.retryAfter(delay, Map.of());
@@ -150,6 +154,10 @@ public final class IdempotencyMiddleware implements Middleware {
         } catch (RuntimeException releaseFailure) {
             failure.addSuppressed(releaseFailure);   // the claim lapses after its lease instead
         }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private static Duration max(Duration a, Duration b) {
@@ -198,7 +206,8 @@ public final class IdempotencyMiddleware implements Middleware {
 
         /**
          * A fixed delay before an in-progress duplicate is looked at again (default: the holder's
-         * remaining lease, at least {@value #MIN_IN_PROGRESS_RETRY_MILLIS} ms).
+         * remaining lease, between {@value #MIN_IN_PROGRESS_RETRY_MILLIS} and
+         * {@value #MAX_IN_PROGRESS_RETRY_MILLIS} ms).
          *
          * @throws IllegalArgumentException if negative
          */
