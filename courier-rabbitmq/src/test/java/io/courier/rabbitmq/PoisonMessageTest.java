@@ -3,10 +3,9 @@ package io.courier.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.courier.Delivery;
-import io.courier.Handler;
 import io.courier.Headers;
 import io.courier.Message;
+import io.courier.Router;
 import io.courier.SubscriptionOptions;
 import java.time.Duration;
 import java.util.List;
@@ -15,18 +14,19 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import io.courier.middleware.DeadLetterMiddleware;
+import io.courier.middleware.RetryMiddleware;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The seed nacked failures with requeue=true, so a poison message looped at full speed forever. Here a
- * failing message is retried a bounded number of times with a delay (durably, through the delay
- * ladder, into its group's queue only), then dead-lettered with its reason in headers, while other
- * messages keep flowing. The retry/dead-letter policy is a small handler wrapper doing what Courier's
- * RetryMiddleware and DeadLetterMiddleware do (they are not on this module's branch yet; the
- * conformance suite runs the real ones against this transport).
+ * The seed nacked failures with requeue=true, so a poison message looped at full speed forever. Here,
+ * behind Courier's retry and dead-letter middleware, a failing message is retried a bounded number of
+ * times with a delay (durably, through the delay ladder, into its group's queue only), then
+ * dead-lettered with its reason in headers, while other messages keep flowing; afterwards nothing is
+ * left in the queue or unacknowledged.
  */
 class PoisonMessageTest {
 
@@ -45,30 +45,6 @@ class PoisonMessageTest {
         broker.close();
     }
 
-    /** Retry {@code maxAttempts} times after {@code delay}, then publish to {@code <topic>.dlq} and ack. */
-    private Handler retryThenDeadLetter(int maxAttempts, Duration delay, Handler next) {
-        return d -> {
-            try {
-                next.handle(d);
-            } catch (Exception e) {
-                if (d.attempt() < maxAttempts) {
-                    d.retryAfter(delay, Map.of());
-                    return;
-                }
-                Message dead = d.message().toBuilder()
-                        .header(Headers.ORIGINAL_TOPIC, d.topic())
-                        .header(Headers.ATTEMPTS, Integer.toString(d.attempt()))
-                        .header(Headers.EXCEPTION_CLASS, e.getClass().getName())
-                        .header(Headers.EXCEPTION_MESSAGE, String.valueOf(e.getMessage()))
-                        .header(Headers.DEAD_LETTER_REASON, "max-attempts")
-                        .header(Headers.DEAD_LETTER_GROUP, d.group())
-                        .build();
-                transport.publisher().publish(d.topic() + ".dlq", dead).get(10, TimeUnit.SECONDS);
-                d.markDeadLettered(d.topic() + ".dlq", "max-attempts");
-            }
-        };
-    }
-
     @Test
     void poisonMessageIsRetriedBoundedTimesThenDeadLetteredWhileOthersFlow() throws Exception {
         String topic = broker.topic("poison", "g");
@@ -82,16 +58,21 @@ class PoisonMessageTest {
         List<Integer> poisonAttempts = new CopyOnWriteArrayList<>();
         Set<String> good = ConcurrentHashMap.newKeySet();
         AtomicLong firstGoodAt = new AtomicLong();
-        transport.subscriber().subscribe(SubscriptionOptions.builder(topic, "g").concurrency(1).build(),
-                retryThenDeadLetter(3, Duration.ofMillis(500), (Delivery d) -> {
-                    if (d.message().header("poison").isPresent()) {
-                        poisonAttemptTimes.add(System.nanoTime());
-                        poisonAttempts.add(d.attempt());
-                        throw new IllegalStateException("cannot handle " + d.message().id());
-                    }
-                    firstGoodAt.compareAndSet(0, System.nanoTime());
-                    good.add(d.message().id());
-                }));
+        Router router = Router.builder(transport)
+                .use(DeadLetterMiddleware.to(transport.publisher()))
+                .use(RetryMiddleware.builder().maxAttempts(3).initialDelay(Duration.ofMillis(500)).multiplier(1.0)
+                        .maxDelay(Duration.ofMillis(500)).jitter(false).build())
+                .build();
+        router.route(SubscriptionOptions.builder(topic, "g").concurrency(1).build(), d -> {
+            if (d.message().header("poison").isPresent()) {
+                poisonAttemptTimes.add(System.nanoTime());
+                poisonAttempts.add(d.attempt());
+                throw new IllegalStateException("cannot handle " + d.message().id());
+            }
+            firstGoodAt.compareAndSet(0, System.nanoTime());
+            good.add(d.message().id());
+        });
+        router.start();
 
         Message poison = Message.builder().id("poison-1").header("poison", "yes").payload("bad".getBytes()).build();
         transport.publisher().publish(topic, poison).get(10, TimeUnit.SECONDS);
@@ -113,6 +94,7 @@ class PoisonMessageTest {
                 .containsEntry(Headers.EXCEPTION_CLASS, IllegalStateException.class.getName())
                 .containsEntry("poison", "yes");
         // nothing left behind: the source queue is empty and nothing is unacknowledged
+        router.close();
         await().atMost(Duration.ofSeconds(10)).until(() -> {
             long[] state = broker.queueState(RabbitMqConfig.groupQueueName(topic, "g"));
             return state[0] == 0 && state[1] == 0;
