@@ -22,20 +22,32 @@ final class RabbitBroker implements AutoCloseable {
     static final String HOST = "127.0.0.1";
     static final int PORT = 5672;
 
-    private final Connection admin;
+    private Connection admin;
     private final Set<String> queues = ConcurrentHashMap.newKeySet();
     private final Set<String> exchanges = ConcurrentHashMap.newKeySet();
 
     RabbitBroker() {
+        this.admin = connect();
+    }
+
+    private static Connection connect() {
         try {
             ConnectionFactory f = new ConnectionFactory();
             f.setHost(HOST);
             f.setPort(PORT);
             f.setAutomaticRecoveryEnabled(false);
-            this.admin = f.newConnection("courier-test-admin");
+            return f.newConnection("courier-test-admin");
         } catch (Exception e) {
             throw new IllegalStateException("RabbitMQ must be running on " + HOST + ":" + PORT + " (scripts/services)", e);
         }
+    }
+
+    /** The admin connection, reopened if a broker restart closed it. */
+    private synchronized Connection admin() {
+        if (!admin.isOpen()) {
+            admin = connect();
+        }
+        return admin;
     }
 
     /** A config for the test broker with test-friendly timeouts. */
@@ -70,7 +82,7 @@ final class RabbitBroker implements AutoCloseable {
 
     /** Runs {@code action} on a fresh admin channel. */
     <T> T withChannel(ChannelAction<T> action) {
-        try (Channel ch = admin.createChannel()) {
+        try (Channel ch = admin().createChannel()) {
             return action.run(ch);
         } catch (IOException e) {
             throw new IllegalStateException(e);
@@ -91,7 +103,7 @@ final class RabbitBroker implements AutoCloseable {
 
     /** True when {@code queue} exists. */
     boolean queueExists(String queue) {
-        try (Channel ch = admin.createChannel()) {
+        try (Channel ch = admin().createChannel()) {
             ch.queueDeclarePassive(queue);
             return true;
         } catch (IOException e) {
@@ -143,14 +155,14 @@ final class RabbitBroker implements AutoCloseable {
     /** Deletes every queue and exchange remembered. */
     void cleanUp() {
         for (String q : queues) {
-            try (Channel ch = admin.createChannel()) {
+            try (Channel ch = admin().createChannel()) {
                 ch.queueDelete(q);
             } catch (Exception e) {
                 // already gone
             }
         }
         for (String x : exchanges) {
-            try (Channel ch = admin.createChannel()) {
+            try (Channel ch = admin().createChannel()) {
                 ch.exchangeDelete(x);
             } catch (Exception e) {
                 // already gone
@@ -164,7 +176,7 @@ final class RabbitBroker implements AutoCloseable {
     public void close() {
         cleanUp();
         try {
-            admin.close();
+            admin().close();
         } catch (Exception e) {
             // broker may be gone
         }
