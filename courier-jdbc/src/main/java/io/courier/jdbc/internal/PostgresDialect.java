@@ -1,0 +1,217 @@
+package io.courier.jdbc.internal;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * PostgreSQL: many writers at once. Consumers claim with {@code FOR UPDATE SKIP LOCKED}, so
+ * competing consumers never wait for each other's rows. Transaction-scoped advisory locks keep a
+ * new group's backfill consistent with concurrent publishers (publishers share a per-topic lock,
+ * a registration takes it exclusively) and keep one cleaner at a time. New messages are announced
+ * with {@code NOTIFY} on commit (the topic name only; payloads stay in the tables).
+ */
+public final class PostgresDialect extends SqlDialect {
+
+    @Override
+    public String name() {
+        return "postgresql";
+    }
+
+    @Override
+    public List<Migration> migrations(Tables t) {
+        return List.of(new Migration(1, "messages, groups, deliveries, processed", List.of(
+                "CREATE TABLE " + t.messages() + " ("
+                        + "id BIGSERIAL PRIMARY KEY, "
+                        + "topic TEXT NOT NULL, "
+                        + "message_id TEXT NOT NULL, "
+                        + "msg_key TEXT, "
+                        + "headers TEXT, "
+                        + "payload BYTEA NOT NULL, "
+                        + "timestamp_ns BIGINT NOT NULL, "
+                        + "created_at BIGINT NOT NULL, "
+                        + "deliver_at BIGINT NOT NULL)",
+                "CREATE TABLE " + t.groups() + " ("
+                        + "id BIGSERIAL PRIMARY KEY, "
+                        + "topic TEXT NOT NULL, "
+                        + "name TEXT NOT NULL, "
+                        + "start_position TEXT NOT NULL, "
+                        + "created_at BIGINT NOT NULL, "
+                        + "UNIQUE (topic, name))",
+                "CREATE TABLE " + t.deliveries() + " ("
+                        + "group_id BIGINT NOT NULL, "
+                        + "message_row BIGINT NOT NULL, "
+                        + "visible_at BIGINT NOT NULL, "
+                        + "attempts INTEGER NOT NULL, "
+                        + "lease_owner BIGINT, "
+                        + "headers TEXT, "
+                        + "PRIMARY KEY (group_id, message_row))",
+                "CREATE INDEX " + t.deliveries() + "_visible ON " + t.deliveries() + " (group_id, visible_at, message_row)",
+                "CREATE TABLE " + t.processed() + " ("
+                        + "consumer TEXT NOT NULL, "
+                        + "message_id TEXT NOT NULL, "
+                        + "processed_at BIGINT NOT NULL, "
+                        + "PRIMARY KEY (consumer, message_id))",
+                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")));
+    }
+
+    @Override
+    public void lockSchema(Connection c, Tables t) throws SQLException {
+        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/schema");
+    }
+
+    @Override
+    public void begin(Connection c) throws SQLException {
+        c.setAutoCommit(false);
+    }
+
+    @Override
+    public void commit(Connection c) throws SQLException {
+        c.commit();
+        c.setAutoCommit(true);
+    }
+
+    @Override
+    public void rollback(Connection c) throws SQLException {
+        try {
+            c.rollback();
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    @Override
+    public void lockTopicForPublish(Connection c, Tables t, String topic) throws SQLException {
+        advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/topic/" + topic);
+    }
+
+    @Override
+    public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
+        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/topic/" + topic);
+        advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/cleanup");
+    }
+
+    @Override
+    public boolean tryLockCleanup(Connection c, Tables t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+            ps.setLong(1, hash64(t.prefix() + "/cleanup"));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static void advisoryLock(Connection c, String function, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?)")) {
+            ps.setLong(1, hash64(key));
+            ps.execute();
+        }
+    }
+
+    @Override
+    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException {
+        long[] ids = new long[messages.size()];
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.messages()
+                + " (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new String[] {"id"})) {
+            for (OutgoingMessage m : messages) {
+                ps.setString(1, topic);
+                ps.setString(2, m.message().id());
+                ps.setString(3, m.message().key().orElse(null));
+                ps.setString(4, m.headersJson());
+                ps.setBytes(5, m.message().payload());
+                ps.setLong(6, m.timestampNs());
+                ps.setLong(7, now);
+                ps.setLong(8, m.deliverAt());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+            try (ResultSet rs = ps.getGeneratedKeys()) {
+                int i = 0;
+                while (rs.next()) {
+                    ids[i++] = rs.getLong(1);
+                }
+                if (i != ids.length) {
+                    throw new SQLException("expected " + ids.length + " generated ids, got " + i);
+                }
+            }
+        }
+        return ids;
+    }
+
+    @Override
+    public int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+            throws SQLException {
+        Long[] ids = new Long[rowIds.length];
+        Long[] visible = new Long[rowIds.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = rowIds[i];
+            visible[i] = messages.get(i).deliverAt();
+        }
+        Array idArray = c.createArrayOf("bigint", ids);
+        Array visibleArray = c.createArrayOf("bigint", visible);
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
+                + " (group_id, message_row, visible_at, attempts)"
+                + " SELECT g.id, x.id, x.visible_at, 0 FROM " + t.groups() + " g"
+                + " CROSS JOIN unnest(?::bigint[], ?::bigint[]) AS x(id, visible_at)"
+                + " WHERE g.topic = ? ON CONFLICT DO NOTHING")) {
+            ps.setArray(1, idArray);
+            ps.setArray(2, visibleArray);
+            ps.setString(3, topic);
+            return ps.executeUpdate();
+        } finally {
+            idArray.free();
+            visibleArray.free();
+        }
+    }
+
+    @Override
+    public List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
+            throws SQLException {
+        List<ClaimedRow> result = new ArrayList<>(limit);
+        try (PreparedStatement ps = c.prepareStatement("WITH picked AS ("
+                + "SELECT message_row FROM " + t.deliveries()
+                + " WHERE group_id = ? AND visible_at <= ? ORDER BY visible_at, message_row LIMIT ? FOR UPDATE SKIP LOCKED)"
+                + " UPDATE " + t.deliveries() + " AS d SET visible_at = ?, lease_owner = ?, attempts = d.attempts + 1"
+                + " FROM picked, " + t.messages() + " AS m"
+                + " WHERE d.group_id = ? AND d.message_row = picked.message_row AND m.id = d.message_row"
+                + " RETURNING d.message_row, d.attempts, COALESCE(d.headers, m.headers), m.message_id, m.msg_key,"
+                + " m.payload, m.timestamp_ns")) {
+            ps.setLong(1, groupId);
+            ps.setLong(2, now);
+            ps.setInt(3, limit);
+            ps.setLong(4, leaseUntil);
+            ps.setLong(5, owner);
+            ps.setLong(6, groupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    result.add(new ClaimedRow(rs.getLong(1), rs.getInt(2),
+                            Rows.message(rs.getString(4), rs.getString(5), rs.getString(3), rs.getBytes(6), rs.getLong(7)),
+                            leaseUntil));
+                }
+            }
+        }
+        result.sort((a, b) -> Long.compare(a.messageRow(), b.messageRow()));
+        return result;
+    }
+
+    @Override
+    public void notifyTopic(Connection c, Tables t, String topic) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            ps.setString(1, t.channel());
+            ps.setString(2, topic);
+            ps.execute();
+        }
+    }
+
+    @Override
+    public boolean isUniqueViolation(SQLException e) {
+        return "23505".equals(e.getSQLState());
+    }
+}

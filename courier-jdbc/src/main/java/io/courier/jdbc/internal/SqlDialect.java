@@ -1,0 +1,91 @@
+package io.courier.jdbc.internal;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+/**
+ * Everything that differs between the databases Courier supports, in one small adapter: the DDL,
+ * how a write transaction starts, how concurrent publishers, group registrations and cleaners are
+ * kept apart, how a batch of messages is inserted and fanned out, how deliveries are claimed, and
+ * how new messages wake consumers. Everything else ({@link MessageStore}) is plain SQL that both
+ * dialects accept.
+ */
+public abstract class SqlDialect {
+
+    /** {@code sqlite} or {@code postgresql}; also the transport's name. */
+    public abstract String name();
+
+    /** The migrations that build the schema, in version order. */
+    public abstract List<Migration> migrations(Tables t);
+
+    /** DDL of the schema version table (idempotent). */
+    public String createSchemaVersionTable(Tables t) {
+        return "CREATE TABLE IF NOT EXISTS " + t.schemaVersion()
+                + " (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    }
+
+    /** Serialises schema migrations between processes (called inside the migration transaction). */
+    public void lockSchema(Connection c, Tables t) throws SQLException {
+    }
+
+    /** Starts a write transaction on a connection in auto-commit mode. */
+    public abstract void begin(Connection c) throws SQLException;
+
+    /** Commits a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
+    public abstract void commit(Connection c) throws SQLException;
+
+    /** Rolls back a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
+    public abstract void rollback(Connection c) throws SQLException;
+
+    /**
+     * Called in a publishing transaction before its first insert to {@code topic}: keeps a
+     * concurrent registration of a new group from missing this transaction's messages.
+     */
+    public void lockTopicForPublish(Connection c, Tables t, String topic) throws SQLException {
+    }
+
+    /**
+     * Called in a group registration transaction before the group row is written: waits for
+     * publishers of the topic in flight and keeps the cleaner away while the group backfills.
+     */
+    public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
+    }
+
+    /** Called in a cleanup transaction; false when another cleaner (another process) is running. */
+    public boolean tryLockCleanup(Connection c, Tables t) throws SQLException {
+        return true;
+    }
+
+    /** Inserts the messages of one topic and returns their row ids in order. */
+    public abstract long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException;
+
+    /** Creates one delivery per group of {@code topic} for each inserted row; returns rows created. */
+    public abstract int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+            throws SQLException;
+
+    /**
+     * Leases up to {@code limit} visible deliveries of a group to {@code owner} until {@code leaseUntil},
+     * counting one more attempt on each, and returns them with their messages, oldest first.
+     */
+    public abstract List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil,
+                                           long owner, int limit) throws SQLException;
+
+    /** Wakes consumers of {@code topic} in other processes once the current transaction commits. */
+    public void notifyTopic(Connection c, Tables t, String topic) throws SQLException {
+    }
+
+    /** True when the exception is a unique-key violation. */
+    public abstract boolean isUniqueViolation(SQLException e);
+
+    /** 64-bit FNV-1a hash of a string, used for advisory lock keys. */
+    static long hash64(String s) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < s.length(); i++) {
+            h ^= s.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+}
