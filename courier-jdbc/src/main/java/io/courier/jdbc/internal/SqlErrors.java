@@ -34,7 +34,8 @@ public final class SqlErrors {
                     + ". Check the user name, the password and the database name";
             case PERMISSION -> target + " denied a permission: " + root
                     + ". Courier needs to create its tables (CREATE on the schema, or a writable directory for SQLite)"
-                    + " and to SELECT, INSERT, UPDATE and DELETE on them";
+                    + " and to SELECT, INSERT, UPDATE and DELETE on them; on PostgreSQL the schema in the URL's currentSchema"
+                    + " (or the search_path) must exist and grant USAGE";
             case SCHEMA -> target + ": " + root;
             case DATABASE -> target + " reported an error: " + root;
         };
@@ -71,7 +72,7 @@ public final class SqlErrors {
                 if (state.startsWith("28") || state.equals("3D000")) {
                     return Reason.AUTHENTICATION;
                 }
-                if (state.equals("42501")) {
+                if (state.equals("42501") || state.equals("3F000")) {   // 3F000: schema missing or not usable
                     return Reason.PERMISSION;
                 }
             }
