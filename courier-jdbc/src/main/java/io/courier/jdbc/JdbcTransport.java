@@ -139,7 +139,7 @@ public final class JdbcTransport implements Transport {
         this.maxPayloadBytes = b.maxPayloadBytes;
         Tables tables = new Tables(b.tablePrefix);
         boolean sqlite = dialect instanceof SqliteDialect;
-        this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout);
+        this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout, target);
         this.store = new MessageStore(dialect, tables);
         try {
             SchemaMigrator.migrate(db, clock);

@@ -21,6 +21,7 @@ final class TcpProxy implements AutoCloseable {
     private final int port;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
+    private volatile boolean down;
 
     TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -36,13 +37,21 @@ final class TcpProxy implements AutoCloseable {
 
     private void start(ServerSocket s) {
         server = s;
+        down = false;
         Thread acceptor = new Thread(() -> {
             while (!s.isClosed()) {
                 try {
                     Socket client = s.accept();
                     Socket upstream = new Socket(targetHost, targetPort);
-                    sockets.add(client);
-                    sockets.add(upstream);
+                    synchronized (this) {
+                        if (down) {
+                            closeQuietly(client);
+                            closeQuietly(upstream);
+                            return;
+                        }
+                        sockets.add(client);
+                        sockets.add(upstream);
+                    }
                     pipe(client, upstream);
                     pipe(upstream, client);
                 } catch (IOException e) {
@@ -76,6 +85,7 @@ final class TcpProxy implements AutoCloseable {
 
     /** Drops every connection and stops accepting. */
     synchronized void cut() {
+        down = true;
         closeQuietly(server);
         for (Socket s : sockets) {
             closeQuietly(s);

@@ -20,13 +20,17 @@ public final class Database {
     private final Tables tables;
     private final ReentrantLock writeLock;
     private final long lockWaitNanos;
+    private final String target;
 
     /**
      * @param serializeWrites true for SQLite: take an in-process lock around write transactions
      * @param lockWait        how long to wait for that lock before going ahead anyway (the database
      *                        then arbitrates); the SQLite busy timeout
+     * @param target          the database as named in error messages
      */
-    public Database(DataSource dataSource, SqlDialect dialect, Tables tables, boolean serializeWrites, Duration lockWait) {
+    public Database(DataSource dataSource, SqlDialect dialect, Tables tables, boolean serializeWrites, Duration lockWait,
+                    String target) {
+        this.target = target;
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.tables = tables;
@@ -37,6 +41,11 @@ public final class Database {
     /** The connection source. */
     public DataSource dataSource() {
         return dataSource;
+    }
+
+    /** The database as named in error messages, e.g. {@code SQLite file /data/courier.db}. */
+    public String target() {
+        return target;
     }
 
     /** The dialect. */

@@ -69,6 +69,8 @@ public final class JdbcSubscription implements Subscription {
     private final LinkedBlockingQueue<ClaimedRow> buffer = new LinkedBlockingQueue<>();
     private final ConcurrentLinkedQueue<Settlement> settled = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger settledSinceDrain = new AtomicInteger();
+    private final int claimThreshold;
     private final Signal pollerSignal = new Signal();
     private final Signal closeSignal = new Signal();
     private final ExecutorService workers;
@@ -90,6 +92,7 @@ public final class JdbcSubscription implements Subscription {
         this.tuning = tuning;
         this.wakeups = wakeups;
         this.onClosed = onClosed;
+        this.claimThreshold = Math.max(1, Math.min(tuning.claimBatchSize(), options.maxInFlight()) / 2);
         this.name = "courier-" + db.dialect().name() + "-" + options.topic() + "-" + options.group();
         this.workers = Executors.newFixedThreadPool(options.concurrency(), ConsumerThreads.factory(name));
         this.poller = new Thread(this::pollLoop, name + "-poller");
@@ -148,7 +151,12 @@ public final class JdbcSubscription implements Subscription {
 
     private void settle(Settlement s) {
         settled.add(s);
-        pollerSignal.signal();
+        // Wake the poller once per drain (it then writes within the ack linger), and again when a claim
+        // is worth a transaction or the workers are about to run dry; not for every settlement.
+        int n = settledSinceDrain.incrementAndGet();
+        if (n == 1 || n >= claimThreshold || buffer.isEmpty() || !running) {
+            pollerSignal.signal();
+        }
     }
 
     private Settlement toSettlement(ClaimedRow row, Outcome outcome) {
@@ -172,7 +180,6 @@ public final class JdbcSubscription implements Subscription {
         boolean idle = false;
         long backoff = 0;
         long failingSince = 0;
-        int claimThreshold = Math.max(1, Math.min(tuning.claimBatchSize(), options.maxInFlight()) / 2);
         long pollNanos = tuning.pollInterval().toNanos();
         try {
             while (true) {
@@ -181,6 +188,7 @@ public final class JdbcSubscription implements Subscription {
                     finalFlush(pending);
                     return;
                 }
+                settledSinceDrain.set(0);
                 Settlement s;
                 while ((s = settled.poll()) != null) {
                     if (pending.isEmpty()) {
@@ -244,7 +252,7 @@ public final class JdbcSubscription implements Subscription {
                     if (failingSince == 0) {
                         failingSince = System.nanoTime();
                         log.warn("{}: {}; retrying every {} ms up to {} ms", name,
-                                SqlErrors.translate("consuming", db.dialect().name() + " database", e).getMessage(),
+                                SqlErrors.translate("consuming", db.target(), e).getMessage(),
                                 MIN_BACKOFF_MS, MAX_BACKOFF_MS);
                     } else {
                         log.debug("{}: still failing: {}", name, e.toString());

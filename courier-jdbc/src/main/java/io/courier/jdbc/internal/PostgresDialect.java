@@ -114,38 +114,6 @@ public final class PostgresDialect extends SqlDialect {
     }
 
     @Override
-    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
-            throws SQLException {
-        long[] ids = new long[messages.size()];
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.messages()
-                + " (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new String[] {"id"})) {
-            for (OutgoingMessage m : messages) {
-                ps.setString(1, topic);
-                ps.setString(2, m.message().id());
-                ps.setString(3, m.message().key().orElse(null));
-                ps.setString(4, m.headersJson());
-                ps.setBytes(5, m.message().payload());
-                ps.setLong(6, m.timestampNs());
-                ps.setLong(7, now);
-                ps.setLong(8, m.deliverAt());
-                ps.addBatch();
-            }
-            ps.executeBatch();
-            try (ResultSet rs = ps.getGeneratedKeys()) {
-                int i = 0;
-                while (rs.next()) {
-                    ids[i++] = rs.getLong(1);
-                }
-                if (i != ids.length) {
-                    throw new SQLException("expected " + ids.length + " generated ids, got " + i);
-                }
-            }
-        }
-        return ids;
-    }
-
-    @Override
     public int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException {
         Long[] ids = new Long[rowIds.length];

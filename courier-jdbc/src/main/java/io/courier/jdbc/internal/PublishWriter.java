@@ -8,6 +8,10 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -134,14 +138,33 @@ public final class PublishWriter implements AutoCloseable {
 
     private void write(List<Request> batch) {
         try {
-            List<long[]> ids = db.inTransaction(c -> {
+            // One insert and one fan-out per topic for the whole batch, not per request: statement
+            // preparation and the fan-out join dominate when requests carry one message each.
+            Map<String, List<Request>> byTopic = new LinkedHashMap<>();
+            for (Request r : batch) {
+                byTopic.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r);
+            }
+            Map<Request, long[]> idsByRequest = db.inTransaction(c -> {
                 long now = clock.millis();
-                List<long[]> result = new ArrayList<>(batch.size());
-                for (Request r : batch) {
-                    result.add(store.publish(c, r.topic(), r.messages(), now));
+                Map<Request, long[]> result = new IdentityHashMap<>();
+                for (Map.Entry<String, List<Request>> e : byTopic.entrySet()) {
+                    List<OutgoingMessage> all = new ArrayList<>();
+                    for (Request r : e.getValue()) {
+                        all.addAll(r.messages());
+                    }
+                    long[] ids = store.publish(c, e.getKey(), all, now);
+                    int from = 0;
+                    for (Request r : e.getValue()) {
+                        result.put(r, Arrays.copyOfRange(ids, from, from + r.messages().size()));
+                        from += r.messages().size();
+                    }
                 }
                 return result;
             });
+            List<long[]> ids = new ArrayList<>(batch.size());
+            for (Request r : batch) {
+                ids.add(idsByRequest.get(r));
+            }
             Set<String> topics = new LinkedHashSet<>();
             for (int i = 0; i < batch.size(); i++) {
                 Request r = batch.get(i);

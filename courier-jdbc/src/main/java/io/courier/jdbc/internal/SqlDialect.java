@@ -1,7 +1,10 @@
 package io.courier.jdbc.internal;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,9 +60,74 @@ public abstract class SqlDialect {
         return true;
     }
 
-    /** Inserts the messages of one topic and returns their row ids in order. */
-    public abstract long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
-            throws SQLException;
+    /** Rows per multi-row INSERT statement (8 parameters each). */
+    static final int INSERT_CHUNK = 50;
+
+    /**
+     * Inserts the messages of one topic and returns their row ids in order. Uses multi-row
+     * {@code INSERT ... VALUES (...), (...) RETURNING id}, several times faster than one statement per
+     * row; within one statement ids are assigned in VALUES order on both databases, so the returned
+     * ids sorted ascending line up with the messages.
+     */
+    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException {
+        long[] ids = new long[messages.size()];
+        int full = messages.size() / INSERT_CHUNK;
+        int rest = messages.size() % INSERT_CHUNK;
+        if (full > 0) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(t, INSERT_CHUNK))) {
+                for (int chunk = 0; chunk < full; chunk++) {
+                    insertChunk(ps, topic, messages, chunk * INSERT_CHUNK, INSERT_CHUNK, now, ids);
+                }
+            }
+        }
+        if (rest > 0) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(t, rest))) {
+                insertChunk(ps, topic, messages, full * INSERT_CHUNK, rest, now, ids);
+            }
+        }
+        return ids;
+    }
+
+    private static String insertSql(Tables t, int rows) {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.messages())
+                .append(" (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at) VALUES ");
+        for (int i = 0; i < rows; i++) {
+            sql.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?, ?, ?, ?, ?)");
+        }
+        return sql.append(" RETURNING id").toString();
+    }
+
+    private static void insertChunk(PreparedStatement ps, String topic, List<OutgoingMessage> messages, int from, int rows,
+                                    long now, long[] ids) throws SQLException {
+        int p = 1;
+        for (int i = from; i < from + rows; i++) {
+            OutgoingMessage m = messages.get(i);
+            ps.setString(p++, topic);
+            ps.setString(p++, m.message().id());
+            ps.setString(p++, m.message().key().orElse(null));
+            ps.setString(p++, m.headersJson());
+            ps.setBytes(p++, m.message().payload());
+            ps.setLong(p++, m.timestampNs());
+            ps.setLong(p++, now);
+            ps.setLong(p++, m.deliverAt());
+        }
+        long[] chunk = new long[rows];
+        int n = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                if (n == rows) {
+                    throw new SQLException("INSERT of " + rows + " rows returned more ids");
+                }
+                chunk[n++] = rs.getLong(1);
+            }
+        }
+        if (n != rows) {
+            throw new SQLException("INSERT of " + rows + " rows returned " + n + " ids");
+        }
+        Arrays.sort(chunk);
+        System.arraycopy(chunk, 0, ids, from, rows);
+    }
 
     /** Creates one delivery per group of {@code topic} for each inserted row; returns rows created. */
     public abstract int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)

@@ -87,32 +87,6 @@ public final class SqliteDialect extends SqlDialect {
     }
 
     @Override
-    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
-            throws SQLException {
-        long[] ids = new long[messages.size()];
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.messages()
-                + " (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
-            for (int i = 0; i < ids.length; i++) {
-                OutgoingMessage m = messages.get(i);
-                ps.setString(1, topic);
-                ps.setString(2, m.message().id());
-                ps.setString(3, m.message().key().orElse(null));
-                ps.setString(4, m.headersJson());
-                ps.setBytes(5, m.message().payload());
-                ps.setLong(6, m.timestampNs());
-                ps.setLong(7, now);
-                ps.setLong(8, m.deliverAt());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    ids[i] = rs.getLong(1);
-                }
-            }
-        }
-        return ids;
-    }
-
-    @Override
     public int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException {
         // The transaction holds the write lock, so its inserted ids are exactly the range [first, last]
