@@ -59,6 +59,48 @@ class SqliteTransportTest extends JdbcTransportContractTest {
     }
 
     @Test
+    void messagesPublishedByAnotherProcessReachThisProcess() throws Exception {
+        JdbcTransport t = open(b -> b.pollInterval(Duration.ofMillis(50)));
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("shared", "here").build(), r);
+
+        Process child = ChildProcess.start("publish", dir.resolve("nested/dirs/courier.db").toString(), "shared", "50");
+        String output = new String(child.getInputStream().readAllBytes());
+        assertThat(child.waitFor()).as(output).isZero();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 50);
+        assertThat(r.texts()).doesNotHaveDuplicates().allMatch(s -> s.startsWith("from child "));
+    }
+
+    @Test
+    void redeliversTheMessageOfAConsumerProcessKilledMidHandler() throws Exception {
+        JdbcTransport t = open();
+        t.subscriber().subscribe(options("jobs", "workers").build(), d -> {
+            throw new IllegalStateException("registers the group only");
+        }).close();
+        t.publisher().publish("jobs", Message.ofText("the job")).join();
+
+        Process child = ChildProcess.start("hang", dir.resolve("nested/dirs/courier.db").toString(), "jobs", "workers");
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream()));
+            String line;
+            do {
+                line = out.readLine();
+            } while (line != null && !line.startsWith("handling "));
+            assertThat(line).isEqualTo("handling the job");
+        } finally {
+            child.destroyForcibly();   // SIGKILL: no graceful close, the lease stays taken
+            child.waitFor();
+        }
+
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("jobs", "workers").build(), r);
+        await().atMost(Duration.ofSeconds(15)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).attempt()).isGreaterThanOrEqualTo(2);
+        assertThat(r.texts()).containsExactly("the job");
+    }
+
+    @Test
     void aFileThatCannotBeCreatedGivesAClearError() throws Exception {
         Path blocker = dir.resolve("a-file");
         Files.writeString(blocker, "not a directory");
