@@ -4,10 +4,10 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
 import io.courier.PublishException;
 import io.courier.PublishResult;
-import io.courier.Subscriber;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
@@ -71,7 +71,8 @@ import org.sqlite.SQLiteDataSource;
  * at-least-once with leases: a claimed message that is neither acknowledged nor rescheduled within
  * the subscription's lease timeout (a consumer that died, or a handler that overran its lease) is
  * delivered again, its attempt counted. Delayed messages become visible at their delivery time
- * without holding back others. No per-key ordering is promised.
+ * without holding back others. Messages with the same key are handled one at a time in publish order
+ * (see {@link #subscriber()}).
  *
  * <p><b>Sharing.</b> Several transports, in one process or several, may use the same database and
  * table prefix at the same time: that is how consumers of one group compete. For SQLite they must
@@ -128,7 +129,7 @@ public final class JdbcTransport implements Transport {
     private final Set<JdbcSubscription> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Publisher publisher = new Publisher();
-    private final Subscriber subscriber = this::subscribe;
+    private final KeyOrderedSubscriber subscriber = this::subscribe;
     private final JdbcPublisher transactionalPublisher = new TransactionalPublisher();
 
     private JdbcTransport(Builder b, SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
@@ -201,8 +202,14 @@ public final class JdbcTransport implements Transport {
         return publisher;
     }
 
+    /**
+     * The subscriber. It keeps per-key order: of the messages with one key, a group has at most one
+     * in flight (across all its consumers) and handles them in publish order; an earlier message that
+     * failed or was delayed holds back the later ones of its key until it is handled. Messages without
+     * a key are not held back.
+     */
     @Override
-    public Subscriber subscriber() {
+    public KeyOrderedSubscriber subscriber() {
         return subscriber;
     }
 

@@ -44,6 +44,9 @@ abstract class JdbcTransportContractTest {
     /** A builder over this test's database; every call must reach the same database. */
     protected abstract JdbcTransport.Builder builder();
 
+    /** A plain JDBC connection to this test's database, with no transport involved. */
+    protected abstract Connection rawConnection() throws Exception;
+
     protected JdbcTransport open() {
         return open(b -> b);
     }
@@ -390,7 +393,7 @@ abstract class JdbcTransportContractTest {
     void schemaIsVersionedAndReopeningDoesNotMigrateAgain() {
         open().close();
         JdbcTransport again = open();
-        assertThat(countRows(again, "schema_version")).isEqualTo(1);
+        assertThat(countRows(again, "schema_version")).isEqualTo(2);
     }
 
     @Test
@@ -429,6 +432,79 @@ abstract class JdbcTransportContractTest {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
         assertThat(r.texts()).containsExactly("soon");
+    }
+
+    @Test
+    void messagesOfOneKeyAreHandledOneAtATimeInPublishOrderAcrossConsumers() throws Exception {
+        JdbcTransport a = open();
+        JdbcTransport b = open();
+        assertThat(a.subscriber()).isInstanceOf(io.courier.KeyOrderedSubscriber.class);
+        Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
+        AtomicInteger overlaps = new AtomicInteger();
+        AtomicInteger total = new AtomicInteger();
+        io.courier.Handler handler = d -> {
+            String key = d.message().key().orElse("none");
+            if (running.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1 && !key.equals("none")) {
+                overlaps.incrementAndGet();
+            }
+            try {
+                int seq = Integer.parseInt(d.message().payloadAsText());
+                if (seq % 7 == 0 && d.attempt() == 1 && !key.equals("none")) {
+                    throw new IllegalStateException("fails once: later messages of " + key + " must wait");
+                }
+                seen.computeIfAbsent(key, k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(seq);
+                total.incrementAndGet();
+            } finally {
+                running.get(key).decrementAndGet();
+            }
+        };
+        a.subscriber().subscribe(options("ordered", "g").concurrency(4).build(), handler);
+        b.subscriber().subscribe(options("ordered", "g").concurrency(4).build(), handler);
+
+        for (int i = 0; i < 40; i++) {
+            for (int k = 0; k < 4; k++) {
+                a.publisher().publish("ordered", Message.builder().key("key-" + k).payload(Integer.toString(i).getBytes()).build());
+            }
+            a.publisher().publish("ordered", Message.ofText(Integer.toString(i)));   // no key: not held back
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> total.get() == 200);
+        for (int k = 0; k < 4; k++) {
+            assertThat(seen.get("key-" + k)).as("order of key-%d", k).containsExactlyElementsOf(
+                    IntStream.range(0, 40).boxed().toList());
+        }
+        assertThat(overlaps.get()).as("messages of one key handled at the same time").isZero();
+    }
+
+    @Test
+    void upgradesASchemaAtVersionOneAndKeepsItsMessages() throws Exception {
+        JdbcTransport probe = open();
+        String prefix = "old_";
+        io.courier.jdbc.internal.SqlDialect dialect = probe.name().equals("sqlite")
+                ? new io.courier.jdbc.internal.SqliteDialect() : new io.courier.jdbc.internal.PostgresDialect();
+        io.courier.jdbc.internal.Tables tables = new io.courier.jdbc.internal.Tables(prefix);
+        try (Connection c = rawConnection(); Statement s = c.createStatement()) {
+            s.execute(dialect.createSchemaVersionTable(tables));
+            for (String sql : dialect.migrations(tables).get(0).statements()) {
+                s.execute(sql);
+            }
+            s.execute("INSERT INTO old_schema_version (version, description, applied_at) VALUES (1, 'v1', 0)");
+            s.execute("INSERT INTO old_groups (id, topic, name, start_position, created_at) VALUES (1, 'legacy', 'g', 'EARLIEST', 0)");
+            s.execute("INSERT INTO old_messages (id, topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at)"
+                    + " VALUES (1, 'legacy', 'old-1', 'k', NULL, " + (probe.name().equals("sqlite") ? "X'6869'" : "'\\x6869'")
+                    + ", 0, 0, 0)");
+            s.execute("INSERT INTO old_deliveries (group_id, message_row, visible_at, attempts) VALUES (1, 1, 0, 0)");
+        }
+
+        JdbcTransport upgraded = open(b -> b.tablePrefix(prefix));
+        assertThat(countRows(upgraded, "schema_version")).isEqualTo(dialect.migrations(tables).size());
+        Recorder r = new Recorder();
+        upgraded.subscriber().subscribe(options("legacy", "g").build(), r);
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).message().id()).isEqualTo("old-1");
+        assertThat(r.deliveries.get(0).message().payloadAsText()).isEqualTo("hi");
+        assertThat(r.deliveries.get(0).message().key()).contains("k");
     }
 
     static long countRows(JdbcTransport t, String table) {

@@ -38,6 +38,11 @@ class PostgresTransportTest extends JdbcTransportContractTest {
         return JdbcTransport.postgres(Postgres.url(schema), Postgres.USER, "").maxPoolSize(6);
     }
 
+    @Override
+    protected Connection rawConnection() throws Exception {
+        return DriverManager.getConnection(Postgres.url(schema), Postgres.USER, "");
+    }
+
     @Test
     void transactionsCommittedInReverseOrderAreAllDeliveredAndARolledBackOneIsNot() throws Exception {
         JdbcTransport t = open();

@@ -24,6 +24,11 @@ class SqliteTransportTest extends JdbcTransportContractTest {
         return JdbcTransport.sqlite(dir.resolve("nested/dirs/courier.db"));
     }
 
+    @Override
+    protected java.sql.Connection rawConnection() throws Exception {
+        return java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("nested/dirs/courier.db"));
+    }
+
     @Test
     void createsTheFileAndItsDirectoriesOnFirstUseInWalMode() throws Exception {
         JdbcTransport t = open();
@@ -43,7 +48,7 @@ class SqliteTransportTest extends JdbcTransportContractTest {
             starting.add(CompletableFuture.supplyAsync(this::open));
         }
         List<JdbcTransport> transports = starting.stream().map(CompletableFuture::join).toList();
-        assertThat(countRows(transports.get(0), "schema_version")).isEqualTo(1);
+        assertThat(countRows(transports.get(0), "schema_version")).isEqualTo(2);
     }
 
     @Test

@@ -78,8 +78,8 @@ public final class MessageStore {
         long id = findGroup(c, topic, group).orElseThrow();
         if (start == StartPosition.EARLIEST) {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
-                    + " (group_id, message_row, visible_at, attempts)"
-                    + " SELECT ?, m.id, m.deliver_at, 0 FROM " + t.messages() + " m WHERE m.topic = ?"
+                    + " (group_id, message_row, visible_at, attempts, msg_key)"
+                    + " SELECT ?, m.id, m.deliver_at, 0, m.msg_key FROM " + t.messages() + " m WHERE m.topic = ?"
                     + " ON CONFLICT DO NOTHING")) {
                 ps.setLong(1, id);
                 ps.setString(2, topic);

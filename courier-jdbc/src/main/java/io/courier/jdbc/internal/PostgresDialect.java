@@ -56,7 +56,13 @@ public final class PostgresDialect extends SqlDialect {
                         + "message_id TEXT NOT NULL, "
                         + "processed_at BIGINT NOT NULL, "
                         + "PRIMARY KEY (consumer, message_id))",
-                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")));
+                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")),
+                new Migration(2, "per-key ordering: message keys on deliveries", List.of(
+                        "ALTER TABLE " + t.deliveries() + " ADD COLUMN msg_key TEXT",
+                        "UPDATE " + t.deliveries() + " d SET msg_key = m.msg_key FROM " + t.messages()
+                                + " m WHERE m.id = d.message_row AND m.msg_key IS NOT NULL",
+                        "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
     }
 
     @Override
@@ -118,24 +124,29 @@ public final class PostgresDialect extends SqlDialect {
             throws SQLException {
         Long[] ids = new Long[rowIds.length];
         Long[] visible = new Long[rowIds.length];
+        String[] keys = new String[rowIds.length];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = rowIds[i];
             visible[i] = messages.get(i).deliverAt();
+            keys[i] = messages.get(i).message().key().orElse(null);
         }
         Array idArray = c.createArrayOf("bigint", ids);
         Array visibleArray = c.createArrayOf("bigint", visible);
+        Array keyArray = c.createArrayOf("text", keys);
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
-                + " (group_id, message_row, visible_at, attempts)"
-                + " SELECT g.id, x.id, x.visible_at, 0 FROM " + t.groups() + " g"
-                + " CROSS JOIN unnest(?::bigint[], ?::bigint[]) AS x(id, visible_at)"
+                + " (group_id, message_row, visible_at, attempts, msg_key)"
+                + " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
+                + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)"
                 + " WHERE g.topic = ? ON CONFLICT DO NOTHING")) {
             ps.setArray(1, idArray);
             ps.setArray(2, visibleArray);
-            ps.setString(3, topic);
+            ps.setArray(3, keyArray);
+            ps.setString(4, topic);
             return ps.executeUpdate();
         } finally {
             idArray.free();
             visibleArray.free();
+            keyArray.free();
         }
     }
 
@@ -144,8 +155,9 @@ public final class PostgresDialect extends SqlDialect {
             throws SQLException {
         List<ClaimedRow> result = new ArrayList<>(limit);
         try (PreparedStatement ps = c.prepareStatement("WITH picked AS ("
-                + "SELECT message_row FROM " + t.deliveries()
-                + " WHERE group_id = ? AND visible_at <= ? ORDER BY visible_at, message_row LIMIT ? FOR UPDATE SKIP LOCKED)"
+                + "SELECT c.message_row FROM " + t.deliveries() + " c"
+                + " WHERE c.group_id = ? AND c.visible_at <= ? AND " + keyIsFree(t, "c")
+                + " ORDER BY c.visible_at, c.message_row LIMIT ? FOR UPDATE OF c SKIP LOCKED)"
                 + " UPDATE " + t.deliveries() + " AS d SET visible_at = ?, lease_owner = ?, attempts = d.attempts + 1"
                 + " FROM picked, " + t.messages() + " AS m"
                 + " WHERE d.group_id = ? AND d.message_row = picked.message_row AND m.id = d.message_row"

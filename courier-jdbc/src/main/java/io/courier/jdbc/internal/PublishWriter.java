@@ -52,7 +52,7 @@ public final class PublishWriter implements AutoCloseable {
     private final Duration enqueueTimeout;
     private final Consumer<Set<String>> afterCommit;
     private final String target;
-    private final BlockingQueue<Request> queue;
+    private final List<BlockingQueue<Request>> queues = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closing;
 
@@ -73,20 +73,26 @@ public final class PublishWriter implements AutoCloseable {
         this.enqueueTimeout = enqueueTimeout;
         this.afterCommit = afterCommit;
         this.target = target;
-        this.queue = new ArrayBlockingQueue<>(maxPending);
         for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(this::run, "courier-" + db.dialect().name() + "-publisher-" + (i + 1));
+            BlockingQueue<Request> queue = new ArrayBlockingQueue<>(Math.max(1, maxPending / threads));
+            queues.add(queue);
+            Thread t = new Thread(() -> run(queue), "courier-" + db.dialect().name() + "-publisher-" + (i + 1));
             t.setDaemon(true);
             this.threads.add(t);
             t.start();
         }
     }
 
-    /** Queues {@code request}; its future completes when it is committed or has failed. */
+    /**
+     * Queues {@code request}; its future completes when it is committed or has failed. All requests
+     * for one topic go through one writer thread, so they are stored (and get row ids) in call order:
+     * that is what per-key ordering builds on.
+     */
     public void submit(Request request) {
         if (closing) {
             throw new TransportClosedException("the " + db.dialect().name() + " transport's publisher is closed");
         }
+        BlockingQueue<Request> queue = queues.get(Math.floorMod(request.topic().hashCode(), queues.size()));
         try {
             if (!queue.offer(request, enqueueTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 request.future().completeExceptionally(new PublishException(request.topic(),
@@ -101,7 +107,7 @@ public final class PublishWriter implements AutoCloseable {
         }
     }
 
-    private void run() {
+    private void run(BlockingQueue<Request> queue) {
         List<Request> batch = new ArrayList<>();
         while (true) {
             Request first;
@@ -222,10 +228,12 @@ public final class PublishWriter implements AutoCloseable {
                 break;
             }
         }
-        Request r;
-        while ((r = queue.poll()) != null) {
-            r.future().completeExceptionally(new PublishException(r.topic(),
-                    "the transport closed before the publish to topic '" + r.topic() + "' was written"));
+        for (BlockingQueue<Request> queue : queues) {
+            Request r;
+            while ((r = queue.poll()) != null) {
+                r.future().completeExceptionally(new PublishException(r.topic(),
+                        "the transport closed before the publish to topic '" + r.topic() + "' was written"));
+            }
         }
         for (Thread t : threads) {
             t.interrupt();

@@ -147,6 +147,18 @@ public abstract class SqlDialect {
     /** True when the exception is a unique-key violation. */
     public abstract boolean isUniqueViolation(SQLException e);
 
+    /**
+     * The per-key ordering rule, for a delivery aliased {@code alias}: a message without a key is
+     * always free; a keyed one only when no earlier message of the same key is still pending in the
+     * group (ready, delayed, leased or failed). So each key has at most one message in flight per
+     * group, across all consumers, and its messages are handled in row order, which is publish order.
+     */
+    static String keyIsFree(Tables t, String alias) {
+        return "(" + alias + ".msg_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + t.deliveries() + " e"
+                + " WHERE e.group_id = " + alias + ".group_id AND e.msg_key = " + alias + ".msg_key"
+                + " AND e.message_row < " + alias + ".message_row))";
+    }
+
     /** 64-bit FNV-1a hash of a string, used for advisory lock keys. */
     static long hash64(String s) {
         long h = 0xcbf29ce484222325L;

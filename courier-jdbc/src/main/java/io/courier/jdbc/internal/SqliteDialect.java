@@ -62,7 +62,17 @@ public final class SqliteDialect extends SqlDialect {
                         + "message_id TEXT NOT NULL, "
                         + "processed_at INTEGER NOT NULL, "
                         + "PRIMARY KEY (consumer, message_id)) WITHOUT ROWID",
-                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")));
+                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")),
+                new Migration(2, "per-key ordering: message keys on deliveries", List.of(
+                        "ALTER TABLE " + t.deliveries() + " ADD COLUMN msg_key TEXT",
+                        "UPDATE " + t.deliveries() + " SET msg_key = (SELECT m.msg_key FROM " + t.messages()
+                                + " m WHERE m.id = message_row)",
+                        // The claim scan reads msg_key from the index it walks, so keep it covering.
+                        "DROP INDEX " + t.deliveries() + "_visible",
+                        "CREATE INDEX " + t.deliveries() + "_visible ON " + t.deliveries()
+                                + " (group_id, visible_at, message_row, msg_key)",
+                        "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
     }
 
     @Override
@@ -98,8 +108,8 @@ public final class SqliteDialect extends SqlDialect {
             last = Math.max(last, id);
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
-                + " (group_id, message_row, visible_at, attempts)"
-                + " SELECT g.id, m.id, m.deliver_at, 0 FROM " + t.messages() + " m JOIN " + t.groups() + " g ON g.topic = m.topic"
+                + " (group_id, message_row, visible_at, attempts, msg_key)"
+                + " SELECT g.id, m.id, m.deliver_at, 0, m.msg_key FROM " + t.messages() + " m JOIN " + t.groups() + " g ON g.topic = m.topic"
                 + " WHERE m.id BETWEEN ? AND ? AND m.topic = ? ON CONFLICT DO NOTHING")) {
             ps.setLong(1, first);
             ps.setLong(2, last);
@@ -117,8 +127,9 @@ public final class SqliteDialect extends SqlDialect {
         List<Leased> leased = new ArrayList<>(limit);
         try (PreparedStatement ps = c.prepareStatement("UPDATE " + t.deliveries()
                 + " SET visible_at = ?, lease_owner = ?, attempts = attempts + 1"
-                + " WHERE group_id = ? AND message_row IN (SELECT message_row FROM " + t.deliveries()
-                + " WHERE group_id = ? AND visible_at <= ? ORDER BY visible_at, message_row LIMIT ?)"
+                + " WHERE group_id = ? AND message_row IN (SELECT c.message_row FROM " + t.deliveries() + " c"
+                + " WHERE c.group_id = ? AND c.visible_at <= ? AND " + SqlDialect.keyIsFree(t, "c")
+                + " ORDER BY c.visible_at, c.message_row LIMIT ?)"
                 + " RETURNING message_row, attempts, headers")) {
             ps.setLong(1, leaseUntil);
             ps.setLong(2, owner);
