@@ -247,14 +247,17 @@ public final class JdbcTransport implements Transport {
         }
     }
 
+    /** The database access shared with {@link JdbcIdempotentHandler}. */
     Database database() {
         return db;
     }
 
+    /** The SQL shared with {@link JdbcIdempotentHandler}. */
     MessageStore store() {
         return store;
     }
 
+    /** The transport's clock. */
     Clock clock() {
         return clock;
     }

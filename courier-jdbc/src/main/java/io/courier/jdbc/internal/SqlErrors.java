@@ -47,6 +47,7 @@ public final class SqlErrors {
         return classify(e) == Reason.CONNECTION;
     }
 
+    /** The reason for {@code e}, from the most specific evidence in its cause chain. */
     static Reason classify(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof NoRouteToHostException
