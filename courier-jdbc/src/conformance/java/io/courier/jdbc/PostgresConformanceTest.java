@@ -43,7 +43,7 @@ class PostgresConformanceTest extends TransportConformanceSuite {
                 .survivesRestart(true)
                 .crossProcess(true)
                 .delayedDelivery(true)
-                .keyOrdering(false)
+                .keyOrdering(true)
                 .connectionFaults(true)
                 .maxPayloadBytes(JdbcTransport.DEFAULT_MAX_PAYLOAD_BYTES)
                 .build();

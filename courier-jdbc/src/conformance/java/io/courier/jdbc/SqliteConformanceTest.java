@@ -26,7 +26,7 @@ class SqliteConformanceTest extends TransportConformanceSuite {
                 .survivesRestart(true)
                 .crossProcess(true)
                 .delayedDelivery(true)
-                .keyOrdering(false)
+                .keyOrdering(true)
                 .maxPayloadBytes(JdbcTransport.DEFAULT_MAX_PAYLOAD_BYTES)
                 .build();
     }
