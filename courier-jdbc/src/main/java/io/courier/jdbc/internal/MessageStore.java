@@ -26,8 +26,8 @@ public final class MessageStore {
     }
 
     /**
-     * Inserts messages of one topic and one delivery per existing group of the topic for each; on
-     * PostgreSQL also queues a NOTIFY for commit. Must run inside a transaction.
+     * Inserts messages of one topic and one delivery per group of the topic for each; on PostgreSQL
+     * also queues a NOTIFY for commit. Must run inside a transaction.
      *
      * @return the row ids, in order
      */
@@ -35,12 +35,8 @@ public final class MessageStore {
         if (messages.isEmpty()) {
             return new long[0];
         }
-        dialect.lockTopicForPublish(c, t, topic);
         long[] ids = dialect.insertMessages(c, t, topic, messages, now);
-        int deliveries = dialect.fanOut(c, t, topic, ids, messages);
-        if (deliveries > 0) {
-            dialect.notifyTopic(c, t, topic);
-        }
+        dialect.fanOut(c, t, topic, ids, messages);
         return ids;
     }
 

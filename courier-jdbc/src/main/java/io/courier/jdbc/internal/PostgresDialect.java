@@ -91,11 +91,6 @@ public final class PostgresDialect extends SqlDialect {
     }
 
     @Override
-    public void lockTopicForPublish(Connection c, Tables t, String topic) throws SQLException {
-        advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/topic/" + topic);
-    }
-
-    @Override
     public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
         advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/topic/" + topic);
         advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/cleanup");
@@ -119,8 +114,14 @@ public final class PostgresDialect extends SqlDialect {
         }
     }
 
+    /** 500 rows (4,000 parameters) per INSERT: one round trip for a typical batch. */
     @Override
-    public int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+    int insertChunk() {
+        return 500;
+    }
+
+    @Override
+    public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException {
         Long[] ids = new Long[rowIds.length];
         Long[] visible = new Long[rowIds.length];
@@ -133,16 +134,26 @@ public final class PostgresDialect extends SqlDialect {
         Array idArray = c.createArrayOf("bigint", ids);
         Array visibleArray = c.createArrayOf("bigint", visible);
         Array keyArray = c.createArrayOf("text", keys);
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
-                + " (group_id, message_row, visible_at, attempts, msg_key)"
+        // Three statements, one round trip. The shared topic lock comes first and in a statement of
+        // its own: the fan-out's snapshot is then taken after any group registration that held the
+        // lock has committed, so a new group never misses these messages. NOTIFY is sent on commit.
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?);"
+                + " INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
                 + " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
                 + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)"
-                + " WHERE g.topic = ? ON CONFLICT DO NOTHING")) {
-            ps.setArray(1, idArray);
-            ps.setArray(2, visibleArray);
-            ps.setArray(3, keyArray);
-            ps.setString(4, topic);
-            return ps.executeUpdate();
+                + " WHERE g.topic = ? ON CONFLICT DO NOTHING;"
+                + " SELECT pg_notify(?, ?)")) {
+            ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
+            ps.setArray(2, idArray);
+            ps.setArray(3, visibleArray);
+            ps.setArray(4, keyArray);
+            ps.setString(5, topic);
+            ps.setString(6, t.channel());
+            ps.setString(7, topic);
+            ps.execute();
+            while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
+                // drain every result so that errors of later statements surface here
+            }
         } finally {
             idArray.free();
             visibleArray.free();
@@ -179,15 +190,6 @@ public final class PostgresDialect extends SqlDialect {
         }
         result.sort((a, b) -> Long.compare(a.messageRow(), b.messageRow()));
         return result;
-    }
-
-    @Override
-    public void notifyTopic(Connection c, Tables t, String topic) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
-            ps.setString(1, t.channel());
-            ps.setString(2, topic);
-            ps.execute();
-        }
     }
 
     @Override

@@ -42,13 +42,6 @@ public abstract class SqlDialect {
     public abstract void rollback(Connection c) throws SQLException;
 
     /**
-     * Called in a publishing transaction before its first insert to {@code topic}: keeps a
-     * concurrent registration of a new group from missing this transaction's messages.
-     */
-    public void lockTopicForPublish(Connection c, Tables t, String topic) throws SQLException {
-    }
-
-    /**
      * Called in a group registration transaction before the group row is written: waits for
      * publishers of the topic in flight and keeps the cleaner away while the group backfills.
      */
@@ -60,8 +53,16 @@ public abstract class SqlDialect {
         return true;
     }
 
-    /** Rows per multi-row INSERT statement (8 parameters each). */
+    /** Rows per multi-row INSERT statement (8 parameters each); see {@link #insertChunk()}. */
     static final int INSERT_CHUNK = 50;
+
+    /**
+     * Rows per multi-row INSERT statement: SQLite gains little beyond 50, PostgreSQL saves a network
+     * round trip per statement.
+     */
+    int insertChunk() {
+        return INSERT_CHUNK;
+    }
 
     /**
      * Inserts the messages of one topic and returns their row ids in order. Uses multi-row
@@ -72,18 +73,19 @@ public abstract class SqlDialect {
     public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException {
         long[] ids = new long[messages.size()];
-        int full = messages.size() / INSERT_CHUNK;
-        int rest = messages.size() % INSERT_CHUNK;
+        int size = insertChunk();
+        int full = messages.size() / size;
+        int rest = messages.size() % size;
         if (full > 0) {
-            try (PreparedStatement ps = c.prepareStatement(insertSql(t, INSERT_CHUNK))) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(t, size))) {
                 for (int chunk = 0; chunk < full; chunk++) {
-                    insertChunk(ps, topic, messages, chunk * INSERT_CHUNK, INSERT_CHUNK, now, ids);
+                    insertChunk(ps, topic, messages, chunk * size, size, now, ids);
                 }
             }
         }
         if (rest > 0) {
             try (PreparedStatement ps = c.prepareStatement(insertSql(t, rest))) {
-                insertChunk(ps, topic, messages, full * INSERT_CHUNK, rest, now, ids);
+                insertChunk(ps, topic, messages, full * size, rest, now, ids);
             }
         }
         return ids;
@@ -129,8 +131,13 @@ public abstract class SqlDialect {
         System.arraycopy(chunk, 0, ids, from, rows);
     }
 
-    /** Creates one delivery per group of {@code topic} for each inserted row; returns rows created. */
-    public abstract int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+    /**
+     * Creates one delivery per group of {@code topic} for each inserted row, in the publishing
+     * transaction, and wakes consumers in other processes on commit where the database can. Must not
+     * miss a group whose registration commits while this transaction is open (PostgreSQL takes the
+     * shared topic lock first; SQLite's single writer excludes it).
+     */
+    public abstract void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException;
 
     /**
@@ -139,10 +146,6 @@ public abstract class SqlDialect {
      */
     public abstract List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil,
                                            long owner, int limit) throws SQLException;
-
-    /** Wakes consumers of {@code topic} in other processes once the current transaction commits. */
-    public void notifyTopic(Connection c, Tables t, String topic) throws SQLException {
-    }
 
     /** True when the exception is a unique-key violation. */
     public abstract boolean isUniqueViolation(SQLException e);

@@ -97,7 +97,7 @@ public final class SqliteDialect extends SqlDialect {
     }
 
     @Override
-    public int fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+    public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException {
         // The transaction holds the write lock, so its inserted ids are exactly the range [first, last]
         // for this topic: one statement fans the whole batch out.
@@ -114,7 +114,7 @@ public final class SqliteDialect extends SqlDialect {
             ps.setLong(1, first);
             ps.setLong(2, last);
             ps.setString(3, topic);
-            return ps.executeUpdate();
+            ps.executeUpdate();
         }
     }
 
