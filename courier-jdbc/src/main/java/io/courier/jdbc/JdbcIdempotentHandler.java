@@ -1,0 +1,102 @@
+package io.courier.jdbc;
+
+import io.courier.Delivery;
+import io.courier.Handler;
+import io.courier.jdbc.internal.Database;
+import io.courier.jdbc.internal.MessageStore;
+import java.sql.Connection;
+import java.util.Objects;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a {@link TransactionalHandler} at most once per message and consumer group, with the claim
+ * "this group processed message X" and the handler's own writes in one transaction. There is no
+ * check-then-act race: the claim is a row with a unique key (scope, message id) inserted first in
+ * the transaction, and a second delivery of the same message, even a concurrent one, either waits
+ * for the first transaction and finds the claim (skipping the handler) or, if the first rolled back,
+ * takes over.
+ *
+ * <pre>{@code
+ * Handler handler = JdbcIdempotentHandler.of(transport, (delivery, tx) -> {
+ *     try (PreparedStatement ps = tx.prepareStatement("UPDATE stock SET n = n - 1 WHERE sku = ?")) {
+ *         ps.setString(1, delivery.message().payloadAsText());
+ *         ps.executeUpdate();
+ *     }
+ * });
+ * transport.subscriber().subscribe("order.created", "inventory", handler);
+ * }</pre>
+ *
+ * <ul>
+ *   <li>Handler returns: claim and writes commit together; the delivery is acknowledged.</li>
+ *   <li>Handler throws: both roll back; the message is redelivered and handled again.</li>
+ *   <li>Handler asks for {@link Delivery#retryAfter}: both roll back, so the retry runs the handler.</li>
+ *   <li>Claim already present: the handler is skipped and the delivery acknowledged.</li>
+ * </ul>
+ *
+ * <p>The transaction runs on a connection of the transport's pool, so the handler's tables must
+ * live in the transport's database. On SQLite the transaction holds the database's single write
+ * lock while the handler runs: keep such handlers short. Claims are kept for the transport's
+ * idempotency retention (default 7 days), which must exceed the longest time a duplicate can
+ * arrive. Thread-safe.
+ */
+public final class JdbcIdempotentHandler implements Handler {
+
+    private static final Logger log = LoggerFactory.getLogger(JdbcIdempotentHandler.class);
+
+    private final JdbcTransport transport;
+    private final TransactionalHandler handler;
+    private final Function<Delivery, String> scope;
+
+    private JdbcIdempotentHandler(JdbcTransport transport, TransactionalHandler handler, Function<Delivery, String> scope) {
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.handler = Objects.requireNonNull(handler, "handler");
+        this.scope = Objects.requireNonNull(scope, "scope");
+    }
+
+    /** An idempotent handler whose claims are scoped by consumer group ({@link Delivery#group()}). */
+    public static JdbcIdempotentHandler of(JdbcTransport transport, TransactionalHandler handler) {
+        return new JdbcIdempotentHandler(transport, handler, Delivery::group);
+    }
+
+    /**
+     * An idempotent handler with claims scoped by {@code scope}, for example
+     * {@code d -> d.topic() + "/" + d.group()} when one group consumes several topics that may carry
+     * the same message id (a dead-letter topic keeps the original id). The scope must not be blank.
+     */
+    public static JdbcIdempotentHandler of(JdbcTransport transport, TransactionalHandler handler,
+                                           Function<Delivery, String> scope) {
+        return new JdbcIdempotentHandler(transport, handler, scope);
+    }
+
+    @Override
+    public void handle(Delivery delivery) throws Exception {
+        String consumer = scope.apply(delivery);
+        if (consumer == null || consumer.isBlank()) {
+            throw new IllegalStateException("idempotency scope must not be blank, but was '" + consumer + "' for " + delivery);
+        }
+        Database db = transport.database();
+        MessageStore store = transport.store();
+        try (Connection c = db.dataSource().getConnection()) {
+            db.dialect().begin(c);
+            boolean commit = false;
+            try {
+                if (!store.claimProcessed(c, consumer, delivery.message().id(), transport.clock().millis())) {
+                    log.debug("message {} already processed by '{}'; skipping the handler", delivery.message().id(), consumer);
+                } else {
+                    handler.handle(delivery, c);
+                    commit = delivery.retryRequest().isEmpty();
+                }
+                if (commit) {
+                    db.dialect().commit(c);
+                } else {
+                    db.dialect().rollback(c);
+                }
+            } catch (Exception | Error e) {
+                db.rollbackQuietly(c, e);
+                throw e;
+            }
+        }
+    }
+}

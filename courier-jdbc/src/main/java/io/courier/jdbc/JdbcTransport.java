@@ -1,0 +1,674 @@
+package io.courier.jdbc;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.courier.DelayedPublisher;
+import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
+import io.courier.Message;
+import io.courier.PublishException;
+import io.courier.PublishResult;
+import io.courier.Subscription;
+import io.courier.SubscriptionOptions;
+import io.courier.Transport;
+import io.courier.TransportClosedException;
+import io.courier.jdbc.internal.Cleaner;
+import io.courier.jdbc.internal.Database;
+import io.courier.jdbc.internal.JdbcSubscription;
+import io.courier.jdbc.internal.MessageStore;
+import io.courier.jdbc.internal.OutgoingMessage;
+import io.courier.jdbc.internal.PgListener;
+import io.courier.jdbc.internal.PostgresDialect;
+import io.courier.jdbc.internal.PublishWriter;
+import io.courier.jdbc.internal.SchemaMigrator;
+import io.courier.jdbc.internal.SqlDialect;
+import io.courier.jdbc.internal.SqlErrors;
+import io.courier.jdbc.internal.SqliteDialect;
+import io.courier.jdbc.internal.Tables;
+import io.courier.jdbc.internal.Wakeups;
+import io.courier.spi.Payloads;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.sql.DataSource;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * The SQL transport: messages, consumer groups and deliveries in database tables. An embedded
+ * SQLite file is the zero-setup default; PostgreSQL serves several processes on several machines.
+ *
+ * <pre>{@code
+ * try (JdbcTransport transport = JdbcTransport.sqlite(Path.of("data/courier.db")).build()) {
+ *     transport.subscriber().subscribe("greetings", "printer",
+ *             d -> System.out.println(d.message().payloadAsText()));
+ *     transport.publisher().publish("greetings", Message.ofText("hello")).join();
+ * }
+ *
+ * JdbcTransport pg = JdbcTransport.postgres("jdbc:postgresql://db:5432/app", "app", secret)
+ *         .tablePrefix("courier_")
+ *         .build();
+ * }</pre>
+ *
+ * <p><b>Guarantees.</b> A publish future completes once the message's transaction committed
+ * (SQLite runs in WAL mode with {@code synchronous=NORMAL}: a commit survives a process crash, and
+ * the last commits before a power loss may be lost; PostgreSQL follows its own {@code synchronous_commit}).
+ * Every consumer group receives every message published after it was created, and a group created
+ * with {@link io.courier.StartPosition#EARLIEST} also every message still retained. Delivery is
+ * at-least-once with leases: a claimed message that is neither acknowledged nor rescheduled within
+ * the subscription's lease timeout (a consumer that died, or a handler that overran its lease) is
+ * delivered again, its attempt counted. Delayed messages become visible at their delivery time
+ * without holding back others. Messages with the same key are handled one at a time in publish order
+ * (see {@link #subscriber()}).
+ *
+ * <p><b>Sharing.</b> Several transports, in one process or several, may use the same database and
+ * table prefix at the same time: that is how consumers of one group compete. For SQLite they must
+ * be on one machine (the file must not be on a network file system).
+ *
+ * <p>{@link #publisher()} batches concurrent publishes into one transaction (group commit);
+ * {@link #transactionalPublisher()} writes inside the caller's transaction (the outbox);
+ * {@link JdbcIdempotentHandler} claims messages inside the handler's transaction. The schema is
+ * created and upgraded by {@link Builder#build()}. Thread-safe. See {@code docs/transports/jdbc.md}.
+ */
+public final class JdbcTransport implements Transport {
+
+    /** Default table name prefix: tables are {@code courier_messages}, {@code courier_deliveries}, .... */
+    public static final String DEFAULT_TABLE_PREFIX = "courier_";
+    /** Default payload size limit: 1 MiB. */
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    /** Default longest wait of an idle SQLite consumer between two looks (other processes' messages). */
+    public static final Duration DEFAULT_SQLITE_POLL_INTERVAL = Duration.ofMillis(100);
+    /** Default longest wait of an idle PostgreSQL consumer (LISTEN/NOTIFY wakes it sooner). */
+    public static final Duration DEFAULT_POSTGRES_POLL_INTERVAL = Duration.ofSeconds(1);
+    /** Default number of deliveries claimed per transaction, at most. */
+    public static final int DEFAULT_CLAIM_BATCH_SIZE = 100;
+    /** Default number of settlements (acks, retries) written per transaction without a claim. */
+    public static final int DEFAULT_ACK_BATCH_SIZE = 100;
+    /** Default number of published messages stored per transaction, at most. */
+    public static final int DEFAULT_PUBLISH_BATCH_SIZE = 500;
+    /** Default number of publish calls waiting to be written before callers wait. */
+    public static final int DEFAULT_MAX_PENDING_PUBLISHES = 10_000;
+    /** Default time a message every group has handled is kept (for new EARLIEST groups, inspection). */
+    public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
+    /** Default time between two cleanup rounds. */
+    public static final Duration DEFAULT_CLEANUP_INTERVAL = Duration.ofSeconds(30);
+    /** Default time an idempotency claim of {@link JdbcIdempotentHandler} is kept. */
+    public static final Duration DEFAULT_IDEMPOTENCY_RETENTION = Duration.ofDays(7);
+    /** Default time to wait for a connection (and for room in the publish queue). */
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    /** Default time a SQLite writer waits for another process's write lock. */
+    public static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(5);
+    /** Default size of the connection pool. */
+    public static final int DEFAULT_MAX_POOL_SIZE = 10;
+
+    private final SqlDialect dialect;
+    private final String target;
+    private final Database db;
+    private final MessageStore store;
+    private final HikariDataSource ownedPool;
+    private final Clock clock;
+    private final int maxPayloadBytes;
+    private final Wakeups wakeups = new Wakeups();
+    private final PublishWriter writer;
+    private final PgListener listener;
+    private final Cleaner cleaner;
+    private final JdbcSubscription.Tuning tuning;
+    private final Set<JdbcSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Publisher publisher = new Publisher();
+    private final KeyOrderedSubscriber subscriber = this::subscribe;
+    private final JdbcPublisher transactionalPublisher = new TransactionalPublisher();
+
+    private JdbcTransport(Builder b, SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
+        this.dialect = dialect;
+        this.target = target;
+        this.ownedPool = ownedPool;
+        this.clock = b.clock;
+        this.maxPayloadBytes = b.maxPayloadBytes;
+        Tables tables = new Tables(b.tablePrefix);
+        boolean sqlite = dialect instanceof SqliteDialect;
+        this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout, target);
+        this.store = new MessageStore(dialect, tables);
+        try {
+            SchemaMigrator.migrate(db, clock);
+        } catch (SQLException | RuntimeException e) {
+            closePool();
+            throw SqlErrors.translate("opening the transport (creating or checking the schema of tables '"
+                    + tables.prefix() + "*')", target, e);
+        }
+        Duration poll = b.pollInterval != null ? b.pollInterval
+                : sqlite ? DEFAULT_SQLITE_POLL_INTERVAL : DEFAULT_POSTGRES_POLL_INTERVAL;
+        this.tuning = new JdbcSubscription.Tuning(poll, b.claimBatchSize, b.ackBatchSize);
+        int threads = b.publishThreads != null ? b.publishThreads : sqlite ? 1 : 2;
+        this.writer = new PublishWriter(db, store, clock, b.publishBatchSize, b.maxPendingPublishes, b.connectTimeout,
+                threads, topics -> topics.forEach(wakeups::signal), target);
+        this.listener = sqlite ? null : new PgListener(db, wakeups);
+        this.cleaner = new Cleaner(db, store, clock, b.retention, b.idempotencyRetention, b.cleanupInterval);
+    }
+
+    /**
+     * A builder for an embedded SQLite database in {@code file}. The file and its parent directories
+     * are created on first use; the database runs in WAL mode with {@code synchronous=NORMAL} and a
+     * busy timeout, so several processes on one machine may share it.
+     */
+    public static Builder sqlite(Path file) {
+        Objects.requireNonNull(file, "file");
+        return new Builder(Builder.Kind.SQLITE, file, null, null, null, null);
+    }
+
+    /**
+     * A builder for PostgreSQL at {@code jdbcUrl} (e.g. {@code jdbc:postgresql://host:5432/db}), with a
+     * HikariCP pool the transport owns and closes.
+     */
+    public static Builder postgres(String jdbcUrl, String user, String password) {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("jdbcUrl must start with 'jdbc:postgresql:', but was '" + jdbcUrl + "'");
+        }
+        return new Builder(Builder.Kind.POSTGRES, null, jdbcUrl, user, password, null);
+    }
+
+    /**
+     * A builder for PostgreSQL through {@code dataSource}, which should be a pool (HikariCP, say). The
+     * transport does not close it; one of its connections is held for LISTEN while the transport is open.
+     */
+    public static Builder postgres(DataSource dataSource) {
+        Objects.requireNonNull(dataSource, "dataSource");
+        return new Builder(Builder.Kind.POSTGRES, null, null, null, null, dataSource);
+    }
+
+    /** {@code sqlite} or {@code postgresql}. */
+    @Override
+    public String name() {
+        return dialect.name();
+    }
+
+    /** The publisher; supports delayed delivery. Each call's messages are stored in one transaction. */
+    @Override
+    public DelayedPublisher publisher() {
+        return publisher;
+    }
+
+    /**
+     * The subscriber. It keeps per-key order: of the messages with one key, a group has at most one
+     * in flight (across all its consumers) and handles them in publish order; an earlier message that
+     * failed or was delayed holds back the later ones of its key until it is handled. Messages without
+     * a key are not held back.
+     */
+    @Override
+    public KeyOrderedSubscriber subscriber() {
+        return subscriber;
+    }
+
+    /** The publisher that writes inside the caller's transaction (the outbox). */
+    public JdbcPublisher transactionalPublisher() {
+        return transactionalPublisher;
+    }
+
+    /**
+     * Connections to the transport's database, for the caller's own tables and transactions (see
+     * {@link JdbcPublisher}). Pooled; close each connection after use. Valid until {@link #close()}.
+     */
+    public DataSource dataSource() {
+        return db.dataSource();
+    }
+
+    /** The prefix of the transport's table names. */
+    public String tablePrefix() {
+        return db.tables().prefix();
+    }
+
+    /**
+     * Runs one cleanup round now (it also runs every cleanup interval): deletes messages every group
+     * has handled that are older than the retention, and expired idempotency claims.
+     *
+     * @return the number of messages deleted
+     * @throws JdbcTransportException when the database fails
+     */
+    public int cleanup() {
+        ensureOpen();
+        try {
+            return cleaner.runOnce();
+        } catch (SQLException | RuntimeException e) {
+            throw SqlErrors.translate("cleaning up", target, e);
+        }
+    }
+
+    /** The database access shared with {@link JdbcIdempotentHandler}. */
+    Database database() {
+        return db;
+    }
+
+    /** The SQL shared with {@link JdbcIdempotentHandler}. */
+    MessageStore store() {
+        return store;
+    }
+
+    /** The transport's clock. */
+    Clock clock() {
+        return clock;
+    }
+
+    private Subscription subscribe(SubscriptionOptions options, Handler handler) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(handler, "handler");
+        ensureOpen();
+        long groupId;
+        try {
+            OptionalLong existing = db.read(c -> store.findGroup(c, options.topic(), options.group()));
+            groupId = existing.isPresent() ? existing.getAsLong()
+                    : db.inTransaction(c -> store.registerGroup(c, options.topic(), options.group(),
+                            options.startPosition(), clock.millis()));
+        } catch (SQLException | RuntimeException e) {
+            throw SqlErrors.translate("subscribing group '" + options.group() + "' to topic '" + options.topic() + "'",
+                    target, e);
+        }
+        JdbcSubscription s = new JdbcSubscription(options, handler, db, store, groupId, clock, tuning, wakeups,
+                subscriptions::remove);
+        subscriptions.add(s);
+        s.start();
+        return s;
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new TransportClosedException("the " + dialect.name() + " transport (" + target + ") is closed");
+        }
+    }
+
+    /**
+     * Closes every subscription gracefully, writes publishes already accepted, stops the listener
+     * and the cleaner, and closes the connection pool if the transport created it. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<JdbcSubscription> open = new ArrayList<>(subscriptions);
+        open.parallelStream().forEach(JdbcSubscription::close);
+        writer.close(Duration.ofSeconds(30));
+        if (listener != null) {
+            listener.close();
+        }
+        cleaner.close();
+        closePool();
+    }
+
+    private void closePool() {
+        if (ownedPool != null) {
+            ownedPool.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "JdbcTransport{" + target + ", tables=" + tablePrefix() + "*}";
+    }
+
+    private List<OutgoingMessage> outgoing(String topic, List<Message> messages, Instant deliverAt) {
+        Payloads.checkTopic(topic);
+        Objects.requireNonNull(messages, "messages");
+        ensureOpen();
+        long at = deliverAt == null ? clock.millis() : ceilMillis(deliverAt);
+        List<OutgoingMessage> out = new ArrayList<>(messages.size());
+        for (Message m : messages) {
+            Objects.requireNonNull(m, "message");
+            Payloads.checkSize(topic, m, maxPayloadBytes);
+            out.add(OutgoingMessage.of(m, at));
+        }
+        return out;
+    }
+
+    private static long ceilMillis(Instant t) {
+        long ms = t.toEpochMilli();
+        return t.getNano() % 1_000_000 == 0 ? ms : ms + 1;
+    }
+
+    private final class Publisher implements DelayedPublisher {
+
+        @Override
+        public CompletableFuture<PublishResult> publish(String topic, Message message) {
+            return publishAt(topic, message, null);
+        }
+
+        @Override
+        public CompletableFuture<PublishResult> publishAt(String topic, Message message, Instant deliverAt) {
+            Objects.requireNonNull(message, "message");
+            CompletableFuture<List<PublishResult>> future = new CompletableFuture<>();
+            writer.submit(new PublishWriter.Request(topic, outgoing(topic, List.of(message), deliverAt), future));
+            return future.thenApply(results -> results.get(0));
+        }
+
+        /** Stores all messages in one transaction: all are published, or none (the batch is atomic). */
+        @Override
+        public CompletableFuture<List<PublishResult>> publishAll(String topic, List<Message> messages) {
+            List<OutgoingMessage> out = outgoing(topic, messages, null);
+            if (out.isEmpty()) {
+                return CompletableFuture.completedFuture(List.of());
+            }
+            CompletableFuture<List<PublishResult>> future = new CompletableFuture<>();
+            writer.submit(new PublishWriter.Request(topic, out, future));
+            return future;
+        }
+    }
+
+    private final class TransactionalPublisher implements JdbcPublisher {
+
+        @Override
+        public PublishResult publish(Connection transaction, String topic, Message message) {
+            return publishAt(transaction, topic, message, null);
+        }
+
+        @Override
+        public PublishResult publishAt(Connection transaction, String topic, Message message, Instant deliverAt) {
+            Objects.requireNonNull(message, "message");
+            return write(transaction, topic, outgoing(topic, List.of(message), deliverAt)).get(0);
+        }
+
+        @Override
+        public List<PublishResult> publishAll(Connection transaction, String topic, List<Message> messages) {
+            return write(transaction, topic, outgoing(topic, messages, null));
+        }
+
+        private List<PublishResult> write(Connection tx, String topic, List<OutgoingMessage> messages) {
+            Objects.requireNonNull(tx, "transaction");
+            if (messages.isEmpty()) {
+                return List.of();
+            }
+            try {
+                boolean autoCommit = tx.getAutoCommit();
+                long[] ids;
+                if (autoCommit) {
+                    tx.setAutoCommit(false);
+                }
+                try {
+                    ids = store.publish(tx, topic, messages, clock.millis());
+                    if (autoCommit) {
+                        tx.commit();
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    if (autoCommit) {
+                        tx.rollback();
+                    }
+                    throw e;
+                } finally {
+                    if (autoCommit) {
+                        tx.setAutoCommit(true);
+                    }
+                }
+                // Local consumers look now; if the caller commits later, they find it at their next look.
+                wakeups.signal(topic);
+                List<PublishResult> results = new ArrayList<>(ids.length);
+                for (int i = 0; i < ids.length; i++) {
+                    results.add(PublishResult.of(messages.get(i).message().id(), topic, Long.toString(ids[i])));
+                }
+                return results;
+            } catch (SQLException e) {
+                throw new PublishException(topic, SqlErrors.translate("publishing " + messages.size()
+                        + " message(s) to topic '" + topic + "' in the caller's transaction", target, e).getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Configures a {@link JdbcTransport}. Every setter validates its argument and says what it expected;
+     * {@link #build()} may be called more than once (each call opens a new transport over the same
+     * database). Not thread-safe.
+     */
+    public static final class Builder {
+
+        private enum Kind { SQLITE, POSTGRES }
+
+        private final Kind kind;
+        private final Path file;
+        private final String jdbcUrl;
+        private final String user;
+        private final String password;
+        private final DataSource dataSource;
+        private String tablePrefix = DEFAULT_TABLE_PREFIX;
+        private int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
+        private Duration pollInterval;
+        private int claimBatchSize = DEFAULT_CLAIM_BATCH_SIZE;
+        private int ackBatchSize = DEFAULT_ACK_BATCH_SIZE;
+        private int publishBatchSize = DEFAULT_PUBLISH_BATCH_SIZE;
+        private int maxPendingPublishes = DEFAULT_MAX_PENDING_PUBLISHES;
+        private Integer publishThreads;
+        private Duration retention = DEFAULT_RETENTION;
+        private Duration cleanupInterval = DEFAULT_CLEANUP_INTERVAL;
+        private Duration idempotencyRetention = DEFAULT_IDEMPOTENCY_RETENTION;
+        private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+        private Duration busyTimeout = DEFAULT_BUSY_TIMEOUT;
+        private int maxPoolSize = DEFAULT_MAX_POOL_SIZE;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder(Kind kind, Path file, String jdbcUrl, String user, String password, DataSource dataSource) {
+            this.kind = kind;
+            this.file = file;
+            this.jdbcUrl = jdbcUrl;
+            this.user = user;
+            this.password = password;
+            this.dataSource = dataSource;
+        }
+
+        /**
+         * Prefix of every table name (default {@value #DEFAULT_TABLE_PREFIX}): lower-case letters, digits
+         * and underscores, at most 40 characters. Transports with different prefixes in one database
+         * are fully separate.
+         */
+        public Builder tablePrefix(String tablePrefix) {
+            this.tablePrefix = new Tables(tablePrefix).prefix();
+            return this;
+        }
+
+        /** Largest payload accepted, in bytes (default 1 MiB); larger ones fail with MessageTooLargeException. */
+        public Builder maxPayloadBytes(int maxPayloadBytes) {
+            this.maxPayloadBytes = atLeast(maxPayloadBytes, 1, "maxPayloadBytes");
+            return this;
+        }
+
+        /**
+         * Longest time an idle consumer waits before it looks at the table again (default 100 ms on
+         * SQLite, 1 s on PostgreSQL). Publishes in this process and, on PostgreSQL, NOTIFY wake
+         * consumers sooner; on SQLite this bounds the latency for messages published by another process.
+         */
+        public Builder pollInterval(Duration pollInterval) {
+            this.pollInterval = positive(pollInterval, "pollInterval");
+            return this;
+        }
+
+        /** Deliveries claimed per transaction, at most (default 100, at most 1000). */
+        public Builder claimBatchSize(int claimBatchSize) {
+            this.claimBatchSize = between(claimBatchSize, 1, 1000, "claimBatchSize");
+            return this;
+        }
+
+        /** Settlements written per transaction when no claim is due (default 100, at most 10,000). */
+        public Builder ackBatchSize(int ackBatchSize) {
+            this.ackBatchSize = between(ackBatchSize, 1, 10_000, "ackBatchSize");
+            return this;
+        }
+
+        /**
+         * Messages of concurrent publish calls stored per transaction, at most (default 500). A
+         * {@code publishAll} with more messages still gets one transaction of its own.
+         */
+        public Builder publishBatchSize(int publishBatchSize) {
+            this.publishBatchSize = between(publishBatchSize, 1, 100_000, "publishBatchSize");
+            return this;
+        }
+
+        /**
+         * Publish calls waiting to be written, at most (default 10,000). When full, publishers wait up
+         * to the connect timeout, then the publish fails with a PublishException.
+         */
+        public Builder maxPendingPublishes(int maxPendingPublishes) {
+            this.maxPendingPublishes = atLeast(maxPendingPublishes, 1, "maxPendingPublishes");
+            return this;
+        }
+
+        /** Threads writing publishes (default 1 on SQLite, which has one writer anyway; 2 on PostgreSQL). */
+        public Builder publishThreads(int publishThreads) {
+            this.publishThreads = between(publishThreads, 1, 64, "publishThreads");
+            return this;
+        }
+
+        /**
+         * How long a message that every group has handled is kept (default 1 hour): a group created
+         * later with EARLIEST receives retained messages. Zero deletes handled messages at the next
+         * cleanup. Messages some group has not handled yet are never deleted.
+         */
+        public Builder retention(Duration retention) {
+            this.retention = notNegative(retention, "retention");
+            return this;
+        }
+
+        /** Time between two cleanup rounds (default 30 s). */
+        public Builder cleanupInterval(Duration cleanupInterval) {
+            this.cleanupInterval = positive(cleanupInterval, "cleanupInterval");
+            return this;
+        }
+
+        /** How long {@link JdbcIdempotentHandler} claims are kept (default 7 days). */
+        public Builder idempotencyRetention(Duration idempotencyRetention) {
+            this.idempotencyRetention = positive(idempotencyRetention, "idempotencyRetention");
+            return this;
+        }
+
+        /**
+         * How long to wait for a database connection (default 5 s, at least 250 ms); past it, the
+         * operation fails with a {@link JdbcTransportException} of reason CONNECTION.
+         */
+        public Builder connectTimeout(Duration connectTimeout) {
+            positive(connectTimeout, "connectTimeout");
+            if (connectTimeout.toMillis() < 250) {
+                throw new IllegalArgumentException("connectTimeout must be >= 250ms, but was " + connectTimeout);
+            }
+            this.connectTimeout = connectTimeout;
+            return this;
+        }
+
+        /** SQLite only: how long a writer waits for another process's write lock (default 5 s). */
+        public Builder busyTimeout(Duration busyTimeout) {
+            this.busyTimeout = positive(busyTimeout, "busyTimeout");
+            return this;
+        }
+
+        /** Size of the connection pool the transport creates (default 10; ignored for a given DataSource). */
+        public Builder maxPoolSize(int maxPoolSize) {
+            this.maxPoolSize = between(maxPoolSize, 2, 1000, "maxPoolSize");
+            return this;
+        }
+
+        /** The clock for publish times, delays and leases (default: system UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Opens the transport: creates the connection pool, then creates or upgrades the schema.
+         *
+         * @throws JdbcTransportException when the database cannot be reached, refuses the login, denies
+         *                                a permission, or holds a newer schema
+         */
+        public JdbcTransport build() {
+            return switch (kind) {
+                case SQLITE -> buildSqlite();
+                case POSTGRES -> buildPostgres();
+            };
+        }
+
+        private JdbcTransport buildSqlite() {
+            Path absolute = file.toAbsolutePath();
+            String target = "SQLite file " + absolute;
+            try {
+                if (absolute.getParent() != null) {
+                    Files.createDirectories(absolute.getParent());
+                }
+            } catch (IOException e) {
+                throw new JdbcTransportException(JdbcTransportException.Reason.PERMISSION,
+                        "opening the transport failed: cannot create the directory of " + target + ": " + e, e);
+            }
+            SQLiteConfig config = new SQLiteConfig();
+            config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+            config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+            config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
+            SQLiteDataSource sqlite = new SQLiteDataSource(config);
+            sqlite.setUrl("jdbc:sqlite:" + absolute);
+            HikariConfig hc = poolConfig("courier-sqlite");
+            hc.setDataSource(sqlite);
+            HikariDataSource pool = new HikariDataSource(hc);
+            return new JdbcTransport(this, new SqliteDialect(), target, pool, pool);
+        }
+
+        private JdbcTransport buildPostgres() {
+            if (dataSource != null) {
+                return new JdbcTransport(this, new PostgresDialect(), "PostgreSQL (the given DataSource)", dataSource, null);
+            }
+            String target = "PostgreSQL at " + jdbcUrl + " as user '" + user + "'";
+            HikariConfig hc = poolConfig("courier-postgresql");
+            hc.setJdbcUrl(jdbcUrl);
+            hc.setUsername(user);
+            hc.setPassword(password);
+            hc.addDataSourceProperty("connectTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
+            hc.addDataSourceProperty("ApplicationName", "courier");
+            HikariDataSource pool = new HikariDataSource(hc);
+            return new JdbcTransport(this, new PostgresDialect(), target, pool, pool);
+        }
+
+        private HikariConfig poolConfig(String name) {
+            HikariConfig hc = new HikariConfig();
+            hc.setPoolName(name);
+            hc.setMaximumPoolSize(maxPoolSize);
+            hc.setMinimumIdle(Math.min(2, maxPoolSize));
+            hc.setConnectionTimeout(connectTimeout.toMillis());
+            // Do not fail inside the pool's constructor: the first real use reports a precise error.
+            hc.setInitializationFailTimeout(-1);
+            return hc;
+        }
+
+        private static int atLeast(int value, int min, String what) {
+            if (value < min) {
+                throw new IllegalArgumentException(what + " must be >= " + min + ", but was " + value);
+            }
+            return value;
+        }
+
+        private static int between(int value, int min, int max, String what) {
+            if (value < min || value > max) {
+                throw new IllegalArgumentException(what + " must be between " + min + " and " + max + ", but was " + value);
+            }
+            return value;
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isZero() || d.isNegative()) {
+                throw new IllegalArgumentException(what + " must be > 0, but was " + d);
+            }
+            return d;
+        }
+
+        private static Duration notNegative(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + " must be >= 0, but was " + d);
+            }
+            return d;
+        }
+    }
+}

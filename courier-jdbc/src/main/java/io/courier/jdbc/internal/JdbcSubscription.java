@@ -1,0 +1,360 @@
+package io.courier.jdbc.internal;
+
+import io.courier.Handler;
+import io.courier.Message;
+import io.courier.Subscription;
+import io.courier.SubscriptionOptions;
+import io.courier.spi.BasicDelivery;
+import io.courier.spi.ConsumerThreads;
+import io.courier.spi.HandlerInvoker;
+import io.courier.spi.Outcome;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One subscription: a poller thread that does all of the subscription's SQL, and
+ * {@code concurrency} workers that run the handler.
+ *
+ * <p>The poller claims batches of visible deliveries into a local buffer (never more than
+ * {@code maxInFlight} claimed and unsettled), and writes the workers' settlements (ack, retry,
+ * failure) in batches, in the same transaction as the next claim. When nothing is visible it waits
+ * for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
+ * message or expired lease is due, at most the poll interval. Database errors never stop it: it
+ * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again.
+ */
+public final class JdbcSubscription implements Subscription {
+
+    private static final Logger log = LoggerFactory.getLogger(JdbcSubscription.class);
+    private static final long MIN_BACKOFF_MS = 100;
+    private static final long MAX_BACKOFF_MS = 5_000;
+    private static final long ACK_LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long FINAL_FLUSH_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /**
+     * Tuning shared by the subscriptions of one transport.
+     *
+     * @param pollInterval   longest wait between two looks at the table when idle
+     * @param claimBatchSize deliveries claimed per transaction, at most
+     * @param ackBatchSize   settlements gathered before they are written without a claim
+     */
+    public record Tuning(Duration pollInterval, int claimBatchSize, int ackBatchSize) {
+    }
+
+    private final SubscriptionOptions options;
+    private final Handler handler;
+    private final Database db;
+    private final MessageStore store;
+    private final long groupId;
+    private final long owner = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    private final Clock clock;
+    private final Tuning tuning;
+    private final Wakeups wakeups;
+    private final Consumer<JdbcSubscription> onClosed;
+    private final String name;
+
+    private final LinkedBlockingQueue<ClaimedRow> buffer = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<Settlement> settled = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger settledSinceDrain = new AtomicInteger();
+    private final int claimThreshold;
+    private final Signal pollerSignal = new Signal();
+    private final Signal closeSignal = new Signal();
+    private final ExecutorService workers;
+    private final Thread poller;
+    private volatile boolean running = true;
+    private volatile boolean workersDone;
+    private final Object closeLock = new Object();
+    private boolean closed;
+
+    /** A subscription of group {@code groupId}; call {@link #start()} to run it. */
+    public JdbcSubscription(SubscriptionOptions options, Handler handler, Database db, MessageStore store, long groupId,
+                            Clock clock, Tuning tuning, Wakeups wakeups, Consumer<JdbcSubscription> onClosed) {
+        this.options = options;
+        this.handler = handler;
+        this.db = db;
+        this.store = store;
+        this.groupId = groupId;
+        this.clock = clock;
+        this.tuning = tuning;
+        this.wakeups = wakeups;
+        this.onClosed = onClosed;
+        this.claimThreshold = Math.max(1, Math.min(tuning.claimBatchSize(), options.maxInFlight()) / 2);
+        this.name = "courier-" + db.dialect().name() + "-" + options.topic() + "-" + options.group();
+        this.workers = Executors.newFixedThreadPool(options.concurrency(), ConsumerThreads.factory(name));
+        this.poller = new Thread(this::pollLoop, name + "-poller");
+        this.poller.setDaemon(true);
+    }
+
+    /** Starts the poller and the workers. */
+    public void start() {
+        wakeups.register(options.topic(), pollerSignal);
+        for (int i = 0; i < options.concurrency(); i++) {
+            workers.execute(this::work);
+        }
+        poller.start();
+    }
+
+    @Override
+    public SubscriptionOptions options() {
+        return options;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    // ---------------------------------------------------------------- workers
+
+    private void work() {
+        while (running) {
+            ClaimedRow row;
+            try {
+                row = buffer.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (row == null) {
+                continue;
+            }
+            if (!running) {
+                settle(Settlement.release(row, clock.millis()));
+                return;
+            }
+            if (clock.millis() >= row.leaseUntil()) {
+                // Waited in the buffer past its lease: another consumer may hold it now. Leave it.
+                log.debug("{}: lease of message {} expired before it was handled; leaving it for redelivery",
+                        name, row.message().id());
+                inFlight.decrementAndGet();
+                pollerSignal.signal();
+                continue;
+            }
+            BasicDelivery delivery = new BasicDelivery(row.message(), options.topic(), options.group(), row.attempts());
+            Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
+            settle(toSettlement(row, outcome));
+        }
+    }
+
+    private void settle(Settlement s) {
+        settled.add(s);
+        // Wake the poller once per drain (it then writes within the ack linger), and again when a claim
+        // is worth a transaction or the workers are about to run dry; not for every settlement.
+        int n = settledSinceDrain.incrementAndGet();
+        if (n == 1 || n >= claimThreshold || buffer.isEmpty() || !running) {
+            pollerSignal.signal();
+        }
+    }
+
+    private Settlement toSettlement(ClaimedRow row, Outcome outcome) {
+        long now = clock.millis();
+        if (outcome instanceof Outcome.Retry r) {
+            Message redelivered = r.apply(row.message());
+            String headers = r.headers().isEmpty() ? null : HeadersJson.write(redelivered.headers());
+            return Settlement.reschedule(row, now + r.delay().toMillis(), headers);
+        }
+        if (outcome instanceof Outcome.Failed f) {
+            return Settlement.reschedule(row, now + f.redeliveryDelay().toMillis(), null);
+        }
+        return Settlement.ack(row);
+    }
+
+    // ---------------------------------------------------------------- poller
+
+    private void pollLoop() {
+        List<Settlement> pending = new ArrayList<>();
+        long firstPendingAt = 0;
+        boolean idle = false;
+        long backoff = 0;
+        long failingSince = 0;
+        long pollNanos = tuning.pollInterval().toNanos();
+        try {
+            while (true) {
+                boolean closing = !running;
+                if (closing && workersDone) {
+                    finalFlush(pending);
+                    return;
+                }
+                settledSinceDrain.set(0);
+                Settlement s;
+                while ((s = settled.poll()) != null) {
+                    if (pending.isEmpty()) {
+                        firstPendingAt = System.nanoTime();
+                    }
+                    pending.add(s);
+                }
+                // Settled deliveries count as free: their settlement is written with the next claim.
+                int capacity = closing ? 0 : options.maxInFlight() - (inFlight.get() - pending.size());
+                int want = Math.min(tuning.claimBatchSize(), capacity);
+                boolean claimWorth = want > 0 && (want >= claimThreshold || buffer.isEmpty());
+                boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.ackBatchSize() || claimWorth || closing
+                        || System.nanoTime() - firstPendingAt >= ACK_LINGER_NANOS);
+                if (!claimWorth && !flushDue) {
+                    long wait = pending.isEmpty() ? pollNanos : ACK_LINGER_NANOS - (System.nanoTime() - firstPendingAt);
+                    pollerSignal.await(Math.max(wait, 1));
+                    continue;
+                }
+                try {
+                    boolean claim = claimWorth;
+                    long nextVisible = Long.MAX_VALUE;
+                    if (claim && idle) {
+                        // Look before taking the write lock: an idle consumer must not serialise SQLite writers.
+                        OptionalLong next = db.read(c -> store.nextVisibleAt(c, groupId));
+                        if (next.isEmpty() || next.getAsLong() > clock.millis()) {
+                            claim = false;
+                            nextVisible = next.orElse(Long.MAX_VALUE);
+                        }
+                    }
+                    if (!claim && pending.isEmpty()) {
+                        idleWait(nextVisible, pollNanos);
+                        recovered(failingSince);
+                        failingSince = 0;
+                        backoff = 0;
+                        continue;
+                    }
+                    final boolean doClaim = claim;
+                    final int limit = want;
+                    List<Settlement> toWrite = pending;
+                    List<ClaimedRow> claimed = db.inTransaction(c -> {
+                        if (!toWrite.isEmpty()) {
+                            store.settle(c, groupId, owner, toWrite);
+                        }
+                        if (!doClaim) {
+                            return List.of();
+                        }
+                        long now = clock.millis();
+                        return store.claim(c, groupId, now, now + options.leaseTimeout().toMillis(), owner, limit);
+                    });
+                    inFlight.addAndGet(claimed.size() - pending.size());
+                    pending = new ArrayList<>();
+                    buffer.addAll(claimed);
+                    if (doClaim) {
+                        idle = claimed.size() < limit;
+                    }
+                    recovered(failingSince);
+                    failingSince = 0;
+                    backoff = 0;
+                } catch (SQLException | RuntimeException e) {
+                    backoff = backoff == 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoff * 2);
+                    if (failingSince == 0) {
+                        failingSince = System.nanoTime();
+                        log.warn("{}: {}; retrying every {} ms up to {} ms", name,
+                                SqlErrors.translate("consuming", db.target(), e).getMessage(),
+                                MIN_BACKOFF_MS, MAX_BACKOFF_MS);
+                    } else {
+                        log.debug("{}: still failing: {}", name, e.toString());
+                    }
+                    closeSignal.awaitMillis(backoff);
+                } catch (Error e) {
+                    log.error("{}: unexpected error in the poller; continuing", name, e);
+                    closeSignal.awaitMillis(MAX_BACKOFF_MS);
+                }
+            }
+        } catch (InterruptedException e) {
+            log.debug("{}: poller interrupted", name);
+        }
+    }
+
+    private void recovered(long failingSince) {
+        if (failingSince != 0) {
+            log.info("{}: database reachable again after {} ms", name,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSince));
+        }
+    }
+
+    private void idleWait(long nextVisible, long pollNanos) throws InterruptedException {
+        long wait = pollNanos;
+        if (nextVisible != Long.MAX_VALUE) {
+            long untilDue = TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextVisible - clock.millis()));
+            wait = Math.min(wait, untilDue);
+        }
+        pollerSignal.await(wait);
+    }
+
+    /** Writes what is settled and releases what was claimed but never started. */
+    private void finalFlush(List<Settlement> pending) throws InterruptedException {
+        List<Settlement> all = new ArrayList<>(pending);
+        Settlement s;
+        while ((s = settled.poll()) != null) {
+            all.add(s);
+        }
+        List<ClaimedRow> unstarted = new ArrayList<>();
+        buffer.drainTo(unstarted);
+        long now = clock.millis();
+        for (ClaimedRow row : unstarted) {
+            all.add(Settlement.release(row, now));
+        }
+        if (all.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + FINAL_FLUSH_GRACE_NANOS;
+        long backoff = MIN_BACKOFF_MS;
+        while (true) {
+            try {
+                db.inTransaction(c -> {
+                    store.settle(c, groupId, owner, all);
+                    return null;
+                });
+                inFlight.addAndGet(-all.size());
+                return;
+            } catch (SQLException | RuntimeException e) {
+                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) > deadline) {
+                    log.warn("{}: could not write {} settlements while closing ({}); those messages will be "
+                            + "redelivered when their lease expires", name, all.size(), e.toString());
+                    return;
+                }
+                TimeUnit.MILLISECONDS.sleep(backoff);
+                backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    @Override
+    public void close(Duration timeout) {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        running = false;
+        pollerSignal.signal();
+        closeSignal.signal();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                log.warn("{}: handlers still running after {}; interrupting them, their messages will be redelivered",
+                        name, timeout);
+                workers.shutdownNow();
+                workers.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            workers.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        workersDone = true;
+        pollerSignal.signal();
+        try {
+            poller.join(TimeUnit.NANOSECONDS.toMillis(FINAL_FLUSH_GRACE_NANOS) + MAX_BACKOFF_MS + 5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        wakeups.unregister(options.topic(), pollerSignal);
+        onClosed.accept(this);
+    }
+}

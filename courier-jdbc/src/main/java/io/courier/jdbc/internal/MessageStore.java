@@ -1,0 +1,265 @@
+package io.courier.jdbc.internal;
+
+import io.courier.StartPosition;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * The SQL of the transport that both dialects share, plus calls into the {@link SqlDialect} where
+ * they differ. Stateless apart from the table names; every method works on the connection it is
+ * given, inside the caller's transaction.
+ */
+public final class MessageStore {
+
+    private final SqlDialect dialect;
+    private final Tables t;
+
+    /** A store over {@code tables} in {@code dialect}. */
+    public MessageStore(SqlDialect dialect, Tables tables) {
+        this.dialect = dialect;
+        this.t = tables;
+    }
+
+    /**
+     * Inserts messages of one topic and one delivery per group of the topic for each; on PostgreSQL
+     * also queues a NOTIFY for commit. Must run inside a transaction.
+     *
+     * @return the row ids, in order
+     */
+    public long[] publish(Connection c, String topic, List<OutgoingMessage> messages, long now) throws SQLException {
+        if (messages.isEmpty()) {
+            return new long[0];
+        }
+        long[] ids = dialect.insertMessages(c, t, topic, messages, now);
+        dialect.fanOut(c, t, topic, ids, messages);
+        return ids;
+    }
+
+    /** The id of an existing group, if any (no transaction needed). */
+    public OptionalLong findGroup(Connection c, String topic, String group) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM " + t.groups() + " WHERE topic = ? AND name = ?")) {
+            ps.setString(1, topic);
+            ps.setString(2, group);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+            }
+        }
+    }
+
+    /**
+     * Creates the group if it does not exist, inside a transaction; a new group starting at
+     * {@link StartPosition#EARLIEST} gets a delivery for every message of the topic still stored.
+     *
+     * @return the group's id
+     */
+    public long registerGroup(Connection c, String topic, String group, StartPosition start, long now) throws SQLException {
+        dialect.lockTopicForRegistration(c, t, topic);
+        OptionalLong existing = findGroup(c, topic, group);
+        if (existing.isPresent()) {
+            return existing.getAsLong();
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.groups()
+                + " (topic, name, start_position, created_at) VALUES (?, ?, ?, ?)")) {
+            ps.setString(1, topic);
+            ps.setString(2, group);
+            ps.setString(3, start.name());
+            ps.setLong(4, now);
+            ps.executeUpdate();
+        }
+        long id = findGroup(c, topic, group).orElseThrow();
+        if (start == StartPosition.EARLIEST) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
+                    + " (group_id, message_row, visible_at, attempts, msg_key)"
+                    + " SELECT ?, m.id, m.deliver_at, 0, m.msg_key FROM " + t.messages() + " m WHERE m.topic = ?"
+                    + " ON CONFLICT DO NOTHING")) {
+                ps.setLong(1, id);
+                ps.setString(2, topic);
+                ps.executeUpdate();
+            }
+        }
+        return id;
+    }
+
+    /** Leases up to {@code limit} visible deliveries; see {@link SqlDialect#claim}. */
+    public List<ClaimedRow> claim(Connection c, long groupId, long now, long leaseUntil, long owner, int limit)
+            throws SQLException {
+        return dialect.claim(c, t, groupId, now, leaseUntil, owner, limit);
+    }
+
+    /**
+     * Writes settlements of one group's deliveries leased by {@code owner}. Each update is fenced by
+     * owner and attempt count, so a settlement whose lease was lost changes nothing.
+     */
+    public void settle(Connection c, long groupId, long owner, List<Settlement> settlements) throws SQLException {
+        PreparedStatement ack = null;
+        PreparedStatement reschedule = null;
+        PreparedStatement release = null;
+        try {
+            for (Settlement s : settlements) {
+                switch (s.kind()) {
+                    case ACK -> {
+                        if (ack == null) {
+                            ack = c.prepareStatement("DELETE FROM " + t.deliveries()
+                                    + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
+                        }
+                        fence(ack, 1, groupId, owner, s);
+                        ack.addBatch();
+                    }
+                    case RESCHEDULE -> {
+                        if (reschedule == null) {
+                            reschedule = c.prepareStatement("UPDATE " + t.deliveries()
+                                    + " SET visible_at = ?, lease_owner = NULL, headers = COALESCE(?, headers)"
+                                    + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
+                        }
+                        reschedule.setLong(1, s.visibleAt());
+                        if (s.headersJson() == null) {
+                            reschedule.setNull(2, Types.VARCHAR);
+                        } else {
+                            reschedule.setString(2, s.headersJson());
+                        }
+                        fence(reschedule, 3, groupId, owner, s);
+                        reschedule.addBatch();
+                    }
+                    case RELEASE -> {
+                        if (release == null) {
+                            release = c.prepareStatement("UPDATE " + t.deliveries()
+                                    + " SET visible_at = ?, lease_owner = NULL, attempts = attempts - 1"
+                                    + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
+                        }
+                        release.setLong(1, s.visibleAt());
+                        fence(release, 2, groupId, owner, s);
+                        release.addBatch();
+                    }
+                }
+            }
+            if (ack != null) {
+                ack.executeBatch();
+            }
+            if (reschedule != null) {
+                reschedule.executeBatch();
+            }
+            if (release != null) {
+                release.executeBatch();
+            }
+        } finally {
+            closeAll(ack, reschedule, release);
+        }
+    }
+
+    private static void fence(PreparedStatement ps, int from, long groupId, long owner, Settlement s) throws SQLException {
+        ps.setLong(from, groupId);
+        ps.setLong(from + 1, s.row().messageRow());
+        ps.setLong(from + 2, owner);
+        ps.setInt(from + 3, s.row().attempts());
+    }
+
+    private static void closeAll(PreparedStatement... statements) throws SQLException {
+        for (PreparedStatement ps : statements) {
+            if (ps != null) {
+                ps.close();
+            }
+        }
+    }
+
+    /** The earliest visible_at of the group's deliveries (leased ones: their lease expiry), if any. */
+    public OptionalLong nextVisibleAt(Connection c, long groupId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT MIN(visible_at) FROM " + t.deliveries() + " WHERE group_id = ?")) {
+            ps.setLong(1, groupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long v = rs.getLong(1);
+                return rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(v);
+            }
+        }
+    }
+
+    /**
+     * Records that {@code consumer} processed {@code messageId}, in the caller's transaction.
+     *
+     * @return false when it was already recorded (or is being recorded by a transaction that then
+     *         committed): the message was processed
+     */
+    public boolean claimProcessed(Connection c, String consumer, String messageId, long now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.processed()
+                + " (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
+            ps.setString(1, consumer);
+            ps.setString(2, messageId);
+            ps.setLong(3, now);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * Finds the highest message row id created before {@code cutoff} by binary search over row ids
+     * (row ids grow with creation time), or -1 when there is none. Cheap: a few dozen primary-key seeks.
+     */
+    public long lastRowCreatedBefore(Connection c, long cutoff) throws SQLException {
+        long lo;
+        long hi;
+        try (PreparedStatement ps = c.prepareStatement("SELECT MIN(id), MAX(id) FROM " + t.messages());
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            lo = rs.getLong(1);
+            if (rs.wasNull()) {
+                return -1;
+            }
+            hi = rs.getLong(2);
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, created_at FROM " + t.messages()
+                + " WHERE id >= ? ORDER BY id LIMIT 1")) {
+            long[] first = probe(ps, lo);
+            if (first == null || first[1] >= cutoff) {
+                return -1;
+            }
+            long found = first[0];
+            lo = first[0] + 1;
+            while (lo <= hi) {
+                long mid = lo + (hi - lo) / 2;
+                long[] row = probe(ps, mid);
+                if (row != null && row[1] < cutoff) {
+                    found = row[0];
+                    lo = row[0] + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            return found;
+        }
+    }
+
+    private static long[] probe(PreparedStatement ps, long fromId) throws SQLException {
+        ps.setLong(1, fromId);
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+        }
+    }
+
+    /**
+     * Deletes up to {@code limit} messages with row id at most {@code maxRow} that no group still has
+     * to handle. Returns how many were deleted.
+     */
+    public int deleteHandledMessages(Connection c, long maxRow, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.messages() + " WHERE id IN ("
+                + "SELECT m.id FROM " + t.messages() + " m WHERE m.id <= ? AND NOT EXISTS ("
+                + "SELECT 1 FROM " + t.groups() + " g JOIN " + t.deliveries() + " d"
+                + " ON d.group_id = g.id AND d.message_row = m.id WHERE g.topic = m.topic)"
+                + " ORDER BY m.id LIMIT ?)")) {
+            ps.setLong(1, maxRow);
+            ps.setInt(2, limit);
+            return ps.executeUpdate();
+        }
+    }
+
+    /** Deletes idempotency claims recorded before {@code cutoff}; returns how many. */
+    public int deleteProcessedBefore(Connection c, long cutoff) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.processed() + " WHERE processed_at < ?")) {
+            ps.setLong(1, cutoff);
+            return ps.executeUpdate();
+        }
+    }
+}

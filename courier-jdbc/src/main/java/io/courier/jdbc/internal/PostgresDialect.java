@@ -1,0 +1,199 @@
+package io.courier.jdbc.internal;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * PostgreSQL: many writers at once. Consumers claim with {@code FOR UPDATE SKIP LOCKED}, so
+ * competing consumers never wait for each other's rows. Transaction-scoped advisory locks keep a
+ * new group's backfill consistent with concurrent publishers (publishers share a per-topic lock,
+ * a registration takes it exclusively) and keep one cleaner at a time. New messages are announced
+ * with {@code NOTIFY} on commit (the topic name only; payloads stay in the tables).
+ */
+public final class PostgresDialect extends SqlDialect {
+
+    @Override
+    public String name() {
+        return "postgresql";
+    }
+
+    @Override
+    public List<Migration> migrations(Tables t) {
+        return List.of(new Migration(1, "messages, groups, deliveries, processed", List.of(
+                "CREATE TABLE " + t.messages() + " ("
+                        + "id BIGSERIAL PRIMARY KEY, "
+                        + "topic TEXT NOT NULL, "
+                        + "message_id TEXT NOT NULL, "
+                        + "msg_key TEXT, "
+                        + "headers TEXT, "
+                        + "payload BYTEA NOT NULL, "
+                        + "timestamp_ns BIGINT NOT NULL, "
+                        + "created_at BIGINT NOT NULL, "
+                        + "deliver_at BIGINT NOT NULL)",
+                "CREATE TABLE " + t.groups() + " ("
+                        + "id BIGSERIAL PRIMARY KEY, "
+                        + "topic TEXT NOT NULL, "
+                        + "name TEXT NOT NULL, "
+                        + "start_position TEXT NOT NULL, "
+                        + "created_at BIGINT NOT NULL, "
+                        + "UNIQUE (topic, name))",
+                "CREATE TABLE " + t.deliveries() + " ("
+                        + "group_id BIGINT NOT NULL, "
+                        + "message_row BIGINT NOT NULL, "
+                        + "visible_at BIGINT NOT NULL, "
+                        + "attempts INTEGER NOT NULL, "
+                        + "lease_owner BIGINT, "
+                        + "headers TEXT, "
+                        + "PRIMARY KEY (group_id, message_row))",
+                "CREATE INDEX " + t.deliveries() + "_visible ON " + t.deliveries() + " (group_id, visible_at, message_row)",
+                "CREATE TABLE " + t.processed() + " ("
+                        + "consumer TEXT NOT NULL, "
+                        + "message_id TEXT NOT NULL, "
+                        + "processed_at BIGINT NOT NULL, "
+                        + "PRIMARY KEY (consumer, message_id))",
+                "CREATE INDEX " + t.processed() + "_age ON " + t.processed() + " (processed_at)")),
+                new Migration(2, "per-key ordering: message keys on deliveries", List.of(
+                        "ALTER TABLE " + t.deliveries() + " ADD COLUMN msg_key TEXT",
+                        "UPDATE " + t.deliveries() + " d SET msg_key = m.msg_key FROM " + t.messages()
+                                + " m WHERE m.id = d.message_row AND m.msg_key IS NOT NULL",
+                        "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
+    }
+
+    @Override
+    public void lockSchema(Connection c, Tables t) throws SQLException {
+        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/schema");
+    }
+
+    @Override
+    public void begin(Connection c) throws SQLException {
+        c.setAutoCommit(false);
+    }
+
+    @Override
+    public void commit(Connection c) throws SQLException {
+        c.commit();
+        c.setAutoCommit(true);
+    }
+
+    @Override
+    public void rollback(Connection c) throws SQLException {
+        try {
+            c.rollback();
+        } finally {
+            c.setAutoCommit(true);
+        }
+    }
+
+    @Override
+    public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
+        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/topic/" + topic);
+        advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/cleanup");
+    }
+
+    @Override
+    public boolean tryLockCleanup(Connection c, Tables t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
+            ps.setLong(1, hash64(t.prefix() + "/cleanup"));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static void advisoryLock(Connection c, String function, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?)")) {
+            ps.setLong(1, hash64(key));
+            ps.execute();
+        }
+    }
+
+    /** 500 rows (4,000 parameters) per INSERT: one round trip for a typical batch. */
+    @Override
+    int insertChunk() {
+        return 500;
+    }
+
+    @Override
+    public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+            throws SQLException {
+        Long[] ids = new Long[rowIds.length];
+        Long[] visible = new Long[rowIds.length];
+        String[] keys = new String[rowIds.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = rowIds[i];
+            visible[i] = messages.get(i).deliverAt();
+            keys[i] = messages.get(i).message().key().orElse(null);
+        }
+        Array idArray = c.createArrayOf("bigint", ids);
+        Array visibleArray = c.createArrayOf("bigint", visible);
+        Array keyArray = c.createArrayOf("text", keys);
+        // Three statements, one round trip. The shared topic lock comes first and in a statement of
+        // its own: the fan-out's snapshot is then taken after any group registration that held the
+        // lock has committed, so a new group never misses these messages. NOTIFY is sent on commit.
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?);"
+                + " INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
+                + " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
+                + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)"
+                + " WHERE g.topic = ? ON CONFLICT DO NOTHING;"
+                + " SELECT pg_notify(?, ?)")) {
+            ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
+            ps.setArray(2, idArray);
+            ps.setArray(3, visibleArray);
+            ps.setArray(4, keyArray);
+            ps.setString(5, topic);
+            ps.setString(6, t.channel());
+            ps.setString(7, topic);
+            ps.execute();
+            while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
+                // drain every result so that errors of later statements surface here
+            }
+        } finally {
+            idArray.free();
+            visibleArray.free();
+            keyArray.free();
+        }
+    }
+
+    @Override
+    public List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
+            throws SQLException {
+        List<ClaimedRow> result = new ArrayList<>(limit);
+        try (PreparedStatement ps = c.prepareStatement("WITH picked AS ("
+                + "SELECT c.message_row FROM " + t.deliveries() + " c"
+                + " WHERE c.group_id = ? AND c.visible_at <= ? AND " + keyIsFree(t, "c")
+                + " ORDER BY c.visible_at, c.message_row LIMIT ? FOR UPDATE OF c SKIP LOCKED)"
+                + " UPDATE " + t.deliveries() + " AS d SET visible_at = ?, lease_owner = ?, attempts = d.attempts + 1"
+                + " FROM picked, " + t.messages() + " AS m"
+                + " WHERE d.group_id = ? AND d.message_row = picked.message_row AND m.id = d.message_row"
+                + " RETURNING d.message_row, d.attempts, COALESCE(d.headers, m.headers), m.message_id, m.msg_key,"
+                + " m.payload, m.timestamp_ns")) {
+            ps.setLong(1, groupId);
+            ps.setLong(2, now);
+            ps.setInt(3, limit);
+            ps.setLong(4, leaseUntil);
+            ps.setLong(5, owner);
+            ps.setLong(6, groupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    result.add(new ClaimedRow(rs.getLong(1), rs.getInt(2),
+                            Rows.message(rs.getString(4), rs.getString(5), rs.getString(3), rs.getBytes(6), rs.getLong(7)),
+                            leaseUntil));
+                }
+            }
+        }
+        result.sort((a, b) -> Long.compare(a.messageRow(), b.messageRow()));
+        return result;
+    }
+
+    @Override
+    public boolean isUniqueViolation(SQLException e) {
+        return "23505".equals(e.getSQLState());
+    }
+}

@@ -1,0 +1,247 @@
+package io.courier.jdbc.internal;
+
+import io.courier.BatchPublishException;
+import io.courier.PublishException;
+import io.courier.PublishResult;
+import io.courier.TransportClosedException;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Group commit for {@code publish}/{@code publishAll}: callers enqueue requests and get a future;
+ * writer threads take whatever is queued (up to a batch size) and store it in one transaction, then
+ * complete the futures. One commit per batch instead of one per message is what makes the embedded
+ * SQLite default fast; each request still succeeds or fails as a whole, and a failing request never
+ * fails its neighbours (a batch that fails for a reason other than a lost connection is retried one
+ * request per transaction). Thread-safe.
+ */
+public final class PublishWriter implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(PublishWriter.class);
+
+    /**
+     * One {@code publish} or {@code publishAll} call: stored atomically.
+     *
+     * @param topic    the topic
+     * @param messages the messages, in order
+     * @param future   completed with one result per message once committed
+     */
+    public record Request(String topic, List<OutgoingMessage> messages, CompletableFuture<List<PublishResult>> future) {
+    }
+
+    private final Database db;
+    private final MessageStore store;
+    private final Clock clock;
+    private final int batchSize;
+    private final Duration enqueueTimeout;
+    private final Consumer<Set<String>> afterCommit;
+    private final String target;
+    private final List<BlockingQueue<Request>> queues = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private volatile boolean closing;
+
+    /**
+     * @param batchSize      messages stored per transaction, at most (a larger publishAll gets its own)
+     * @param maxPending     requests waiting to be written, at most; callers then wait
+     * @param enqueueTimeout how long a caller waits for room in the queue before the publish fails
+     * @param threads        writer threads
+     * @param afterCommit    called with the topics of every committed batch (wakes local consumers)
+     * @param target         the database, for error messages
+     */
+    public PublishWriter(Database db, MessageStore store, Clock clock, int batchSize, int maxPending,
+                         Duration enqueueTimeout, int threads, Consumer<Set<String>> afterCommit, String target) {
+        this.db = db;
+        this.store = store;
+        this.clock = clock;
+        this.batchSize = batchSize;
+        this.enqueueTimeout = enqueueTimeout;
+        this.afterCommit = afterCommit;
+        this.target = target;
+        for (int i = 0; i < threads; i++) {
+            BlockingQueue<Request> queue = new ArrayBlockingQueue<>(Math.max(1, maxPending / threads));
+            queues.add(queue);
+            Thread t = new Thread(() -> run(queue), "courier-" + db.dialect().name() + "-publisher-" + (i + 1));
+            t.setDaemon(true);
+            this.threads.add(t);
+            t.start();
+        }
+    }
+
+    /**
+     * Queues {@code request}; its future completes when it is committed or has failed. All requests
+     * for one topic go through one writer thread, so they are stored (and get row ids) in call order:
+     * that is what per-key ordering builds on.
+     */
+    public void submit(Request request) {
+        if (closing) {
+            throw new TransportClosedException("the " + db.dialect().name() + " transport's publisher is closed");
+        }
+        BlockingQueue<Request> queue = queues.get(Math.floorMod(request.topic().hashCode(), queues.size()));
+        try {
+            if (!queue.offer(request, enqueueTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                request.future().completeExceptionally(new PublishException(request.topic(),
+                        "publish to topic '" + request.topic() + "' failed: " + queue.size()
+                                + " publishes are already waiting for " + target
+                                + " and none finished within " + enqueueTimeout + "; the database is slow or unreachable"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            request.future().completeExceptionally(new PublishException(request.topic(),
+                    "interrupted while queueing a publish to topic '" + request.topic() + "'", e));
+        }
+    }
+
+    private void run(BlockingQueue<Request> queue) {
+        List<Request> batch = new ArrayList<>();
+        while (true) {
+            Request first;
+            try {
+                first = queue.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (first == null) {
+                if (closing && queue.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            batch.clear();
+            batch.add(first);
+            int count = first.messages().size();
+            while (count < batchSize) {
+                Request next = queue.peek();
+                if (next == null || count + next.messages().size() > batchSize) {
+                    break;
+                }
+                next = queue.poll();
+                if (next == null) {
+                    break;
+                }
+                batch.add(next);
+                count += next.messages().size();
+            }
+            write(batch);
+        }
+    }
+
+    private void write(List<Request> batch) {
+        try {
+            // One insert and one fan-out per topic for the whole batch, not per request: statement
+            // preparation and the fan-out join dominate when requests carry one message each.
+            Map<String, List<Request>> byTopic = new LinkedHashMap<>();
+            for (Request r : batch) {
+                byTopic.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r);
+            }
+            Map<Request, long[]> idsByRequest = db.inTransaction(c -> {
+                long now = clock.millis();
+                Map<Request, long[]> result = new IdentityHashMap<>();
+                for (Map.Entry<String, List<Request>> e : byTopic.entrySet()) {
+                    List<OutgoingMessage> all = new ArrayList<>();
+                    for (Request r : e.getValue()) {
+                        all.addAll(r.messages());
+                    }
+                    long[] ids = store.publish(c, e.getKey(), all, now);
+                    int from = 0;
+                    for (Request r : e.getValue()) {
+                        result.put(r, Arrays.copyOfRange(ids, from, from + r.messages().size()));
+                        from += r.messages().size();
+                    }
+                }
+                return result;
+            });
+            List<long[]> ids = new ArrayList<>(batch.size());
+            for (Request r : batch) {
+                ids.add(idsByRequest.get(r));
+            }
+            Set<String> topics = new LinkedHashSet<>();
+            for (int i = 0; i < batch.size(); i++) {
+                Request r = batch.get(i);
+                topics.add(r.topic());
+                r.future().complete(results(r, ids.get(i)));
+            }
+            afterCommit.accept(topics);
+        } catch (SQLException | RuntimeException e) {
+            if (batch.size() > 1 && !SqlErrors.isConnectionFailure(e)) {
+                // Something in one request broke the whole transaction: find out which, alone.
+                for (Request r : batch) {
+                    write(List.of(r));
+                }
+                return;
+            }
+            for (Request r : batch) {
+                r.future().completeExceptionally(failure(r, e));
+            }
+        }
+    }
+
+    private static List<PublishResult> results(Request r, long[] ids) {
+        List<PublishResult> results = new ArrayList<>(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            results.add(PublishResult.of(r.messages().get(i).message().id(), r.topic(), Long.toString(ids[i])));
+        }
+        return results;
+    }
+
+    private PublishException failure(Request r, Throwable e) {
+        PublishException cause = new PublishException(r.topic(), SqlErrors.translate(
+                "publishing " + r.messages().size() + " message(s) to topic '" + r.topic() + "'", target, e).getMessage(), e);
+        if (r.messages().size() == 1) {
+            return cause;
+        }
+        List<BatchPublishException.Outcome> outcomes = new ArrayList<>();
+        for (OutgoingMessage m : r.messages()) {
+            outcomes.add(BatchPublishException.Outcome.failed(m.message().id(), cause));
+        }
+        return new BatchPublishException(r.topic(), outcomes);
+    }
+
+    /**
+     * Stops accepting requests, writes those already queued, and waits up to {@code timeout} for the
+     * writers; requests still queued after that fail.
+     */
+    public void close(Duration timeout) {
+        closing = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Thread t : threads) {
+            try {
+                t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (BlockingQueue<Request> queue : queues) {
+            Request r;
+            while ((r = queue.poll()) != null) {
+                r.future().completeExceptionally(new PublishException(r.topic(),
+                        "the transport closed before the publish to topic '" + r.topic() + "' was written"));
+            }
+        }
+        for (Thread t : threads) {
+            t.interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+}

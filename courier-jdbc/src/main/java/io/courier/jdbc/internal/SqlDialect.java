@@ -1,0 +1,174 @@
+package io.courier.jdbc.internal;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Everything that differs between the databases Courier supports, in one small adapter: the DDL,
+ * how a write transaction starts, how concurrent publishers, group registrations and cleaners are
+ * kept apart, how a batch of messages is inserted and fanned out, how deliveries are claimed, and
+ * how new messages wake consumers. Everything else ({@link MessageStore}) is plain SQL that both
+ * dialects accept.
+ */
+public abstract class SqlDialect {
+
+    /** {@code sqlite} or {@code postgresql}; also the transport's name. */
+    public abstract String name();
+
+    /** The migrations that build the schema, in version order. */
+    public abstract List<Migration> migrations(Tables t);
+
+    /** DDL of the schema version table (idempotent). */
+    public String createSchemaVersionTable(Tables t) {
+        return "CREATE TABLE IF NOT EXISTS " + t.schemaVersion()
+                + " (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+    }
+
+    /** Serialises schema migrations between processes (called inside the migration transaction). */
+    public void lockSchema(Connection c, Tables t) throws SQLException {
+    }
+
+    /** Starts a write transaction on a connection in auto-commit mode. */
+    public abstract void begin(Connection c) throws SQLException;
+
+    /** Commits a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
+    public abstract void commit(Connection c) throws SQLException;
+
+    /** Rolls back a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
+    public abstract void rollback(Connection c) throws SQLException;
+
+    /**
+     * Called in a group registration transaction before the group row is written: waits for
+     * publishers of the topic in flight and keeps the cleaner away while the group backfills.
+     */
+    public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
+    }
+
+    /** Called in a cleanup transaction; false when another cleaner (another process) is running. */
+    public boolean tryLockCleanup(Connection c, Tables t) throws SQLException {
+        return true;
+    }
+
+    /** Rows per multi-row INSERT statement (8 parameters each); see {@link #insertChunk()}. */
+    static final int INSERT_CHUNK = 50;
+
+    /**
+     * Rows per multi-row INSERT statement: SQLite gains little beyond 50, PostgreSQL saves a network
+     * round trip per statement.
+     */
+    int insertChunk() {
+        return INSERT_CHUNK;
+    }
+
+    /**
+     * Inserts the messages of one topic and returns their row ids in order. Uses multi-row
+     * {@code INSERT ... VALUES (...), (...) RETURNING id}, several times faster than one statement per
+     * row; within one statement ids are assigned in VALUES order on both databases, so the returned
+     * ids sorted ascending line up with the messages.
+     */
+    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException {
+        long[] ids = new long[messages.size()];
+        int size = insertChunk();
+        int full = messages.size() / size;
+        int rest = messages.size() % size;
+        if (full > 0) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(t, size))) {
+                for (int chunk = 0; chunk < full; chunk++) {
+                    insertChunk(ps, topic, messages, chunk * size, size, now, ids);
+                }
+            }
+        }
+        if (rest > 0) {
+            try (PreparedStatement ps = c.prepareStatement(insertSql(t, rest))) {
+                insertChunk(ps, topic, messages, full * size, rest, now, ids);
+            }
+        }
+        return ids;
+    }
+
+    private static String insertSql(Tables t, int rows) {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.messages())
+                .append(" (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at) VALUES ");
+        for (int i = 0; i < rows; i++) {
+            sql.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?, ?, ?, ?, ?)");
+        }
+        return sql.append(" RETURNING id").toString();
+    }
+
+    private static void insertChunk(PreparedStatement ps, String topic, List<OutgoingMessage> messages, int from, int rows,
+                                    long now, long[] ids) throws SQLException {
+        int p = 1;
+        for (int i = from; i < from + rows; i++) {
+            OutgoingMessage m = messages.get(i);
+            ps.setString(p++, topic);
+            ps.setString(p++, m.message().id());
+            ps.setString(p++, m.message().key().orElse(null));
+            ps.setString(p++, m.headersJson());
+            ps.setBytes(p++, m.message().payload());
+            ps.setLong(p++, m.timestampNs());
+            ps.setLong(p++, now);
+            ps.setLong(p++, m.deliverAt());
+        }
+        long[] chunk = new long[rows];
+        int n = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                if (n == rows) {
+                    throw new SQLException("INSERT of " + rows + " rows returned more ids");
+                }
+                chunk[n++] = rs.getLong(1);
+            }
+        }
+        if (n != rows) {
+            throw new SQLException("INSERT of " + rows + " rows returned " + n + " ids");
+        }
+        Arrays.sort(chunk);
+        System.arraycopy(chunk, 0, ids, from, rows);
+    }
+
+    /**
+     * Creates one delivery per group of {@code topic} for each inserted row, in the publishing
+     * transaction, and wakes consumers in other processes on commit where the database can. Must not
+     * miss a group whose registration commits while this transaction is open (PostgreSQL takes the
+     * shared topic lock first; SQLite's single writer excludes it).
+     */
+    public abstract void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+            throws SQLException;
+
+    /**
+     * Leases up to {@code limit} visible deliveries of a group to {@code owner} until {@code leaseUntil},
+     * counting one more attempt on each, and returns them with their messages, oldest first.
+     */
+    public abstract List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil,
+                                           long owner, int limit) throws SQLException;
+
+    /** True when the exception is a unique-key violation. */
+    public abstract boolean isUniqueViolation(SQLException e);
+
+    /**
+     * The per-key ordering rule, for a delivery aliased {@code alias}: a message without a key is
+     * always free; a keyed one only when no earlier message of the same key is still pending in the
+     * group (ready, delayed, leased or failed). So each key has at most one message in flight per
+     * group, across all consumers, and its messages are handled in row order, which is publish order.
+     */
+    static String keyIsFree(Tables t, String alias) {
+        return "(" + alias + ".msg_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + t.deliveries() + " e"
+                + " WHERE e.group_id = " + alias + ".group_id AND e.msg_key = " + alias + ".msg_key"
+                + " AND e.message_row < " + alias + ".message_row))";
+    }
+
+    /** 64-bit FNV-1a hash of a string, used for advisory lock keys. */
+    static long hash64(String s) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < s.length(); i++) {
+            h ^= s.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+}

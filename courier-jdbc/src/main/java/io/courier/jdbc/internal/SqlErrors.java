@@ -1,0 +1,103 @@
+package io.courier.jdbc.internal;
+
+import io.courier.jdbc.JdbcTransportException;
+import io.courier.jdbc.JdbcTransportException.Reason;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/** Turns driver exceptions into {@link JdbcTransportException}s whose messages say what to check. */
+public final class SqlErrors {
+
+    private SqlErrors() {
+    }
+
+    /**
+     * Classifies {@code e}.
+     *
+     * @param action what Courier was doing, e.g. {@code "creating the schema"}
+     * @param target the database, e.g. {@code "PostgreSQL at jdbc:postgresql://db/app as user 'app'"}
+     */
+    public static JdbcTransportException translate(String action, String target, Throwable e) {
+        Reason reason = classify(e);
+        String root = rootMessage(e);
+        String advice = switch (reason) {
+            case CONNECTION -> "cannot connect to " + target + ": " + root
+                    + ". Check that the database is running and that the host, port and file path are right";
+            case AUTHENTICATION -> target + " refused the login: " + root
+                    + ". Check the user name, the password and the database name";
+            case PERMISSION -> target + " denied a permission: " + root
+                    + ". Courier needs to create its tables (CREATE on the schema, or a writable directory for SQLite)"
+                    + " and to SELECT, INSERT, UPDATE and DELETE on them; on PostgreSQL the schema in the URL's currentSchema"
+                    + " (or the search_path) must exist and grant USAGE";
+            case SCHEMA -> target + ": " + root;
+            case DATABASE -> target + " reported an error: " + root;
+        };
+        return new JdbcTransportException(reason, action + " failed: " + advice, e);
+    }
+
+    /** True when {@code e} means the database cannot be reached (a transient condition). */
+    public static boolean isConnectionFailure(Throwable e) {
+        return classify(e) == Reason.CONNECTION;
+    }
+
+    /** The reason for {@code e}, from the most specific evidence in its cause chain. */
+    static Reason classify(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof NoRouteToHostException
+                    || t instanceof SocketTimeoutException || t instanceof SocketException) {
+                return Reason.CONNECTION;
+            }
+            if (t instanceof SQLiteException se) {
+                SQLiteErrorCode code = se.getResultCode();
+                if (code == SQLiteErrorCode.SQLITE_CANTOPEN || code.name().startsWith("SQLITE_CANTOPEN")) {
+                    return Reason.CONNECTION;
+                }
+                if (code.name().startsWith("SQLITE_READONLY") || code.name().startsWith("SQLITE_PERM")
+                        || code.name().startsWith("SQLITE_AUTH")) {
+                    return Reason.PERMISSION;
+                }
+            }
+            if (t instanceof SQLException se && se.getSQLState() != null) {
+                String state = se.getSQLState();
+                if (state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")
+                        || state.equals("53300")) {
+                    return Reason.CONNECTION;
+                }
+                if (state.startsWith("28") || state.equals("3D000")) {
+                    return Reason.AUTHENTICATION;
+                }
+                if (state.equals("42501") || state.equals("3F000")) {   // 3F000: schema missing or not usable
+                    return Reason.PERMISSION;
+                }
+            }
+            if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).contains("schema")) {
+                return Reason.SCHEMA;
+            }
+        }
+        // A pool timeout with no more specific cause: the database did not answer in time.
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientConnectionException) {
+                return Reason.CONNECTION;
+            }
+        }
+        return Reason.DATABASE;
+    }
+
+    /** The most specific message in the cause chain. */
+    static String rootMessage(Throwable e) {
+        String msg = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                msg = t.getClass().getSimpleName() + ": " + t.getMessage();
+            }
+        }
+        return msg == null ? e.getClass().getName() : msg;
+    }
+}

@@ -1,0 +1,524 @@
+package io.courier.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.BatchPublishException;
+import io.courier.Delivery;
+import io.courier.Message;
+import io.courier.MessageTooLargeException;
+import io.courier.PublishResult;
+import io.courier.StartPosition;
+import io.courier.Subscription;
+import io.courier.SubscriptionOptions;
+import io.courier.TransportClosedException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Behaviour both databases must show. Subclasses provide a fresh, empty database per test through
+ * {@link #builder()}; transports opened with {@link #open} are closed after each test.
+ */
+abstract class JdbcTransportContractTest {
+
+    private final List<JdbcTransport> opened = new ArrayList<>();
+
+    /** A builder over this test's database; every call must reach the same database. */
+    protected abstract JdbcTransport.Builder builder();
+
+    /** A plain JDBC connection to this test's database, with no transport involved. */
+    protected abstract Connection rawConnection() throws Exception;
+
+    protected JdbcTransport open() {
+        return open(b -> b);
+    }
+
+    protected JdbcTransport open(UnaryOperator<JdbcTransport.Builder> customize) {
+        JdbcTransport t = customize.apply(builder().cleanupInterval(Duration.ofHours(1))).build();
+        opened.add(t);
+        return t;
+    }
+
+    @AfterEach
+    void closeTransports() {
+        opened.forEach(JdbcTransport::close);
+    }
+
+    static SubscriptionOptions.Builder options(String topic, String group) {
+        return SubscriptionOptions.builder(topic, group)
+                .failureRedeliveryDelay(Duration.ofMillis(50))
+                .shutdownTimeout(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void deliversMessagesWithIdKeyHeadersPayloadAndTimestampIntact() {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("orders", "billing").build(), r);
+        Message sent = Message.builder().id("m-1").key("order-7").header("content-type", "text/plain")
+                .header("ce-type", "order.created").payload("hello".getBytes())
+                .timestamp(Instant.parse("2024-05-06T07:08:09.123456789Z")).build();
+
+        PublishResult result = t.publisher().publish("orders", sent).join();
+
+        assertThat(result.messageId()).isEqualTo("m-1");
+        assertThat(result.topic()).isEqualTo("orders");
+        assertThat(result.position()).isPresent();
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        Delivery d = r.deliveries.get(0);
+        assertThat(d.message()).isEqualTo(sent);
+        assertThat(d.topic()).isEqualTo("orders");
+        assertThat(d.group()).isEqualTo("billing");
+        assertThat(d.attempt()).isEqualTo(1);
+    }
+
+    @Test
+    void everyGroupReceivesEveryMessageAndConsumersOfOneGroupShareThem() {
+        JdbcTransport a = open();
+        JdbcTransport b = open();
+        Map<String, AtomicInteger> billing = new ConcurrentHashMap<>();
+        Recorder shipping = new Recorder();
+        Set<String> consumersUsed = ConcurrentHashMap.newKeySet();
+        a.subscriber().subscribe(options("orders", "billing").concurrency(2).build(), d -> {
+            consumersUsed.add("a");
+            billing.computeIfAbsent(d.message().payloadAsText(), k -> new AtomicInteger()).incrementAndGet();
+        });
+        b.subscriber().subscribe(options("orders", "billing").concurrency(2).build(), d -> {
+            consumersUsed.add("b");
+            billing.computeIfAbsent(d.message().payloadAsText(), k -> new AtomicInteger()).incrementAndGet();
+        });
+        a.subscriber().subscribe(options("orders", "shipping").build(), shipping);
+
+        List<Message> batch = IntStream.range(0, 500).mapToObj(i -> Message.ofText("o" + i)).toList();
+        for (int i = 0; i < 500; i += 50) {
+            a.publisher().publishAll("orders", batch.subList(i, i + 50)).join();
+        }
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> billing.size() == 500 && shipping.count() == 500);
+        assertThat(billing.values()).allMatch(n -> n.get() == 1);
+        assertThat(shipping.texts()).doesNotHaveDuplicates();
+        assertThat(consumersUsed).containsExactlyInAnyOrder("a", "b");
+    }
+
+    @Test
+    void newGroupStartingEarliestReceivesRetainedMessagesAndLatestDoesNot() {
+        JdbcTransport t = open();
+        t.publisher().publish("events", Message.ofText("before")).join();
+        Recorder earliest = new Recorder();
+        Recorder latest = new Recorder();
+        t.subscriber().subscribe(options("events", "early").startPosition(StartPosition.EARLIEST).build(), earliest);
+        t.subscriber().subscribe(options("events", "late").startPosition(StartPosition.LATEST).build(), latest);
+
+        t.publisher().publish("events", Message.ofText("after")).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> earliest.count() == 2 && latest.count() == 1);
+        assertThat(earliest.texts()).containsExactlyInAnyOrder("before", "after");
+        assertThat(latest.texts()).containsExactly("after");
+    }
+
+    @Test
+    void redeliversWithAttemptCountedWhenTheLeaseExpires() throws Exception {
+        JdbcTransport crashed = open();
+        JdbcTransport survivor = open();
+        CountDownLatch hang = new CountDownLatch(1);
+        AtomicInteger hungOn = new AtomicInteger();
+        // maxInFlight 1: the stuck consumer cannot claim anything more, as a dead one could not.
+        Subscription stuck = crashed.subscriber().subscribe(options("jobs", "workers").concurrency(1).maxInFlight(1)
+                .leaseTimeout(Duration.ofMillis(700)).shutdownTimeout(Duration.ofMillis(100)).build(), d -> {
+            hungOn.incrementAndGet();
+            hang.await();   // a consumer that stopped making progress
+        });
+        crashed.publisher().publish("jobs", Message.ofText("job")).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> hungOn.get() == 1);
+
+        Recorder r = new Recorder();
+        survivor.subscriber().subscribe(options("jobs", "workers").build(), r);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).attempt()).isEqualTo(2);
+        hang.countDown();
+        stuck.close();
+    }
+
+    @Test
+    void failedHandlerIsRedeliveredAfterTheFailureDelayWithTheAttemptCounted() {
+        JdbcTransport t = open();
+        List<Integer> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        t.subscriber().subscribe(options("jobs", "workers").build(), d -> {
+            attempts.add(d.attempt());
+            if (d.attempt() < 3) {
+                throw new IllegalStateException("boom " + d.attempt());
+            }
+        });
+        t.publisher().publish("jobs", Message.ofText("flaky")).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> attempts.size() == 3);
+        assertThat(attempts).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void retryAfterRedeliversLaterWithTheAddedHeaders() {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("jobs", "workers").build(), d -> {
+            r.handle(d);
+            if (d.attempt() == 1) {
+                d.retryAfter(Duration.ofMillis(200), Map.of("x-retry", "1"));
+            }
+        });
+        t.publisher().publish("jobs", Message.builder().header("keep", "me").payload("p".getBytes()).build()).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 2);
+        Delivery second = r.deliveries.get(1);
+        assertThat(second.attempt()).isEqualTo(2);
+        assertThat(second.message().headers()).containsEntry("x-retry", "1").containsEntry("keep", "me");
+        assertThat(second.message().id()).isEqualTo(r.deliveries.get(0).message().id());
+    }
+
+    @Test
+    void aLongDelayDoesNotHoldBackAShortOne() {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("reminders", "mailer").build(), r);
+        Instant start = Instant.now();
+
+        t.publisher().publishAfter("reminders", Message.ofText("in ten minutes"), Duration.ofMinutes(10)).join();
+        t.publisher().publishAfter("reminders", Message.ofText("in 300 ms"), Duration.ofMillis(300)).join();
+        t.publisher().publish("reminders", Message.ofText("now")).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 2);
+        assertThat(r.texts()).containsExactly("now", "in 300 ms");
+        Delivery delayed = r.deliveries.get(1);
+        assertThat(delayed.message().payloadAsText()).isEqualTo("in 300 ms");
+        assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    @Test
+    void transactionalPublishExistsIfAndOnlyIfTheTransactionCommits() throws Exception {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("outbox", "relay").build(), r);
+        JdbcPublisher outbox = t.transactionalPublisher();
+
+        try (Connection tx = t.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            outbox.publish(tx, "outbox", Message.ofText("rolled back"));
+            tx.rollback();
+            outbox.publishAll(tx, "outbox", List.of(Message.ofText("committed 1"), Message.ofText("committed 2")));
+            tx.commit();
+            tx.setAutoCommit(true);
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 2);
+        assertThat(r.texts()).containsExactlyInAnyOrder("committed 1", "committed 2");
+        assertThat(countRows(t, "messages")).isEqualTo(2);
+    }
+
+    @Test
+    void idempotentHandlerRollsBackItsWritesWithTheClaimAndRunsOnceOnRedelivery() throws Exception {
+        JdbcTransport t = open();
+        try (Connection c = t.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE ledger (message_id TEXT NOT NULL, amount INTEGER NOT NULL)");
+        }
+        AtomicInteger runs = new AtomicInteger();
+        CountDownLatch firstFailed = new CountDownLatch(1);
+        JdbcIdempotentHandler handler = JdbcIdempotentHandler.of(t, (d, tx) -> {
+            runs.incrementAndGet();
+            try (PreparedStatement ps = tx.prepareStatement("INSERT INTO ledger (message_id, amount) VALUES (?, 10)")) {
+                ps.setString(1, d.message().id());
+                ps.executeUpdate();
+            }
+            if (d.attempt() == 1) {
+                firstFailed.countDown();
+                throw new IllegalStateException("crash after the write");
+            }
+        });
+        Recorder after = new Recorder();
+        t.subscriber().subscribe(options("payments", "ledger").build(), d -> {
+            handler.handle(d);
+            after.handle(d);
+        });
+        Message payment = Message.builder().id("pay-1").payload("10".getBytes()).build();
+
+        t.publisher().publish("payments", payment).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> after.count() == 1);
+
+        assertThat(runs.get()).isEqualTo(2);
+        assertThat(after.deliveries.get(0).attempt()).isEqualTo(2);
+        assertThat(countRows(t, "ledger", false)).isEqualTo(1);
+        assertThat(countRows(t, "processed")).isEqualTo(1);
+
+        // The same message again (a duplicate publish): acknowledged without running the handler.
+        t.publisher().publish("payments", payment).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> after.count() == 2);
+        assertThat(runs.get()).isEqualTo(2);
+        assertThat(countRows(t, "ledger", false)).isEqualTo(1);
+    }
+
+    @Test
+    void idempotentHandlerRunsOnceForConcurrentDuplicateDeliveries() throws Exception {
+        JdbcTransport t = open(b -> b.busyTimeout(Duration.ofSeconds(20)));
+        try (Connection c = t.dataSource().getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE effects (message_id TEXT NOT NULL)");
+        }
+        AtomicInteger runs = new AtomicInteger();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch proceed = new CountDownLatch(1);
+        JdbcIdempotentHandler handler = JdbcIdempotentHandler.of(t, (d, tx) -> {
+            runs.incrementAndGet();
+            try (PreparedStatement ps = tx.prepareStatement("INSERT INTO effects (message_id) VALUES (?)")) {
+                ps.setString(1, d.message().id());
+                ps.executeUpdate();
+            }
+            inside.countDown();
+            proceed.await(10, TimeUnit.SECONDS);
+        });
+        Message m = Message.builder().id("dup-1").payload(new byte[0]).build();
+        List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Runnable deliver = () -> {
+            try {
+                handler.handle(new io.courier.spi.BasicDelivery(m, "t", "g", 1));
+            } catch (Throwable e) {
+                errors.add(e);
+            }
+        };
+        Thread first = new Thread(deliver);
+        first.start();
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        Thread second = new Thread(deliver);
+        second.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> second.getState() != Thread.State.NEW);
+        proceed.countDown();
+        first.join(20_000);
+        second.join(20_000);
+
+        assertThat(errors).isEmpty();
+        assertThat(runs.get()).isEqualTo(1);
+        assertThat(countRows(t, "effects", false)).isEqualTo(1);
+    }
+
+    @Test
+    void closeFinishesTheHandlerInFlightAndReleasesPrefetchedMessagesWithoutCountingAnAttempt() throws Exception {
+        JdbcTransport t = open();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Recorder first = new Recorder();
+        Subscription s = t.subscriber().subscribe(options("jobs", "workers").concurrency(1).maxInFlight(10).build(), d -> {
+            first.handle(d);
+            entered.countDown();
+            release.await();
+        });
+        t.publisher().publishAll("jobs", IntStream.range(0, 5).mapToObj(i -> Message.ofText("j" + i)).toList()).join();
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+        Thread closer = new Thread(s::close);
+        closer.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !s.isRunning());
+        release.countDown();
+        closer.join(10_000);
+        assertThat(closer.isAlive()).isFalse();
+
+        Recorder rest = new Recorder();
+        t.subscriber().subscribe(options("jobs", "workers").build(), rest);
+        await().atMost(Duration.ofSeconds(10)).until(() -> rest.count() == 4);
+        assertThat(first.count()).isEqualTo(1);
+        assertThat(rest.texts()).doesNotContain(first.texts().get(0));
+        assertThat(rest.deliveries).allMatch(d -> d.attempt() == 1);
+    }
+
+    @Test
+    void publishAllStoresEveryMessageAndReportsResultsInOrder() {
+        JdbcTransport t = open();
+        List<Message> messages = IntStream.range(0, 1200).mapToObj(i -> Message.ofText("m" + i)).toList();
+
+        List<PublishResult> results = t.publisher().publishAll("bulk", messages).join();
+
+        assertThat(results).extracting(PublishResult::messageId).containsExactlyElementsOf(
+                messages.stream().map(Message::id).toList());
+        assertThat(countRows(t, "messages")).isEqualTo(1200);
+    }
+
+    @Test
+    void refusesOversizePayloadsAndPublishingAfterClose() {
+        JdbcTransport t = open(b -> b.maxPayloadBytes(10));
+        assertThatThrownBy(() -> t.publisher().publish("x", Message.of(new byte[11])))
+                .isInstanceOf(MessageTooLargeException.class)
+                .hasMessageContaining("11 bytes, over the limit of 10 bytes");
+        t.close();
+        assertThatThrownBy(() -> t.publisher().publish("x", Message.ofText("late")))
+                .isInstanceOf(TransportClosedException.class);
+        assertThatThrownBy(() -> t.subscriber().subscribe("x", "g", d -> { }))
+                .isInstanceOf(TransportClosedException.class);
+    }
+
+    @Test
+    void cleanupDeletesHandledMessagesAfterRetentionButKeepsUnhandledOnes() {
+        JdbcTransport t = open(b -> b.retention(Duration.ZERO));
+        Recorder fast = new Recorder();
+        t.subscriber().subscribe(options("events", "fast").build(), fast);
+        // A group that exists but never consumes: its messages must survive cleanup.
+        t.subscriber().subscribe(options("events", "slow").build(), d -> { }).close();
+        t.subscriber().subscribe(options("other", "done").build(), d -> { });
+        t.publisher().publishAll("events", List.of(Message.ofText("a"), Message.ofText("b"))).join();
+        Recorder other = new Recorder();
+        t.subscriber().subscribe(options("other", "done2").build(), other);
+        t.publisher().publishAll("other", List.of(Message.ofText("c"), Message.ofText("d"))).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> fast.count() == 2 && other.count() == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            t.cleanup();
+            return countRows(t, "messages") == 2;
+        });
+        assertThat(countRows(t, "deliveries")).isEqualTo(2);
+    }
+
+    @Test
+    void schemaIsVersionedAndReopeningDoesNotMigrateAgain() {
+        open().close();
+        JdbcTransport again = open();
+        assertThat(countRows(again, "schema_version")).isEqualTo(2);
+    }
+
+    @Test
+    void keepsMessagesAcrossARestart() {
+        JdbcTransport first = open();
+        first.subscriber().subscribe(options("durable", "g").build(), d -> {
+            throw new IllegalStateException("not yet");
+        }).close(Duration.ofSeconds(1));
+        first.publisher().publish("durable", Message.ofText("survives")).join();
+        first.close();
+
+        JdbcTransport second = open();
+        Recorder r = new Recorder();
+        second.subscriber().subscribe(options("durable", "g").build(), r);
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        assertThat(r.texts()).containsExactly("survives");
+    }
+
+    @Test
+    void rejectsAnAtomicBatchWithoutStoringAnyOfIt() {
+        JdbcTransport t = open(b -> b.maxPayloadBytes(5));
+        List<Message> batch = List.of(Message.ofText("ok"), Message.ofText("far too long"));
+        assertThatThrownBy(() -> t.publisher().publishAll("x", batch)).isInstanceOf(MessageTooLargeException.class);
+        assertThat(countRows(t, "messages")).isZero();
+        assertThat(BatchPublishException.class).isAssignableTo(io.courier.PublishException.class);
+    }
+
+    @Test
+    void delayedPublishInTheCallersTransactionWaitsForItsTime() throws Exception {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("later", "g").build(), r);
+        try (Connection tx = t.dataSource().getConnection()) {
+            t.transactionalPublisher().publishAt(tx, "later", Message.ofText("soon"),
+                    Instant.now().plus(300, ChronoUnit.MILLIS));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        assertThat(r.texts()).containsExactly("soon");
+    }
+
+    @Test
+    void messagesOfOneKeyAreHandledOneAtATimeInPublishOrderAcrossConsumers() throws Exception {
+        JdbcTransport a = open();
+        JdbcTransport b = open();
+        assertThat(a.subscriber()).isInstanceOf(io.courier.KeyOrderedSubscriber.class);
+        Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
+        Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
+        AtomicInteger overlaps = new AtomicInteger();
+        AtomicInteger total = new AtomicInteger();
+        io.courier.Handler handler = d -> {
+            String key = d.message().key().orElse("none");
+            if (running.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1 && !key.equals("none")) {
+                overlaps.incrementAndGet();
+            }
+            try {
+                int seq = Integer.parseInt(d.message().payloadAsText());
+                if (seq % 7 == 0 && d.attempt() == 1 && !key.equals("none")) {
+                    throw new IllegalStateException("fails once: later messages of " + key + " must wait");
+                }
+                seen.computeIfAbsent(key, k -> java.util.Collections.synchronizedList(new ArrayList<>())).add(seq);
+                total.incrementAndGet();
+            } finally {
+                running.get(key).decrementAndGet();
+            }
+        };
+        a.subscriber().subscribe(options("ordered", "g").concurrency(4).build(), handler);
+        b.subscriber().subscribe(options("ordered", "g").concurrency(4).build(), handler);
+
+        for (int i = 0; i < 40; i++) {
+            for (int k = 0; k < 4; k++) {
+                a.publisher().publish("ordered", Message.builder().key("key-" + k).payload(Integer.toString(i).getBytes()).build());
+            }
+            a.publisher().publish("ordered", Message.ofText(Integer.toString(i)));   // no key: not held back
+        }
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> total.get() == 200);
+        for (int k = 0; k < 4; k++) {
+            assertThat(seen.get("key-" + k)).as("order of key-%d", k).containsExactlyElementsOf(
+                    IntStream.range(0, 40).boxed().toList());
+        }
+        assertThat(overlaps.get()).as("messages of one key handled at the same time").isZero();
+    }
+
+    @Test
+    void upgradesASchemaAtVersionOneAndKeepsItsMessages() throws Exception {
+        JdbcTransport probe = open();
+        String prefix = "old_";
+        io.courier.jdbc.internal.SqlDialect dialect = probe.name().equals("sqlite")
+                ? new io.courier.jdbc.internal.SqliteDialect() : new io.courier.jdbc.internal.PostgresDialect();
+        io.courier.jdbc.internal.Tables tables = new io.courier.jdbc.internal.Tables(prefix);
+        try (Connection c = rawConnection(); Statement s = c.createStatement()) {
+            s.execute(dialect.createSchemaVersionTable(tables));
+            for (String sql : dialect.migrations(tables).get(0).statements()) {
+                s.execute(sql);
+            }
+            s.execute("INSERT INTO old_schema_version (version, description, applied_at) VALUES (1, 'v1', 0)");
+            s.execute("INSERT INTO old_groups (id, topic, name, start_position, created_at) VALUES (1, 'legacy', 'g', 'EARLIEST', 0)");
+            s.execute("INSERT INTO old_messages (id, topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at)"
+                    + " VALUES (1, 'legacy', 'old-1', 'k', NULL, " + (probe.name().equals("sqlite") ? "X'6869'" : "'\\x6869'")
+                    + ", 0, 0, 0)");
+            s.execute("INSERT INTO old_deliveries (group_id, message_row, visible_at, attempts) VALUES (1, 1, 0, 0)");
+        }
+
+        JdbcTransport upgraded = open(b -> b.tablePrefix(prefix));
+        assertThat(countRows(upgraded, "schema_version")).isEqualTo(dialect.migrations(tables).size());
+        Recorder r = new Recorder();
+        upgraded.subscriber().subscribe(options("legacy", "g").build(), r);
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).message().id()).isEqualTo("old-1");
+        assertThat(r.deliveries.get(0).message().payloadAsText()).isEqualTo("hi");
+        assertThat(r.deliveries.get(0).message().key()).contains("k");
+    }
+
+    static long countRows(JdbcTransport t, String table) {
+        return countRows(t, table, true);
+    }
+
+    static long countRows(JdbcTransport t, String table, boolean prefixed) {
+        String name = prefixed ? t.tablePrefix() + table : table;
+        try (Connection c = t.dataSource().getConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + name)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package io.courier.jdbc;
+
+import io.courier.testkit.fault.TcpProxy;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.Message;
+import io.courier.PublishException;
+import io.courier.Subscription;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The SQL transport on the test PostgreSQL server, in a schema of its own per test. */
+class PostgresTransportTest extends JdbcTransportContractTest {
+
+    private String schema;
+
+    @BeforeEach
+    void createSchema() {
+        schema = Postgres.createSchema();
+    }
+
+    @AfterEach
+    void dropSchema() {
+        Postgres.dropSchema(schema);
+    }
+
+    @Override
+    protected JdbcTransport.Builder builder() {
+        return JdbcTransport.postgres(Postgres.url(schema), Postgres.USER, "").maxPoolSize(6);
+    }
+
+    @Override
+    protected Connection rawConnection() throws Exception {
+        return DriverManager.getConnection(Postgres.url(schema), Postgres.USER, "");
+    }
+
+    @Test
+    void transactionsCommittedInReverseOrderAreAllDeliveredAndARolledBackOneIsNot() throws Exception {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("ledger", "audit").build(), r);
+        JdbcPublisher outbox = t.transactionalPublisher();
+        List<Connection> txs = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                Connection tx = DriverManager.getConnection(Postgres.url(schema), Postgres.USER, "");
+                tx.setAutoCommit(false);
+                txs.add(tx);
+            }
+            for (int i = 0; i < 4; i++) {
+                outbox.publish(txs.get(i), "ledger", Message.ofText("tx" + i));   // row ids in order 0..3
+            }
+            // A consumer looks while all four are open: it must not move past them.
+            t.publisher().publish("ledger", Message.ofText("plain")).join();
+            await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+
+            txs.get(3).commit();
+            txs.get(2).rollback();
+            txs.get(1).commit();
+            txs.get(0).commit();
+        } finally {
+            for (Connection c : txs) {
+                c.close();
+            }
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 4);
+        assertThat(r.texts()).containsExactlyInAnyOrder("plain", "tx3", "tx1", "tx0");
+    }
+
+    @Test
+    void aWrongPortGivesAClearConnectionError() {
+        assertThatThrownBy(() -> JdbcTransport.postgres(Postgres.url(Postgres.HOST, 1, schema), Postgres.USER, "")
+                .connectTimeout(Duration.ofSeconds(1)).build())
+                .isInstanceOf(JdbcTransportException.class)
+                .satisfies(e -> assertThat(((JdbcTransportException) e).reason()).isEqualTo(JdbcTransportException.Reason.CONNECTION))
+                .hasMessageContaining("cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/test")
+                .hasMessageContaining("Check that the database is running");
+    }
+
+    @Test
+    void aMissingDatabaseGivesAClearLoginError() {
+        assertThatThrownBy(() -> JdbcTransport.postgres("jdbc:postgresql://127.0.0.1:5432/no_such_db_" + schema,
+                Postgres.USER, "").build())
+                .isInstanceOf(JdbcTransportException.class)
+                .satisfies(e -> assertThat(((JdbcTransportException) e).reason())
+                        .isEqualTo(JdbcTransportException.Reason.AUTHENTICATION))
+                .hasMessageContaining("refused the login")
+                .hasMessageContaining("no_such_db_");
+    }
+
+    @Test
+    void aUrlForAnotherDatabaseIsRejectedUpFront() {
+        assertThatThrownBy(() -> JdbcTransport.postgres("jdbc:mysql://localhost/test", "u", "p"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("jdbcUrl must start with 'jdbc:postgresql:', but was 'jdbc:mysql://localhost/test'");
+    }
+
+    @Test
+    void aUserWithoutCreatePermissionGetsAClearError() {
+        String role = "courier_noperm_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+        Postgres.execute("CREATE ROLE " + role + " LOGIN");
+        Postgres.execute("GRANT USAGE ON SCHEMA " + schema + " TO " + role);   // may look, may not create
+        try {
+            assertThatThrownBy(() -> JdbcTransport.postgres(Postgres.url(schema), role, "").build())
+                    .isInstanceOf(JdbcTransportException.class)
+                    .satisfies(e -> assertThat(((JdbcTransportException) e).reason())
+                            .isEqualTo(JdbcTransportException.Reason.PERMISSION))
+                    .hasMessageContaining("denied a permission")
+                    .hasMessageContaining("CREATE on the schema");
+        } finally {
+            Postgres.execute("REVOKE USAGE ON SCHEMA " + schema + " FROM " + role);
+            Postgres.execute("DROP ROLE " + role);
+        }
+    }
+
+    @Test
+    void consumersAndPublishersRecoverWhenTheDatabaseComesBack() throws Exception {
+        try (TcpProxy proxy = TcpProxy.start(Postgres.HOST, Postgres.PORT)) {
+            JdbcTransport t = JdbcTransport.postgres(Postgres.url("127.0.0.1", proxy.port(), schema), Postgres.USER, "")
+                    .connectTimeout(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(200)).maxPoolSize(4).build();
+            try {
+                Recorder r = new Recorder();
+                Subscription s = t.subscriber().subscribe(options("orders", "billing").build(), r);
+                t.publisher().publish("orders", Message.ofText("before")).join();
+                await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+
+                proxy.cut();
+                assertThatThrownBy(() -> t.publisher().publish("orders", Message.ofText("while down")).join())
+                        .isInstanceOf(CompletionException.class)
+                        .hasCauseInstanceOf(PublishException.class)
+                        .hasMessageContaining("cannot connect");
+                assertThat(s.isRunning()).isTrue();
+
+                proxy.heal();
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+                    t.publisher().publish("orders", Message.ofText("after")).join();
+                    return true;
+                });
+                await().atMost(Duration.ofSeconds(30)).until(() -> r.texts().contains("after"));
+                assertThat(s.isRunning()).isTrue();
+            } finally {
+                t.close();
+            }
+        }
+    }
+
+    @Test
+    void worksOverACallerProvidedDataSource() {
+        org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+        ds.setUrl(Postgres.url(schema));
+        ds.setUser(Postgres.USER);
+        JdbcTransport t = JdbcTransport.postgres(ds).build();
+        try {
+            Recorder r = new Recorder();
+            t.subscriber().subscribe(options("ds", "g").build(), r);
+            t.publisher().publish("ds", Message.ofText("via data source")).join();
+            await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+            assertThat(t.name()).isEqualTo("postgresql");
+        } finally {
+            t.close();
+        }
+    }
+}

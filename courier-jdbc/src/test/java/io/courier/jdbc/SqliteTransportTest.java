@@ -1,0 +1,117 @@
+package io.courier.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.courier.Message;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SQL transport on an embedded SQLite file in a temporary directory. */
+class SqliteTransportTest extends JdbcTransportContractTest {
+
+    @TempDir
+    Path dir;
+
+    @Override
+    protected JdbcTransport.Builder builder() {
+        return JdbcTransport.sqlite(dir.resolve("nested/dirs/courier.db"));
+    }
+
+    @Override
+    protected java.sql.Connection rawConnection() throws Exception {
+        return java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("nested/dirs/courier.db"));
+    }
+
+    @Test
+    void createsTheFileAndItsDirectoriesOnFirstUseInWalMode() throws Exception {
+        JdbcTransport t = open();
+        assertThat(dir.resolve("nested/dirs/courier.db")).exists();
+        try (var c = t.dataSource().getConnection(); var s = c.createStatement();
+             var rs = s.executeQuery("PRAGMA journal_mode")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualToIgnoringCase("wal");
+        }
+        assertThat(t.name()).isEqualTo("sqlite");
+    }
+
+    @Test
+    void transportsStartingAtOnceOnANewFileMigrateItOnce() {
+        List<CompletableFuture<JdbcTransport>> starting = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            starting.add(CompletableFuture.supplyAsync(this::open));
+        }
+        List<JdbcTransport> transports = starting.stream().map(CompletableFuture::join).toList();
+        assertThat(countRows(transports.get(0), "schema_version")).isEqualTo(2);
+    }
+
+    @Test
+    void aConsumerOfAnotherTransportOnTheSameFileReceivesByPolling() {
+        JdbcTransport publisherSide = open();
+        JdbcTransport consumerSide = open(b -> b.pollInterval(Duration.ofMillis(50)));
+        Recorder r = new Recorder();
+        consumerSide.subscriber().subscribe(options("shared", "g").build(), r);
+
+        publisherSide.publisher().publish("shared", Message.ofText("across")).join();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
+    }
+
+    @Test
+    void messagesPublishedByAnotherProcessReachThisProcess() throws Exception {
+        JdbcTransport t = open(b -> b.pollInterval(Duration.ofMillis(50)));
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("shared", "here").build(), r);
+
+        Process child = ChildProcess.start("publish", dir.resolve("nested/dirs/courier.db").toString(), "shared", "50");
+        String output = new String(child.getInputStream().readAllBytes());
+        assertThat(child.waitFor()).as(output).isZero();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 50);
+        assertThat(r.texts()).doesNotHaveDuplicates().allMatch(s -> s.startsWith("from child "));
+    }
+
+    @Test
+    void redeliversTheMessageOfAConsumerProcessKilledMidHandler() throws Exception {
+        JdbcTransport t = open();
+        t.subscriber().subscribe(options("jobs", "workers").build(), d -> {
+            throw new IllegalStateException("registers the group only");
+        }).close();
+        t.publisher().publish("jobs", Message.ofText("the job")).join();
+
+        Process child = ChildProcess.start("hang", dir.resolve("nested/dirs/courier.db").toString(), "jobs", "workers");
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(child.getInputStream()));
+            String line;
+            do {
+                line = out.readLine();
+            } while (line != null && !line.startsWith("handling "));
+            assertThat(line).isEqualTo("handling the job");
+        } finally {
+            child.destroyForcibly();   // SIGKILL: no graceful close, the lease stays taken
+            child.waitFor();
+        }
+
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("jobs", "workers").build(), r);
+        await().atMost(Duration.ofSeconds(15)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).attempt()).isGreaterThanOrEqualTo(2);
+        assertThat(r.texts()).containsExactly("the job");
+    }
+
+    @Test
+    void aFileThatCannotBeCreatedGivesAClearError() throws Exception {
+        Path blocker = dir.resolve("a-file");
+        Files.writeString(blocker, "not a directory");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> JdbcTransport.sqlite(blocker.resolve("db.sqlite")).build())
+                .isInstanceOf(JdbcTransportException.class)
+                .hasMessageContaining("cannot create the directory")
+                .hasMessageContaining("a-file");
+    }
+}
