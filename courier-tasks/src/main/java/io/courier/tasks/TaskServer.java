@@ -251,7 +251,7 @@ public final class TaskServer implements AutoCloseable {
             }
         }
         watchdogs.shutdownNow();
-        maintenance.shutdownNow();
+        maintenance.shutdown();   // no interrupt: let a running heartbeat or recovery pass finish its store call
         awaitQuietly(maintenance);
         safely("flush counters", this::flushStats);
         safely("unregister server", () -> store.removeServer(serverId));

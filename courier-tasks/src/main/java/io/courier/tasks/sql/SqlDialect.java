@@ -14,21 +14,31 @@ import java.util.Locale;
 enum SqlDialect {
 
     /** SQLite: a single writer at a time; every write transaction is {@code BEGIN IMMEDIATE}. */
-    SQLITE("sqlite", "BLOB", "", ""),
+    SQLITE("sqlite", "BLOB", "", "", "rowid", ""),
 
     /** PostgreSQL: row locks; claims use {@code FOR UPDATE SKIP LOCKED} so workers never wait on each other. */
-    POSTGRESQL("postgresql", "BYTEA", " FOR UPDATE SKIP LOCKED", " FOR UPDATE");
+    POSTGRESQL("postgresql", "BYTEA", " FOR UPDATE SKIP LOCKED", " FOR UPDATE", "seq", "seq BIGSERIAL, ");
 
     private final String displayName;
     private final String blobType;
     private final String skipLocked;
     private final String forUpdate;
+    private final String insertionOrder;
+    private final String sequenceColumn;
 
-    SqlDialect(String displayName, String blobType, String skipLocked, String forUpdate) {
+    SqlDialect(String displayName, String blobType, String skipLocked, String forUpdate, String insertionOrder,
+               String sequenceColumn) {
         this.displayName = displayName;
         this.blobType = blobType;
         this.skipLocked = skipLocked;
         this.forUpdate = forUpdate;
+        this.insertionOrder = insertionOrder;
+        this.sequenceColumn = sequenceColumn;
+    }
+
+    /** A column that grows with every insert: ties between equal process times go first in, first out. */
+    String insertionOrder() {
+        return insertionOrder;
     }
 
     /** Detects the dialect from the driver's product name. */
@@ -73,6 +83,7 @@ enum SqlDialect {
         return List.of(
                 "CREATE TABLE IF NOT EXISTS " + p + "tasks ("
                         + "id VARCHAR(200) PRIMARY KEY, "
+                        + sequenceColumn
                         + "queue VARCHAR(200) NOT NULL, "
                         + "type VARCHAR(200) NOT NULL, "
                         + "payload " + blobType + " NOT NULL, "

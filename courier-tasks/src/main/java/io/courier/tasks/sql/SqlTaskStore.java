@@ -325,7 +325,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'active', lease_owner = ?, "
                     + "lease_token = ?, lease_expires_at = ?, started_at = ? WHERE id IN (SELECT id FROM " + tasks
                     + " WHERE queue = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM " + queues
-                    + " WHERE name = ? AND paused = 1) ORDER BY process_at, id LIMIT ?" + dialect.skipLocked()
+                    + " WHERE name = ? AND paused = 1) ORDER BY process_at, " + dialect.insertionOrder()
+                    + " LIMIT ?" + dialect.skipLocked()
                     + ") RETURNING " + COLUMNS)) {
                 ps.setString(1, workerId);
                 ps.setString(2, token);
@@ -659,7 +660,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public List<TaskInfo> listTasks(String queue, TaskState state, int offset, int limit) {
-        String order = state == TaskState.COMPLETED ? "completed_at, id" : "process_at, id";
+        String order = (state == TaskState.COMPLETED ? "completed_at, " : "process_at, ") + dialect.insertionOrder();
         return read("list " + state.wireName() + " tasks of queue '" + queue + "'", c -> {
             List<TaskInfo> result = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM " + tasks
