@@ -8,6 +8,7 @@ import io.courier.tasks.Schedule;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -31,7 +32,10 @@ public final class CronSchedule implements Schedule {
 
     @Override
     public Optional<Instant> nextAfter(Instant time) {
-        return executionTime.nextExecution(ZonedDateTime.ofInstant(time, zone)).map(ZonedDateTime::toInstant);
+        // Cron has whole-second resolution; dropping the fraction keeps ticks identical in every process.
+        Instant from = time.truncatedTo(ChronoUnit.SECONDS);
+        return executionTime.nextExecution(ZonedDateTime.ofInstant(from, zone))
+                .map(z -> z.toInstant().truncatedTo(ChronoUnit.SECONDS));
     }
 
     @Override
