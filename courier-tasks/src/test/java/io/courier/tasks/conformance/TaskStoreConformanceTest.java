@@ -750,11 +750,12 @@ public abstract class TaskStoreConformanceTest {
         assertThat(startedInPaused).isEmpty();
         assertThatThrownBy(() -> inspector.deleteTask(hold.id())).isInstanceOf(TaskStateException.class);
 
-        assertThat(inspector.servers()).anySatisfy(s -> {
+        // The server reports its running tasks with each heartbeat.
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(inspector.servers()).anySatisfy(s -> {
             assertThat(s.id()).isEqualTo(server.id());
             assertThat(s.queues()).containsKeys("default", "paged", "paused");
             assertThat(s.workers()).extracting(w -> w.taskId()).contains(hold.id());
-        });
+        }));
 
         inspector.unpauseQueue("paused");
         await().atMost(PATIENCE).until(() -> startedInPaused.contains(toArchive.id()));
