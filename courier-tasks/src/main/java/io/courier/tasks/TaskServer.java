@@ -95,6 +95,8 @@ public final class TaskServer implements AutoCloseable {
     public static final Duration DEFAULT_TASK_TIMEOUT = Duration.ofMinutes(30);
     /** Default largest number of tasks claimed in one store call. */
     public static final int DEFAULT_FETCH_BATCH = 16;
+    /** Default upper bound of fetcher threads (the default is the smaller of this and the concurrency). */
+    public static final int DEFAULT_MAX_FETCHERS = 4;
 
     private static final Logger log = LoggerFactory.getLogger(TaskServer.class);
     private static final int MAX_ERROR_LENGTH = 4000;
@@ -117,6 +119,7 @@ public final class TaskServer implements AutoCloseable {
     private final Duration shutdownTimeout;
     private final Duration defaultTimeout;
     private final int fetchBatch;
+    private final int fetchers;
     private final Clock clock;
     private final Codec codec;
     private final String serverId;
@@ -133,7 +136,7 @@ public final class TaskServer implements AutoCloseable {
     private ExecutorService handlers;
     private ScheduledThreadPoolExecutor maintenance;
     private ScheduledThreadPoolExecutor watchdogs;
-    private Thread fetcher;
+    private final List<Thread> fetcherThreads = new ArrayList<>();
 
     private TaskServer(Builder b) {
         this.store = b.store;
@@ -150,6 +153,8 @@ public final class TaskServer implements AutoCloseable {
         this.shutdownTimeout = b.shutdownTimeout;
         this.defaultTimeout = b.defaultTimeout;
         this.fetchBatch = b.fetchBatch;
+        this.fetchers = b.fetchers != null ? b.fetchers
+                : b.strictPriority ? 1 : Math.min(b.concurrency, DEFAULT_MAX_FETCHERS);
         this.clock = b.clock;
         this.codec = b.codec;
         this.serverId = b.serverId != null ? b.serverId : defaultServerId();
@@ -183,8 +188,12 @@ public final class TaskServer implements AutoCloseable {
                 heartbeatInterval.toNanos(), heartbeatInterval.toNanos(), TimeUnit.NANOSECONDS);
         maintenance.scheduleWithFixedDelay(() -> safely("recovery", this::recover),
                 0, recoveryInterval.toNanos(), TimeUnit.NANOSECONDS);
-        fetcher = ConsumerThreads.factory(prefix + "-fetcher", false).newThread(this::fetchLoop);
-        fetcher.start();
+        java.util.concurrent.ThreadFactory fetcherFactory = ConsumerThreads.factory(prefix + "-fetcher", false);
+        for (int i = 0; i < fetchers; i++) {
+            Thread t = fetcherFactory.newThread(this::fetchLoop);
+            fetcherThreads.add(t);
+            t.start();
+        }
         log.info("task server {} started on {} store: concurrency {}, queues {}{}", serverId, store.name(),
                 concurrency, queues, strictPriority ? " (strict priority)" : "");
         return this;
@@ -218,11 +227,12 @@ public final class TaskServer implements AutoCloseable {
         if (!status.compareAndSet(Status.RUNNING, Status.STOPPING)) {
             return;
         }
-        fetcher.interrupt();
+        // Fetchers are woken, not interrupted: an interrupt in the middle of a claim could leave
+        // tasks claimed in the store but never run (until their lease expired).
         synchronized (fetchMonitor) {
             fetchMonitor.notifyAll();
         }
-        joinQuietly(fetcher);
+        fetcherThreads.forEach(TaskServer::joinQuietly);
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
         synchronized (inflightMonitor) {
             long left;
@@ -265,7 +275,9 @@ public final class TaskServer implements AutoCloseable {
     private void fetchLoop() {
         while (status.get() == Status.RUNNING) {
             try {
-                slots.acquire();
+                if (!slots.tryAcquire(pollInterval.toNanos(), TimeUnit.NANOSECONDS)) {
+                    continue;   // every worker busy; look at the status again
+                }
                 int free = 1 + slots.drainPermits();
                 int batch = Math.min(free, fetchBatch);
                 if (free > batch) {
@@ -283,6 +295,10 @@ public final class TaskServer implements AutoCloseable {
                 if (claimed.size() < batch) {
                     slots.release(batch - claimed.size());
                 }
+                if (status.get() != Status.RUNNING) {
+                    giveBack(claimed);
+                    return;
+                }
                 for (ClaimedTask task : claimed) {
                     dispatch(task);
                 }
@@ -295,11 +311,20 @@ public final class TaskServer implements AutoCloseable {
         }
     }
 
+    /** Shutdown began during a claim: return what was claimed, untouched and uncounted. */
+    private void giveBack(List<ClaimedTask> claimed) {
+        for (ClaimedTask task : claimed) {
+            safely("return task " + task.info().id() + " claimed during shutdown",
+                    () -> store.requeue(new Lease(task.info().id(), task.leaseToken())));
+            slots.release();
+        }
+    }
+
     private List<ClaimedTask> fetch(int batch) {
         Instant now = clock.instant();
         long last = lastForward.get();
-        if (last == Long.MIN_VALUE || now.toEpochMilli() - last >= pollInterval.toMillis()) {
-            lastForward.set(now.toEpochMilli());
+        if ((last == Long.MIN_VALUE || now.toEpochMilli() - last >= pollInterval.toMillis())
+                && lastForward.compareAndSet(last, now.toEpochMilli())) {
             store.forwardDue(selector.queues(), now);
         }
         List<ClaimedTask> result = new ArrayList<>(batch);
@@ -664,6 +689,7 @@ public final class TaskServer implements AutoCloseable {
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
         private Duration defaultTimeout = DEFAULT_TASK_TIMEOUT;
         private int fetchBatch = DEFAULT_FETCH_BATCH;
+        private Integer fetchers;
         private Clock clock = Clock.systemUTC();
         private Codec codec = JsonCodec.defaults();
         private String serverId;
@@ -775,6 +801,19 @@ public final class TaskServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * How many threads claim tasks in parallel (default: the smaller of the concurrency and
+         * {@value TaskServer#DEFAULT_MAX_FETCHERS}; 1 with strict priority). Claims are short write
+         * transactions; running a few at once lets the database commit them together instead of one
+         * after another. With strict priority a single fetcher keeps the order exact: with several, one
+         * fetcher may find a higher queue's last tasks locked by another fetcher's claim in progress
+         * and take from a lower queue meanwhile.
+         */
+        public Builder fetchers(int fetchers) {
+            this.fetchers = fetchers;
+            return this;
+        }
+
         /** The clock for leases, retries and timeouts (default UTC system clock). */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
@@ -805,6 +844,10 @@ public final class TaskServer implements AutoCloseable {
             }
             if (concurrency < 1) {
                 throw new IllegalArgumentException("concurrency must be >= 1, but was " + concurrency);
+            }
+            if (fetchers != null && (fetchers < 1 || fetchers > concurrency)) {
+                throw new IllegalArgumentException("fetchers must be between 1 and concurrency (" + concurrency
+                        + "), but was " + fetchers);
             }
             if (fetchBatch < 1) {
                 throw new IllegalArgumentException("fetchBatch must be >= 1, but was " + fetchBatch);

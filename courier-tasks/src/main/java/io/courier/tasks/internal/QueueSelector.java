@@ -13,7 +13,7 @@ import java.util.Random;
  * Decides in which order a fetch tries the queues. Weighted: a random order where each queue comes
  * first with probability weight / total weight (Asynq's scheme: expand each queue by its weight,
  * shuffle, keep first occurrences). Strict: always by weight, highest first (ties by name).
- * Thread-confined (the fetcher thread).
+ * Thread-safe (several fetcher threads share one).
  */
 public final class QueueSelector {
 
@@ -37,7 +37,7 @@ public final class QueueSelector {
                 exp.add(q);
             }
         });
-        this.expanded = exp;
+        this.expanded = List.copyOf(exp);
     }
 
     /** The queues in the order the next fetch should try them. */
@@ -45,8 +45,9 @@ public final class QueueSelector {
         if (strict || weights.size() == 1) {
             return strictOrder;
         }
-        Collections.shuffle(expanded, random);
-        return List.copyOf(new LinkedHashSet<>(expanded));
+        List<String> shuffled = new ArrayList<>(expanded);
+        Collections.shuffle(shuffled, random);
+        return List.copyOf(new LinkedHashSet<>(shuffled));
     }
 
     /** All queue names. */
