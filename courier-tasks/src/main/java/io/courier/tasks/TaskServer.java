@@ -123,6 +123,7 @@ public final class TaskServer implements AutoCloseable {
     private final Clock clock;
     private final Codec codec;
     private final String serverId;
+    private final String host = host();
 
     private final AtomicReference<Status> status = new AtomicReference<>(Status.NEW);
     private final Semaphore slots;
@@ -534,7 +535,7 @@ public final class TaskServer implements AutoCloseable {
         }
         Status s = status.get();
         if (s == Status.RUNNING || s == Status.STOPPING) {
-            store.heartbeatServer(new ServerInfo(serverId, host(), ProcessHandle.current().pid(), concurrency, queues,
+            store.heartbeatServer(new ServerInfo(serverId, host, ProcessHandle.current().pid(), concurrency, queues,
                     strictPriority, s == Status.RUNNING ? "running" : "stopping", startedAt, now, workers),
                     now.plus(heartbeatInterval.multipliedBy(3)));
         }
