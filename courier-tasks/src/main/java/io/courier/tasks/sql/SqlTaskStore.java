@@ -1,0 +1,929 @@
+package io.courier.tasks.sql;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.courier.JsonCodec;
+import io.courier.tasks.DailyStats;
+import io.courier.tasks.DuplicateTaskException;
+import io.courier.tasks.QueueInfo;
+import io.courier.tasks.ServerInfo;
+import io.courier.tasks.TaskIdConflictException;
+import io.courier.tasks.TaskInfo;
+import io.courier.tasks.TaskState;
+import io.courier.tasks.TaskStoreException;
+import io.courier.tasks.spi.ClaimedTask;
+import io.courier.tasks.spi.Lease;
+import io.courier.tasks.spi.NewTask;
+import io.courier.tasks.spi.TransactionalTaskStore;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * A task store in a SQL database: an embedded SQLite file (the zero-setup default) or PostgreSQL.
+ *
+ * <pre>{@code
+ * try (SqlTaskStore store = SqlTaskStore.sqlite(Path.of("data/tasks.db"))) { ... }
+ * try (SqlTaskStore store = SqlTaskStore.postgres("jdbc:postgresql://db/app", "app", secret)) { ... }
+ * SqlTaskStore store = SqlTaskStore.builder(myDataSource).tablePrefix("jobs_").build();  // your pool
+ * }</pre>
+ *
+ * <p><b>Schema.</b> Created on first use (tables {@code <prefix>tasks}, {@code <prefix>task_unique},
+ * {@code <prefix>task_queues}, {@code <prefix>task_stats}, {@code <prefix>task_servers},
+ * {@code <prefix>task_schedules} and {@code <prefix>task_schema}, which holds the schema version).
+ * Creation is serialized between processes; a database whose schema is newer than this library
+ * is refused with a {@link TaskStoreException}.
+ *
+ * <p><b>Claiming.</b> On PostgreSQL a claim is one {@code UPDATE ... WHERE id IN (SELECT ... FOR
+ * UPDATE SKIP LOCKED) RETURNING ...}: workers of many processes never wait for each other's rows.
+ * On SQLite every write is a {@code BEGIN IMMEDIATE} transaction: one writer at a time, which is
+ * what SQLite offers; the claim is the same {@code UPDATE ... RETURNING}.
+ *
+ * <p><b>Transactions.</b> {@link #enqueue(Connection, NewTask)} writes with the caller's connection,
+ * so the task commits or rolls back with the caller's own rows.
+ *
+ * <p><b>Durability.</b> PostgreSQL as configured. The SQLite factory uses WAL with
+ * {@code synchronous=NORMAL}: committed tasks survive a crash or kill of the process; a power loss
+ * may lose the last commits. Pass your own data source for {@code synchronous=FULL}.
+ *
+ * <p>Thread-safe. {@link #close()} closes the pool only if this store created it.
+ */
+public final class SqlTaskStore implements TransactionalTaskStore {
+
+    /** Prefix of every table name unless another is given. */
+    public static final String DEFAULT_TABLE_PREFIX = "courier_";
+    /** The schema version this library writes and reads. */
+    public static final int SCHEMA_VERSION = 1;
+
+    private static final Pattern PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
+    private static final String COLUMNS = "id, queue, type, payload, state, retried, max_retry, timeout_ms, deadline_ms, "
+            + "retention_ms, enqueued_at, process_at, last_error, last_failed_at, started_at, lease_owner, "
+            + "lease_expires_at, completed_at";
+    private static final int BULK_LIMIT = 1000;
+
+    private final DataSource dataSource;
+    private final boolean ownsDataSource;
+    private final SqlDialect dialect;
+    private final String p;
+    private final String tasks;
+    private final String uniques;
+    private final String queues;
+    private final String stats;
+    private final String servers;
+    private final String schedules;
+
+    private SqlTaskStore(DataSource dataSource, boolean ownsDataSource, String prefix) {
+        this.dataSource = dataSource;
+        this.ownsDataSource = ownsDataSource;
+        this.p = prefix;
+        this.tasks = prefix + "tasks";
+        this.uniques = prefix + "task_unique";
+        this.queues = prefix + "task_queues";
+        this.stats = prefix + "task_stats";
+        this.servers = prefix + "task_servers";
+        this.schedules = prefix + "task_schedules";
+        try (Connection c = dataSource.getConnection()) {
+            this.dialect = SqlDialect.detect(c);
+        } catch (SQLException e) {
+            closeOwned();
+            throw new TaskStoreException("cannot connect to the task database: " + e.getMessage(), e);
+        }
+        try {
+            migrate();
+        } catch (RuntimeException e) {
+            closeOwned();
+            throw e;
+        }
+    }
+
+    /**
+     * A store in a SQLite file (created with its parent directories if missing), with its own small
+     * connection pool. WAL journal, {@code synchronous=NORMAL}, 30 s busy timeout, immediate write
+     * transactions.
+     */
+    public static SqlTaskStore sqlite(Path file) {
+        Objects.requireNonNull(file, "file");
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                java.nio.file.Files.createDirectories(parent);
+            }
+        } catch (java.io.IOException e) {
+            throw new TaskStoreException("cannot create the directory for " + file + ": " + e.getMessage(), e);
+        }
+        SQLiteConfig cfg = new SQLiteConfig();
+        cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        cfg.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        cfg.setBusyTimeout(30_000);
+        cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+        SQLiteDataSource sqlite = new SQLiteDataSource(cfg);
+        sqlite.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
+        HikariConfig hc = new HikariConfig();
+        hc.setDataSource(sqlite);
+        hc.setPoolName("courier-tasks-sqlite");
+        hc.setMaximumPoolSize(8);
+        hc.setMinimumIdle(1);
+        return new SqlTaskStore(new HikariDataSource(hc), true, DEFAULT_TABLE_PREFIX);
+    }
+
+    /** A store in PostgreSQL with its own pool of up to 10 connections. */
+    public static SqlTaskStore postgres(String jdbcUrl, String user, String password) {
+        HikariConfig hc = new HikariConfig();
+        hc.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
+        hc.setUsername(user);
+        hc.setPassword(password);
+        hc.setPoolName("courier-tasks-postgresql");
+        hc.setMaximumPoolSize(10);
+        return new SqlTaskStore(new HikariDataSource(hc), true, DEFAULT_TABLE_PREFIX);
+    }
+
+    /** A builder over the caller's data source (not closed by {@link #close()}). */
+    public static Builder builder(DataSource dataSource) {
+        return new Builder(dataSource);
+    }
+
+    /** The data source this store uses, e.g. to open a connection for {@link #enqueue(Connection, NewTask)}. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** The table prefix. */
+    public String tablePrefix() {
+        return p;
+    }
+
+    @Override
+    public String name() {
+        return dialect.displayName();
+    }
+
+    @Override
+    public void close() {
+        closeOwned();
+    }
+
+    private void closeOwned() {
+        if (ownsDataSource && dataSource instanceof HikariDataSource h) {
+            h.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ schema
+
+    private void migrate() {
+        write("create schema", c -> {
+            dialect.lockSchema(c, p);
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE IF NOT EXISTS " + p + "task_schema (version INTEGER NOT NULL)");
+                Integer version = null;
+                try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM " + p + "task_schema")) {
+                    if (rs.next()) {
+                        int v = rs.getInt(1);
+                        version = rs.wasNull() ? null : v;
+                    }
+                }
+                if (version != null && version > SCHEMA_VERSION) {
+                    throw new TaskStoreException("the task tables with prefix '" + p + "' have schema version " + version
+                            + ", newer than this library supports (" + SCHEMA_VERSION + "); upgrade Courier");
+                }
+                if (version == null) {
+                    for (String ddl : dialect.schemaV1(p)) {
+                        s.execute(ddl);
+                    }
+                    s.execute("INSERT INTO " + p + "task_schema (version) VALUES (" + SCHEMA_VERSION + ")");
+                }
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ client
+
+    @Override
+    public TaskInfo enqueue(NewTask task) {
+        Objects.requireNonNull(task, "task");
+        return write("enqueue task " + task.id(), c -> insert(c, task));
+    }
+
+    @Override
+    public TaskInfo enqueue(Connection connection, NewTask task) {
+        Objects.requireNonNull(connection, "connection");
+        Objects.requireNonNull(task, "task");
+        try {
+            if (connection.getAutoCommit()) {
+                connection.setAutoCommit(false);
+                try {
+                    TaskInfo info = insert(connection, task);
+                    connection.commit();
+                    return info;
+                } catch (SQLException | RuntimeException e) {
+                    rollbackQuietly(connection);
+                    throw e;
+                } finally {
+                    connection.setAutoCommit(true);
+                }
+            }
+            Savepoint sp = connection.setSavepoint();
+            try {
+                TaskInfo info = insert(connection, task);
+                connection.releaseSavepoint(sp);
+                return info;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    connection.rollback(sp);
+                } catch (SQLException re) {
+                    e.addSuppressed(re);
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw failure("enqueue task " + task.id() + " in the caller's transaction", e);
+        }
+    }
+
+    private TaskInfo insert(Connection c, NewTask t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + tasks + " (id, queue, type, payload, state, retried, "
+                + "max_retry, timeout_ms, deadline_ms, retention_ms, unique_key, enqueued_at, process_at) "
+                + "VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING")) {
+            ps.setString(1, t.id());
+            ps.setString(2, t.queue());
+            ps.setString(3, t.type());
+            ps.setBytes(4, t.payload());
+            ps.setString(5, t.initialState().wireName());
+            ps.setInt(6, t.maxRetry());
+            setNullableLong(ps, 7, t.timeout().map(Duration::toMillis).orElse(null));
+            setNullableLong(ps, 8, t.deadline().map(Instant::toEpochMilli).orElse(null));
+            ps.setLong(9, t.retention().toMillis());
+            ps.setString(10, t.uniqueKey().orElse(null));
+            ps.setLong(11, t.enqueuedAt().toEpochMilli());
+            ps.setLong(12, t.processAt().toEpochMilli());
+            if (ps.executeUpdate() == 0) {
+                throw new TaskIdConflictException(t.id());
+            }
+        }
+        if (t.periodicTick().isPresent()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + schedules + " (schedule_id, last_tick) VALUES (?, ?) "
+                    + "ON CONFLICT (schedule_id) DO UPDATE SET last_tick = excluded.last_tick "
+                    + "WHERE " + schedules + ".last_tick < excluded.last_tick")) {
+                ps.setString(1, t.periodicTick().get().scheduleId());
+                ps.setLong(2, t.periodicTick().get().tick().toEpochMilli());
+                if (ps.executeUpdate() == 0) {
+                    throw new DuplicateTaskException(t.queue(), t.type(), t.duplicateMessage());
+                }
+            }
+        }
+        if (t.uniqueKey().isPresent()) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + uniques + " (unique_key, task_id, expires_at) "
+                    + "VALUES (?, ?, ?) ON CONFLICT (unique_key) DO UPDATE SET task_id = excluded.task_id, "
+                    + "expires_at = excluded.expires_at WHERE " + uniques + ".expires_at <= ?")) {
+                long now = t.enqueuedAt().toEpochMilli();
+                ps.setString(1, t.uniqueKey().get());
+                ps.setString(2, t.id());
+                ps.setLong(3, now + Math.max(1, t.uniqueTtl().orElseThrow().toMillis()));
+                ps.setLong(4, now);
+                if (ps.executeUpdate() == 0) {
+                    throw new DuplicateTaskException(t.queue(), t.type(), t.duplicateMessage());
+                }
+            }
+        }
+        return t.toInfo();
+    }
+
+    // ------------------------------------------------------------------ server
+
+    @Override
+    public List<ClaimedTask> claim(String queue, int max, String workerId, Instant now, Duration lease) {
+        if (max < 1) {
+            return List.of();
+        }
+        String token = UUID.randomUUID().toString();
+        return write("claim from queue '" + queue + "'", c -> {
+            List<ClaimedTask> claimed = new ArrayList<>(max);
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'active', lease_owner = ?, "
+                    + "lease_token = ?, lease_expires_at = ?, started_at = ? WHERE id IN (SELECT id FROM " + tasks
+                    + " WHERE queue = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM " + queues
+                    + " WHERE name = ? AND paused = 1) ORDER BY process_at, " + dialect.insertionOrder()
+                    + " LIMIT ?" + dialect.skipLocked()
+                    + ") RETURNING " + COLUMNS)) {
+                ps.setString(1, workerId);
+                ps.setString(2, token);
+                ps.setLong(3, now.plus(lease).toEpochMilli());
+                ps.setLong(4, now.toEpochMilli());
+                ps.setString(5, queue);
+                ps.setString(6, queue);
+                ps.setInt(7, max);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        claimed.add(new ClaimedTask(toInfo(rs), token));
+                    }
+                }
+            }
+            return claimed;
+        });
+    }
+
+    @Override
+    public Set<String> renewLeases(Collection<Lease> leases, Instant expiresAt) {
+        if (leases.isEmpty()) {
+            return Set.of();
+        }
+        List<Lease> list = List.copyOf(leases);
+        return write("renew " + list.size() + " lease(s)", c -> {
+            Set<String> lost = new HashSet<>();
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET lease_expires_at = ? "
+                    + "WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                for (Lease l : list) {
+                    ps.setLong(1, expiresAt.toEpochMilli());
+                    ps.setString(2, l.taskId());
+                    ps.setString(3, l.token());
+                    ps.addBatch();
+                }
+                int[] counts = ps.executeBatch();
+                for (int i = 0; i < list.size(); i++) {
+                    if (counts[i] == 0) {
+                        lost.add(list.get(i).taskId());
+                    }
+                }
+            }
+            return lost;
+        });
+    }
+
+    @Override
+    public boolean complete(Lease lease, Instant now) {
+        return write("complete task " + lease.taskId(), c -> {
+            Optional<String> uniqueKey;
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id = ? AND lease_token = ? "
+                    + "AND state = 'active' AND retention_ms = 0 RETURNING unique_key")) {
+                ps.setString(1, lease.taskId());
+                ps.setString(2, lease.token());
+                uniqueKey = returnedUniqueKey(ps);
+            }
+            if (uniqueKey == null) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'completed', "
+                        + "completed_at = ?, expires_at = ? + retention_ms, lease_owner = NULL, lease_token = NULL, "
+                        + "lease_expires_at = NULL WHERE id = ? AND lease_token = ? AND state = 'active' RETURNING unique_key")) {
+                    ps.setLong(1, now.toEpochMilli());
+                    ps.setLong(2, now.toEpochMilli());
+                    ps.setString(3, lease.taskId());
+                    ps.setString(4, lease.token());
+                    uniqueKey = returnedUniqueKey(ps);
+                }
+            }
+            if (uniqueKey == null) {
+                return false;
+            }
+            if (uniqueKey.isPresent()) {
+                releaseUnique(c, uniqueKey.get(), lease.taskId());
+            }
+            return true;
+        });
+    }
+
+    /** Null when no row came back; the row's unique key (maybe empty) otherwise. */
+    private static Optional<String> returnedUniqueKey(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                return null;
+            }
+            return Optional.ofNullable(rs.getString(1));
+        }
+    }
+
+    private void releaseUnique(Connection c, String key, String taskId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + uniques + " WHERE unique_key = ? AND task_id = ?")) {
+            ps.setString(1, key);
+            ps.setString(2, taskId);
+            ps.executeUpdate();
+        }
+    }
+
+    @Override
+    public boolean retry(Lease lease, Instant now, Instant processAt, String error, boolean countRetry) {
+        return write("retry task " + lease.taskId(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'retry', process_at = ?, "
+                    + "last_error = ?, last_failed_at = ?, retried = retried + ?, started_at = NULL, lease_owner = NULL, "
+                    + "lease_token = NULL, lease_expires_at = NULL WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                ps.setLong(1, processAt.toEpochMilli());
+                ps.setString(2, error);
+                ps.setLong(3, now.toEpochMilli());
+                ps.setInt(4, countRetry ? 1 : 0);
+                ps.setString(5, lease.taskId());
+                ps.setString(6, lease.token());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public boolean archive(Lease lease, Instant now, String error) {
+        return write("archive task " + lease.taskId(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'archived', process_at = ?, "
+                    + "last_error = ?, last_failed_at = ?, started_at = NULL, lease_owner = NULL, lease_token = NULL, "
+                    + "lease_expires_at = NULL WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                ps.setLong(1, now.toEpochMilli());
+                ps.setString(2, error);
+                ps.setLong(3, now.toEpochMilli());
+                ps.setString(4, lease.taskId());
+                ps.setString(5, lease.token());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public boolean requeue(Lease lease) {
+        return write("requeue task " + lease.taskId(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', started_at = NULL, "
+                    + "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL "
+                    + "WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                ps.setString(1, lease.taskId());
+                ps.setString(2, lease.token());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public int forwardDue(Collection<String> queueNames, Instant now) {
+        if (queueNames.isEmpty()) {
+            return 0;
+        }
+        return write("forward due tasks", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending' WHERE id IN (SELECT id FROM "
+                    + tasks + " WHERE state IN ('scheduled', 'retry') AND process_at <= ? AND queue IN (" + marks(queueNames.size())
+                    + ") ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
+                ps.setLong(1, now.toEpochMilli());
+                setStrings(ps, 2, queueNames);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public int recoverExpiredLeases(Collection<String> queueNames, Instant now, String error) {
+        if (queueNames.isEmpty()) {
+            return 0;
+        }
+        return write("recover expired leases", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET "
+                    + "state = CASE WHEN retried >= max_retry THEN 'archived' ELSE 'retry' END, "
+                    + "retried = CASE WHEN retried >= max_retry THEN retried ELSE retried + 1 END, "
+                    + "process_at = ?, last_error = ?, last_failed_at = ?, started_at = NULL, lease_owner = NULL, "
+                    + "lease_token = NULL, lease_expires_at = NULL WHERE id IN (SELECT id FROM " + tasks
+                    + " WHERE state = 'active' AND lease_expires_at < ? AND queue IN (" + marks(queueNames.size())
+                    + ") ORDER BY id LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
+                ps.setLong(1, now.toEpochMilli());
+                ps.setString(2, error);
+                ps.setLong(3, now.toEpochMilli());
+                ps.setLong(4, now.toEpochMilli());
+                setStrings(ps, 5, queueNames);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public int deleteExpiredCompleted(Instant now) {
+        return write("delete expired completed tasks", c -> {
+            int deleted;
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id IN (SELECT id FROM " + tasks
+                    + " WHERE state = 'completed' AND expires_at <= ? LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
+                ps.setLong(1, now.toEpochMilli());
+                deleted = ps.executeUpdate();
+            }
+            for (String table : List.of(uniques, servers)) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE expires_at <= ?")) {
+                    ps.setLong(1, now.toEpochMilli());
+                    ps.executeUpdate();
+                }
+            }
+            return deleted;
+        });
+    }
+
+    @Override
+    public void recordStats(String queue, LocalDate day, long processed, long failed) {
+        write("record counters of queue '" + queue + "'", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + stats + " (queue, day, processed, failed) "
+                    + "VALUES (?, ?, ?, ?) ON CONFLICT (queue, day) DO UPDATE SET processed = " + stats
+                    + ".processed + excluded.processed, failed = " + stats + ".failed + excluded.failed")) {
+                ps.setString(1, queue);
+                ps.setString(2, day.toString());
+                ps.setLong(3, processed);
+                ps.setLong(4, failed);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void heartbeatServer(ServerInfo info, Instant expiresAt) {
+        String json = new String(JsonCodec.defaults().encode(info), StandardCharsets.UTF_8);
+        write("record server " + info.id(), c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + servers + " (id, info, expires_at) VALUES (?, ?, ?) "
+                    + "ON CONFLICT (id) DO UPDATE SET info = excluded.info, expires_at = excluded.expires_at")) {
+                ps.setString(1, info.id());
+                ps.setString(2, json);
+                ps.setLong(3, expiresAt.toEpochMilli());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void removeServer(String serverId) {
+        write("remove server " + serverId, c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + servers + " WHERE id = ?")) {
+                ps.setString(1, serverId);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ inspector
+
+    @Override
+    public List<String> queueNames() {
+        return read("list queues", c -> {
+            Set<String> names = new TreeSet<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT DISTINCT queue FROM " + tasks + " UNION SELECT name FROM " + queues
+                         + " UNION SELECT DISTINCT queue FROM " + stats)) {
+                while (rs.next()) {
+                    names.add(rs.getString(1));
+                }
+            }
+            return List.copyOf(names);
+        });
+    }
+
+    @Override
+    public QueueInfo queueInfo(String queue, LocalDate day) {
+        return read("read queue '" + queue + "'", c -> {
+            Map<String, Long> counts = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM " + tasks + " WHERE queue = ? GROUP BY state")) {
+                ps.setString(1, queue);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        counts.put(rs.getString(1), rs.getLong(2));
+                    }
+                }
+            }
+            boolean paused = false;
+            try (PreparedStatement ps = c.prepareStatement("SELECT paused FROM " + queues + " WHERE name = ?")) {
+                ps.setString(1, queue);
+                try (ResultSet rs = ps.executeQuery()) {
+                    paused = rs.next() && rs.getInt(1) == 1;
+                }
+            }
+            long processed = 0;
+            long failed = 0;
+            try (PreparedStatement ps = c.prepareStatement("SELECT processed, failed FROM " + stats + " WHERE queue = ? AND day = ?")) {
+                ps.setString(1, queue);
+                ps.setString(2, day.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        processed = rs.getLong(1);
+                        failed = rs.getLong(2);
+                    }
+                }
+            }
+            return new QueueInfo(queue, paused, counts.getOrDefault("pending", 0L), counts.getOrDefault("active", 0L),
+                    counts.getOrDefault("scheduled", 0L), counts.getOrDefault("retry", 0L),
+                    counts.getOrDefault("archived", 0L), counts.getOrDefault("completed", 0L), day, processed, failed);
+        });
+    }
+
+    @Override
+    public List<DailyStats> history(String queue, LocalDate from, LocalDate to) {
+        return read("read history of queue '" + queue + "'", c -> {
+            Map<String, long[]> byDay = new HashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT day, processed, failed FROM " + stats
+                    + " WHERE queue = ? AND day >= ? AND day <= ?")) {
+                ps.setString(1, queue);
+                ps.setString(2, from.toString());
+                ps.setString(3, to.toString());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        byDay.put(rs.getString(1), new long[] {rs.getLong(2), rs.getLong(3)});
+                    }
+                }
+            }
+            List<DailyStats> result = new ArrayList<>();
+            for (LocalDate d = from; !d.isAfter(to); d = d.plusDays(1)) {
+                long[] v = byDay.getOrDefault(d.toString(), new long[2]);
+                result.add(new DailyStats(queue, d, v[0], v[1]));
+            }
+            return result;
+        });
+    }
+
+    @Override
+    public void setPaused(String queue, boolean paused) {
+        write((paused ? "pause" : "unpause") + " queue '" + queue + "'", c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + queues + " (name, paused) VALUES (?, ?) "
+                    + "ON CONFLICT (name) DO UPDATE SET paused = excluded.paused")) {
+                ps.setString(1, queue);
+                ps.setInt(2, paused ? 1 : 0);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<TaskInfo> listTasks(String queue, TaskState state, int offset, int limit) {
+        String order = (state == TaskState.COMPLETED ? "completed_at, " : "process_at, ") + dialect.insertionOrder();
+        return read("list " + state.wireName() + " tasks of queue '" + queue + "'", c -> {
+            List<TaskInfo> result = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM " + tasks
+                    + " WHERE queue = ? AND state = ? ORDER BY " + order + " LIMIT ? OFFSET ?")) {
+                ps.setString(1, queue);
+                ps.setString(2, state.wireName());
+                ps.setInt(3, limit);
+                ps.setInt(4, offset);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        result.add(toInfo(rs));
+                    }
+                }
+            }
+            return result;
+        });
+    }
+
+    @Override
+    public Optional<TaskInfo> getTask(String id) {
+        return read("read task " + id, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM " + tasks + " WHERE id = ?")) {
+                ps.setString(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(toInfo(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<TaskState> deleteTask(String id) {
+        return write("delete task " + id, c -> {
+            Optional<String[]> row = lockRow(c, id);
+            if (row.isEmpty()) {
+                return Optional.empty();
+            }
+            TaskState state = TaskState.fromWireName(row.get()[0]);
+            if (state == TaskState.ACTIVE) {
+                return Optional.of(state);
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id = ?")) {
+                ps.setString(1, id);
+                ps.executeUpdate();
+            }
+            if (row.get()[1] != null) {
+                releaseUnique(c, row.get()[1], id);
+            }
+            return Optional.of(state);
+        });
+    }
+
+    @Override
+    public Optional<TaskState> runTask(String id, Instant now) {
+        return changeState(id, "run", Set.of(TaskState.SCHEDULED, TaskState.RETRY, TaskState.ARCHIVED),
+                TaskState.PENDING, now);
+    }
+
+    @Override
+    public Optional<TaskState> archiveTask(String id, Instant now) {
+        return changeState(id, "archive", Set.of(TaskState.PENDING, TaskState.SCHEDULED, TaskState.RETRY),
+                TaskState.ARCHIVED, now);
+    }
+
+    private Optional<TaskState> changeState(String id, String what, Set<TaskState> from, TaskState to, Instant now) {
+        return write(what + " task " + id, c -> {
+            Optional<String[]> row = lockRow(c, id);
+            if (row.isEmpty()) {
+                return Optional.empty();
+            }
+            TaskState state = TaskState.fromWireName(row.get()[0]);
+            if (from.contains(state)) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = ?, process_at = ? WHERE id = ?")) {
+                    ps.setString(1, to.wireName());
+                    ps.setLong(2, now.toEpochMilli());
+                    ps.setString(3, id);
+                    ps.executeUpdate();
+                }
+            }
+            return Optional.of(state);
+        });
+    }
+
+    private Optional<String[]> lockRow(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT state, unique_key FROM " + tasks + " WHERE id = ?"
+                + dialect.forUpdate())) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new String[] {rs.getString(1), rs.getString(2)}) : Optional.empty();
+            }
+        }
+    }
+
+    @Override
+    public int runAllArchived(String queue, Instant now) {
+        return write("run archived tasks of queue '" + queue + "'", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', process_at = ? "
+                    + "WHERE queue = ? AND state = 'archived'")) {
+                ps.setLong(1, now.toEpochMilli());
+                ps.setString(2, queue);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public int deleteAllArchived(String queue) {
+        return write("delete archived tasks of queue '" + queue + "'", c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + uniques + " WHERE task_id IN (SELECT id FROM "
+                    + tasks + " WHERE queue = ? AND state = 'archived')")) {
+                ps.setString(1, queue);
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE queue = ? AND state = 'archived'")) {
+                ps.setString(1, queue);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    @Override
+    public List<ServerInfo> servers(Instant now) {
+        return read("list servers", c -> {
+            List<ServerInfo> result = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT info FROM " + servers + " WHERE expires_at > ? ORDER BY id")) {
+                ps.setLong(1, now.toEpochMilli());
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        result.add(JsonCodec.defaults().decode(rs.getString(1).getBytes(StandardCharsets.UTF_8), ServerInfo.class));
+                    }
+                }
+            }
+            return result;
+        });
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private static TaskInfo toInfo(ResultSet rs) throws SQLException {
+        TaskState state = TaskState.fromWireName(rs.getString("state"));
+        boolean waiting = state == TaskState.PENDING || state == TaskState.SCHEDULED || state == TaskState.RETRY;
+        return new TaskInfo(
+                rs.getString("id"),
+                rs.getString("queue"),
+                rs.getString("type"),
+                rs.getBytes("payload"),
+                state,
+                rs.getInt("retried"),
+                rs.getInt("max_retry"),
+                Optional.ofNullable(rs.getString("last_error")),
+                instant(rs, "last_failed_at"),
+                Instant.ofEpochMilli(rs.getLong("enqueued_at")),
+                waiting ? instant(rs, "process_at") : Optional.empty(),
+                nullableLong(rs, "timeout_ms").map(Duration::ofMillis),
+                instant(rs, "deadline_ms"),
+                Duration.ofMillis(rs.getLong("retention_ms")),
+                state == TaskState.ACTIVE ? instant(rs, "started_at") : Optional.empty(),
+                instant(rs, "completed_at"),
+                state == TaskState.ACTIVE ? Optional.ofNullable(rs.getString("lease_owner")) : Optional.empty(),
+                state == TaskState.ACTIVE ? instant(rs, "lease_expires_at") : Optional.empty());
+    }
+
+    private static Optional<Long> nullableLong(ResultSet rs, String column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? Optional.empty() : Optional.of(v);
+    }
+
+    private static Optional<Instant> instant(ResultSet rs, String column) throws SQLException {
+        return nullableLong(rs, column).map(Instant::ofEpochMilli);
+    }
+
+    private static void setNullableLong(PreparedStatement ps, int index, Long value) throws SQLException {
+        if (value == null) {
+            ps.setNull(index, java.sql.Types.BIGINT);
+        } else {
+            ps.setLong(index, value);
+        }
+    }
+
+    private static String marks(int n) {
+        return String.join(", ", java.util.Collections.nCopies(n, "?"));
+    }
+
+    private static void setStrings(PreparedStatement ps, int first, Collection<String> values) throws SQLException {
+        int i = first;
+        for (String v : values) {
+            ps.setString(i++, v);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction (immediate on SQLite), committing on success. */
+    private <T> T write(String what, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException | Error e) {
+                rollbackQuietly(c);
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw failure(what, e);
+        }
+    }
+
+    /** Runs read-only {@code work} in auto-commit mode (no write lock on SQLite). */
+    private <T> T read(String what, Work<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            return work.run(c);
+        } catch (SQLException e) {
+            throw failure(what, e);
+        }
+    }
+
+    private TaskStoreException failure(String what, SQLException e) {
+        return new TaskStoreException(name() + " task store: cannot " + what + ": " + e.getMessage(), e);
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the original failure is what matters; the pool discards a broken connection
+        }
+    }
+
+    /** Configures a {@link SqlTaskStore} over a caller-owned data source. Not thread-safe. */
+    public static final class Builder {
+        private final DataSource dataSource;
+        private String tablePrefix = DEFAULT_TABLE_PREFIX;
+
+        private Builder(DataSource dataSource) {
+            this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
+        }
+
+        /**
+         * The prefix of every table name (default {@value SqlTaskStore#DEFAULT_TABLE_PREFIX}): lower-case
+         * letters, digits and underscores, starting with a letter or underscore, at most 31 characters.
+         */
+        public Builder tablePrefix(String tablePrefix) {
+            Objects.requireNonNull(tablePrefix, "tablePrefix");
+            if (!PREFIX.matcher(tablePrefix).matches()) {
+                throw new IllegalArgumentException("tablePrefix must be lower-case letters, digits or _, starting with a "
+                        + "letter or _, at most 31 characters, but was '" + tablePrefix + "'");
+            }
+            this.tablePrefix = tablePrefix;
+            return this;
+        }
+
+        /**
+         * Connects, detects the dialect and creates or checks the schema.
+         *
+         * @throws TaskStoreException if the database is unreachable, unsupported or has a newer schema
+         */
+        public SqlTaskStore build() {
+            return new SqlTaskStore(dataSource, false, tablePrefix);
+        }
+    }
+}

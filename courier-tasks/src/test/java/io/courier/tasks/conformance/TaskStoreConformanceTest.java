@@ -1,0 +1,820 @@
+package io.courier.tasks.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.courier.tasks.DuplicateTaskException;
+import io.courier.tasks.QueueInfo;
+import io.courier.tasks.RetryDelay;
+import io.courier.tasks.RetryLaterException;
+import io.courier.tasks.Schedule;
+import io.courier.tasks.ServerInfo;
+import io.courier.tasks.SkipRetryException;
+import io.courier.tasks.Task;
+import io.courier.tasks.TaskClient;
+import io.courier.tasks.TaskContext;
+import io.courier.tasks.TaskHandler;
+import io.courier.tasks.TaskIdConflictException;
+import io.courier.tasks.TaskInfo;
+import io.courier.tasks.TaskInspector;
+import io.courier.tasks.TaskMux;
+import io.courier.tasks.TaskOptions;
+import io.courier.tasks.TaskScheduler;
+import io.courier.tasks.TaskServer;
+import io.courier.tasks.TaskState;
+import io.courier.tasks.TaskStateException;
+import io.courier.tasks.spi.TaskStore;
+import io.courier.tasks.sql.SqlTaskStore;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The task-store conformance suite: everything the task client, server, scheduler and inspector
+ * promise, run against a real store. A store's test extends this class and says how to make a fresh,
+ * isolated store (and how to remove it again):
+ *
+ * <pre>{@code
+ * class SqliteTaskStoreTest extends TaskStoreConformanceTest {
+ *     @TempDir Path dir;
+ *     protected List<String> newStoreSpec() { return List.of("sqlite", dir.resolve("tasks.db").toString()); }
+ * }
+ * }</pre>
+ *
+ * <p>Timing: no sleeps to wait for results (Awaitility polls with generous limits); the only time
+ * assertions are lower bounds that are correctness (a scheduled task never runs early, a retry never
+ * comes before its backoff) and upper bounds many times the configured interval.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+public abstract class TaskStoreConformanceTest {
+
+    /** Upper bound for anything the suite waits for. */
+    protected static final Duration PATIENCE = Duration.ofSeconds(20);
+
+    protected TaskStore store;
+    protected TaskClient client;
+    protected TaskInspector inspector;
+    private List<String> spec;
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final List<Runnable> releases = new CopyOnWriteArrayList<>();
+
+    /**
+     * A spec (see {@link TestStores}) for a fresh, empty store used by this test only: a new file,
+     * schema or key prefix.
+     */
+    protected abstract List<String> newStoreSpec() throws Exception;
+
+    /** Removes what {@link #newStoreSpec()} created; the store is closed already. */
+    protected void dropStore(List<String> spec) throws Exception {
+    }
+
+    @BeforeEach
+    void openStore() throws Exception {
+        spec = newStoreSpec();
+        store = TestStores.open(spec);
+        client = TaskClient.create(store);
+        inspector = TaskInspector.create(store);
+    }
+
+    @AfterEach
+    void closeStore() throws Exception {
+        releases.forEach(Runnable::run);
+        Collections.reverse(toClose);
+        for (AutoCloseable c : toClose) {
+            c.close();
+        }
+        store.close();
+        dropStore(spec);
+    }
+
+    /** A server builder with intervals short enough for tests. */
+    protected TaskServer.Builder server(TaskHandler handler) {
+        return TaskServer.builder(store)
+                .handler(handler)
+                .concurrency(4)
+                .pollInterval(Duration.ofMillis(50))
+                .recoveryInterval(Duration.ofMillis(200))
+                .leaseDuration(Duration.ofSeconds(3))
+                .heartbeatInterval(Duration.ofMillis(300))
+                .shutdownTimeout(Duration.ofSeconds(2))
+                .retryDelay(RetryDelay.fixed(Duration.ofMillis(50)));
+    }
+
+    protected TaskServer start(TaskServer.Builder builder) {
+        TaskServer s = builder.build().start();
+        toClose.add(s);
+        return s;
+    }
+
+    private TaskInfo awaitState(String id, TaskState state) {
+        AtomicReference<TaskInfo> seen = new AtomicReference<>();
+        await().atMost(PATIENCE).until(() -> {
+            inspector.task(id).ifPresent(seen::set);
+            return seen.get() != null && seen.get().state() == state;
+        });
+        return seen.get();
+    }
+
+    private void awaitGone(String id) {
+        await().atMost(PATIENCE).until(() -> inspector.task(id).isEmpty());
+    }
+
+    record Email(String to, String subject) {
+    }
+
+    // ------------------------------------------------------------------ basics
+
+    @Test
+    void enqueuedTaskIsProcessedWithItsTypedPayloadAndThenDeleted() {
+        List<Email> seen = new CopyOnWriteArrayList<>();
+        TaskInfo info = client.enqueue(Task.ofJson("email:deliver", new Email("ada@example.com", "Hi")),
+                TaskOptions.builder().maxRetry(3).timeout(Duration.ofMinutes(5)).build());
+        assertThat(info.state()).isEqualTo(TaskState.PENDING);
+        assertThat(info.queue()).isEqualTo("default");
+        assertThat(inspector.task(info.id())).hasValueSatisfying(t -> {
+            assertThat(t.type()).isEqualTo("email:deliver");
+            assertThat(t.maxRetry()).isEqualTo(3);
+            assertThat(t.timeout()).contains(Duration.ofMinutes(5));
+            assertThat(t.task().payloadAs(Email.class)).isEqualTo(new Email("ada@example.com", "Hi"));
+        });
+
+        start(server(TaskMux.builder().handle("email:deliver", Email.class, (ctx, email) -> seen.add(email)).build()));
+
+        await().atMost(PATIENCE).until(() -> seen.size() == 1);
+        assertThat(seen).containsExactly(new Email("ada@example.com", "Hi"));
+        awaitGone(info.id());
+        await().atMost(PATIENCE).until(() -> inspector.queue("default").processed() == 1);
+    }
+
+    @Test
+    void completedTaskIsKeptForItsRetentionThenDeleted() {
+        TaskInfo info = client.enqueue(Task.of("noop"), TaskOptions.builder().retention(Duration.ofSeconds(1)).build());
+        start(server(ctx -> { }));
+
+        TaskInfo done = awaitState(info.id(), TaskState.COMPLETED);
+        assertThat(done.completedAt()).isPresent();
+        assertThat(inspector.listTasks("default", TaskState.COMPLETED, 0, 10)).extracting(TaskInfo::id).contains(info.id());
+        awaitGone(info.id());
+    }
+
+    @Test
+    void callerChosenIdIsUsedAndAnExistingIdIsRejected() {
+        TaskOptions opts = TaskOptions.builder().taskId("order-42").build();
+        TaskInfo first = client.enqueue(Task.ofText("order:confirm", "42"), opts);
+        assertThat(first.id()).isEqualTo("order-42");
+
+        assertThatThrownBy(() -> client.enqueue(Task.ofText("order:confirm", "other"), opts))
+                .isInstanceOf(TaskIdConflictException.class)
+                .hasMessageContaining("order-42");
+        assertThat(inspector.task("order-42")).hasValueSatisfying(t -> assertThat(t.task().payloadText()).isEqualTo("42"));
+    }
+
+    // ------------------------------------------------------------------ uniqueness
+
+    @Test
+    void uniqueTaskAcceptsExactlyOneOfTwentyConcurrentEnqueuers() throws Exception {
+        int enqueuers = 20;
+        ExecutorService pool = Executors.newFixedThreadPool(enqueuers);
+        CountDownLatch go = new CountDownLatch(1);
+        TaskOptions unique = TaskOptions.builder().unique(Duration.ofMinutes(5)).build();
+        List<Future<String>> results = new ArrayList<>();
+        try {
+            for (int i = 0; i < enqueuers; i++) {
+                results.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        return client.enqueue(Task.ofText("report:build", "2024-06"), unique).id();
+                    } catch (DuplicateTaskException e) {
+                        return "duplicate";
+                    }
+                }));
+            }
+            go.countDown();
+            List<String> outcomes = new ArrayList<>();
+            for (Future<String> f : results) {
+                outcomes.add(f.get(30, TimeUnit.SECONDS));
+            }
+            assertThat(outcomes).filteredOn(o -> !o.equals("duplicate")).hasSize(1);
+            assertThat(outcomes).filteredOn(o -> o.equals("duplicate")).hasSize(enqueuers - 1);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(inspector.queue("default").pending()).isEqualTo(1);
+        // Same type and payload in another queue, or another payload, is a different task.
+        client.enqueue(Task.ofText("report:build", "2024-06"), unique.toBuilder().queue("other").build());
+        client.enqueue(Task.ofText("report:build", "2024-07"), unique);
+    }
+
+    @Test
+    void uniqueLockExpiresAfterItsTtlAndIsReleasedWhenTheTaskCompletes() {
+        TaskOptions shortLock = TaskOptions.builder().unique(Duration.ofMillis(500)).build();
+        client.enqueue(Task.ofText("sync", "a"), shortLock);
+        assertThatThrownBy(() -> client.enqueue(Task.ofText("sync", "a"), shortLock))
+                .isInstanceOf(DuplicateTaskException.class)
+                .hasMessageContaining("sync");
+        await().atMost(PATIENCE).ignoreException(DuplicateTaskException.class)
+                .until(() -> client.enqueue(Task.ofText("sync", "a"), shortLock) != null);
+
+        TaskOptions longLock = TaskOptions.builder().unique(Duration.ofHours(1)).build();
+        TaskInfo b = client.enqueue(Task.ofText("sync", "b"), longLock);
+        start(server(ctx -> { }));
+        awaitGone(b.id());
+        assertThat(client.enqueue(Task.ofText("sync", "b"), longLock).state()).isEqualTo(TaskState.PENDING);
+    }
+
+    // ------------------------------------------------------------------ scheduling
+
+    @Test
+    void scheduledTaskRunsNotBeforeItsTimeAndSoonAfter() {
+        Map<String, Instant> startedAt = new ConcurrentHashMap<>();
+        Instant processAt = Instant.now().plusMillis(800);
+        TaskInfo info = client.enqueue(Task.of("later"), TaskOptions.builder().processAt(processAt).build());
+        assertThat(info.state()).isEqualTo(TaskState.SCHEDULED);
+        assertThat(inspector.queue("default").scheduled()).isEqualTo(1);
+        assertThat(inspector.listTasks("default", TaskState.SCHEDULED, 0, 5))
+                .singleElement().satisfies(t -> assertThat(t.nextProcessAt()).contains(
+                        Instant.ofEpochMilli(processAt.toEpochMilli())));
+
+        start(server(ctx -> startedAt.put(ctx.id(), Instant.now())));
+
+        await().atMost(PATIENCE).until(() -> startedAt.containsKey(info.id()));
+        Instant ran = startedAt.get(info.id());
+        assertThat(ran).isAfterOrEqualTo(Instant.ofEpochMilli(processAt.toEpochMilli()));
+        // Documented precision is one poll interval (50 ms here); allow generously for a loaded machine.
+        assertThat(Duration.between(processAt, ran)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    // ------------------------------------------------------------------ failures and retries
+
+    @Test
+    void failedTaskIsRetriedWithBackoffAndArchivedAfterItsLastRetry() {
+        Duration backoff = Duration.ofMillis(300);
+        List<Integer> retriedSeen = new CopyOnWriteArrayList<>();
+        List<Instant> attempts = new CopyOnWriteArrayList<>();
+        List<Integer> delayAsked = new CopyOnWriteArrayList<>();
+        TaskInfo info = client.enqueue(Task.of("flaky"), TaskOptions.builder().maxRetry(2).build());
+
+        start(server(ctx -> {
+            attempts.add(Instant.now());
+            retriedSeen.add(ctx.retried());
+            throw new IllegalStateException("boom " + ctx.retried());
+        }).retryDelay((retry, error, task) -> {
+            delayAsked.add(retry);
+            return backoff;
+        }));
+
+        TaskInfo archived = awaitState(info.id(), TaskState.ARCHIVED);
+        assertThat(retriedSeen).containsExactly(0, 1, 2);
+        assertThat(delayAsked).containsExactly(1, 2);
+        assertThat(archived.retried()).isEqualTo(2);
+        assertThat(archived.lastError()).hasValueSatisfying(e -> assertThat(e).contains("IllegalStateException").contains("boom 2"));
+        assertThat(archived.lastFailedAt()).isPresent();
+        for (int i = 1; i < attempts.size(); i++) {
+            assertThat(Duration.between(attempts.get(i - 1), attempts.get(i))).isGreaterThanOrEqualTo(backoff.minusMillis(5));
+        }
+        await().atMost(PATIENCE).untilAsserted(() -> {
+            QueueInfo q = inspector.queue("default");
+            assertThat(q.failed()).isEqualTo(3);
+            assertThat(q.processed()).isEqualTo(3);
+            assertThat(q.archived()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void skipRetryArchivesAtOnceAndRetryLaterDoesNotConsumeTheBudget() {
+        List<Integer> laterRetried = new CopyOnWriteArrayList<>();
+        TaskInfo skip = client.enqueue(Task.of("skip"), TaskOptions.builder().maxRetry(5).build());
+        TaskInfo later = client.enqueue(Task.of("later"), TaskOptions.builder().maxRetry(0).build());
+        TaskInfo notCounted = client.enqueue(Task.of("transient"), TaskOptions.builder().maxRetry(0).build());
+        AtomicInteger transientCalls = new AtomicInteger();
+
+        start(server(TaskMux.builder()
+                .handle("skip", ctx -> {
+                    throw new SkipRetryException("customer deleted");
+                })
+                .handle("later", ctx -> {
+                    laterRetried.add(ctx.retried());
+                    if (laterRetried.size() < 3) {
+                        throw new RetryLaterException(Duration.ofMillis(50), "rate limited");
+                    }
+                })
+                .handle("transient", ctx -> {
+                    if (transientCalls.incrementAndGet() < 3) {
+                        throw new java.io.UncheckedIOException(new java.io.IOException("connection reset"));
+                    }
+                })
+                .build())
+                .isFailure(e -> !(e instanceof java.io.UncheckedIOException)));
+
+        TaskInfo skipped = awaitState(skip.id(), TaskState.ARCHIVED);
+        assertThat(skipped.retried()).isZero();
+        assertThat(skipped.lastError()).hasValueSatisfying(e -> assertThat(e).contains("customer deleted"));
+        awaitGone(later.id());
+        assertThat(laterRetried).containsExactly(0, 0, 0);
+        awaitGone(notCounted.id());
+        assertThat(transientCalls.get()).isEqualTo(3);
+    }
+
+    @Test
+    void unknownTypeAndMalformedPayloadAreArchivedWithTheReasonAndTheWorkerGoesOn() {
+        List<String> handled = new CopyOnWriteArrayList<>();
+        TaskInfo unknown = client.enqueue(Task.of("nobody:handles"));
+        TaskInfo malformed = client.enqueue(Task.ofText("email:deliver", "{not json"));
+        TaskInfo good = client.enqueue(Task.ofJson("email:deliver", new Email("bob@example.com", "ok")));
+
+        start(server(TaskMux.builder()
+                .handle("email:deliver", Email.class, (ctx, email) -> handled.add(email.to()))
+                .build()).concurrency(1));
+
+        assertThat(awaitState(unknown.id(), TaskState.ARCHIVED).lastError())
+                .hasValueSatisfying(e -> assertThat(e).contains("no handler registered for task type 'nobody:handles'"));
+        TaskInfo bad = awaitState(malformed.id(), TaskState.ARCHIVED);
+        assertThat(bad.retried()).isZero();
+        assertThat(bad.lastError()).hasValueSatisfying(e -> assertThat(e).contains("DecodingException").contains("Email"));
+        awaitGone(good.id());
+        assertThat(handled).containsExactly("bob@example.com");
+    }
+
+    @Test
+    void errorsThrownByHandlersNeverKillTheWorker() {
+        List<String> done = new CopyOnWriteArrayList<>();
+        List<TaskInfo> tasks = new ArrayList<>();
+        tasks.add(client.enqueue(Task.of("oom"), TaskOptions.builder().maxRetry(0).build()));
+        tasks.add(client.enqueue(Task.of("stack"), TaskOptions.builder().maxRetry(0).build()));
+        tasks.add(client.enqueue(Task.of("npe"), TaskOptions.builder().maxRetry(0).build()));
+        for (int i = 0; i < 3; i++) {
+            tasks.add(client.enqueue(Task.ofText("ok", String.valueOf(i))));
+        }
+        start(server(TaskMux.builder()
+                .handle("oom", ctx -> {
+                    throw new OutOfMemoryError("simulated");
+                })
+                .handle("stack", ctx -> {
+                    throw new StackOverflowError("simulated");
+                })
+                .handle("npe", ctx -> {
+                    throw new NullPointerException("simulated");
+                })
+                .handle("ok", ctx -> done.add(ctx.task().payloadText()))
+                .build()).concurrency(1));
+
+        await().atMost(PATIENCE).until(() -> done.size() == 3);
+        assertThat(awaitState(tasks.get(0).id(), TaskState.ARCHIVED).lastError())
+                .hasValueSatisfying(e -> assertThat(e).contains("OutOfMemoryError"));
+        assertThat(awaitState(tasks.get(1).id(), TaskState.ARCHIVED).lastError())
+                .hasValueSatisfying(e -> assertThat(e).contains("StackOverflowError"));
+        awaitState(tasks.get(2).id(), TaskState.ARCHIVED);
+    }
+
+    // ------------------------------------------------------------------ time limits
+
+    @Test
+    void timeoutInterruptsASlowHandlerAndCountsAsAFailedAttempt() {
+        AtomicBoolean interrupted = new AtomicBoolean();
+        List<Integer> retried = new CopyOnWriteArrayList<>();
+        TaskInfo info = client.enqueue(Task.of("slow"),
+                TaskOptions.builder().timeout(Duration.ofMillis(300)).maxRetry(1).build());
+
+        start(server(ctx -> {
+            retried.add(ctx.retried());
+            if (ctx.retried() == 0) {
+                try {
+                    new CountDownLatch(1).await();
+                } catch (InterruptedException e) {
+                    interrupted.set(true);
+                    throw e;
+                }
+            }
+        }));
+
+        awaitGone(info.id());
+        assertThat(interrupted).isTrue();
+        assertThat(retried).containsExactly(0, 1);
+        await().atMost(PATIENCE).until(() -> inspector.queue("default").failed() == 1);
+    }
+
+    @Test
+    void timeoutSettlesTheAttemptEvenIfTheHandlerIgnoresInterrupts() {
+        AtomicBoolean release = new AtomicBoolean();
+        releases.add(() -> release.set(true));
+        TaskInfo info = client.enqueue(Task.of("stubborn"),
+                TaskOptions.builder().timeout(Duration.ofMillis(300)).maxRetry(0).build());
+
+        start(server(ctx -> {
+            while (!release.get()) {
+                Thread.onSpinWait();
+                Thread.interrupted();   // swallow every interrupt
+            }
+        }));
+
+        TaskInfo archived = awaitState(info.id(), TaskState.ARCHIVED);
+        assertThat(archived.lastError()).hasValueSatisfying(e -> assertThat(e).contains("timed out"));
+        assertThat(release).isFalse();   // the handler was still spinning when the attempt was settled
+    }
+
+    @Test
+    void deadlineCutsOffASlowHandlerAndArchivesTheTask() {
+        AtomicBoolean interrupted = new AtomicBoolean();
+        TaskInfo info = client.enqueue(Task.of("slow"),
+                TaskOptions.builder().deadline(Instant.now().plusMillis(700)).maxRetry(5).build());
+
+        start(server(ctx -> {
+            try {
+                new CountDownLatch(1).await();
+            } catch (InterruptedException e) {
+                interrupted.set(true);
+                throw e;
+            }
+        }));
+
+        TaskInfo archived = awaitState(info.id(), TaskState.ARCHIVED);
+        assertThat(interrupted).isTrue();
+        assertThat(archived.retried()).isZero();
+        assertThat(archived.lastError()).hasValueSatisfying(e -> assertThat(e).contains("deadline"));
+    }
+
+    // ------------------------------------------------------------------ leases, crashes, shutdown
+
+    @Test
+    void gracefulShutdownWaitsForShortTasksAndReturnsUnfinishedOnesToPending() throws Exception {
+        CountDownLatch longStarted = new CountDownLatch(2);
+        CountDownLatch shortMayFinish = new CountDownLatch(1);
+        AtomicInteger shortDone = new AtomicInteger();
+        TaskInfo short1 = client.enqueue(Task.of("short"), TaskOptions.builder().maxRetry(3).build());
+        TaskInfo long1 = client.enqueue(Task.of("long"), TaskOptions.builder().maxRetry(3).build());
+        TaskInfo long2 = client.enqueue(Task.of("long"), TaskOptions.builder().maxRetry(3).build());
+        TaskServer server = server(TaskMux.builder()
+                .handle("short", ctx -> {
+                    shortMayFinish.await();
+                    shortDone.incrementAndGet();
+                })
+                .handle("long", ctx -> {
+                    longStarted.countDown();
+                    new CountDownLatch(1).await();
+                })
+                .build()).shutdownTimeout(Duration.ofMillis(800)).build().start();
+        try {
+            await().atMost(PATIENCE).until(() -> longStarted.getCount() == 0 && server.activeCount() == 3);
+            Thread closer = new Thread(server::close);
+            closer.start();
+            await().atMost(PATIENCE).until(() -> !server.isRunning());
+            shortMayFinish.countDown();
+            closer.join(PATIENCE.toMillis());
+            assertThat(closer.isAlive()).isFalse();
+        } finally {
+            server.close();
+        }
+
+        assertThat(shortDone).hasValue(1);
+        assertThat(inspector.task(short1.id())).isEmpty();
+        for (TaskInfo t : List.of(long1, long2)) {
+            assertThat(inspector.task(t.id())).hasValueSatisfying(i -> {
+                assertThat(i.state()).isEqualTo(TaskState.PENDING);
+                assertThat(i.retried()).isZero();
+            });
+        }
+        assertThat(inspector.servers()).extracting(ServerInfo::id).doesNotContain(server.id());
+
+        List<String> rerun = new CopyOnWriteArrayList<>();
+        start(server(ctx -> rerun.add(ctx.id())));
+        await().atMost(PATIENCE).until(() -> rerun.size() == 2);
+        assertThat(rerun).containsExactlyInAnyOrder(long1.id(), long2.id());
+    }
+
+    @Test
+    void renewedLeaseKeepsALongTaskFromBeingRecoveredByAnotherServer() {
+        AtomicInteger runs = new AtomicInteger();
+        TaskInfo info = client.enqueue(Task.of("long"));
+        TaskHandler handler = ctx -> {
+            runs.incrementAndGet();
+            new CountDownLatch(1).await(2, TimeUnit.SECONDS);   // the task's own work: longer than the lease
+        };
+        start(server(handler).leaseDuration(Duration.ofMillis(600)).heartbeatInterval(Duration.ofMillis(100)));
+        await().atMost(PATIENCE).until(() -> runs.get() == 1);
+        start(server(handler).recoveryInterval(Duration.ofMillis(50)));
+
+        awaitGone(info.id());
+        assertThat(runs).hasValue(1);
+    }
+
+    @Test
+    void taskOfAWorkerKilledWithSigkillRunsAgainAfterItsLeaseExpires() throws Exception {
+        TaskInfo info = client.enqueue(Task.of("crash-me"), TaskOptions.builder().maxRetry(3).build());
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                KillableWorker.class.getName()));
+        command.addAll(spec);
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
+        AtomicReference<String> started = new AtomicReference<>();
+        StringBuilder output = new StringBuilder();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (output) {
+                        output.append(line).append('\n');
+                    }
+                    if (line.startsWith("STARTED ")) {
+                        started.set(line.substring("STARTED ".length()));
+                    }
+                }
+            } catch (java.io.IOException ignored) {
+                // the child was killed
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            await().atMost(PATIENCE).failFast(() -> !child.isAlive()).until(() -> started.get() != null);
+        } catch (Throwable t) {
+            child.destroyForcibly();
+            synchronized (output) {
+                throw new AssertionError("worker process did not start the task; its output:\n" + output, t);
+            }
+        }
+        assertThat(started.get()).isEqualTo(info.id());
+        assertThat(inspector.task(info.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.ACTIVE));
+
+        child.destroyForcibly();   // SIGKILL: no shutdown hook, no requeue, the lease just stops being renewed
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(inspector.task(info.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.ACTIVE));
+
+        List<Integer> retried = new CopyOnWriteArrayList<>();
+        start(server(ctx -> retried.add(ctx.retried())));
+        awaitGone(info.id());
+        // Documented: the lost attempt counts as a failure, so the rerun is retry 1.
+        assertThat(retried).containsExactly(1);
+    }
+
+    // ------------------------------------------------------------------ queues
+
+    @Test
+    void strictPriorityNeverServesALowerQueueWhileAHigherOneHasWork() {
+        int perQueue = 30;
+        AtomicInteger violations = new AtomicInteger();
+        AtomicInteger handled = new AtomicInteger();
+        for (int i = 0; i < perQueue; i++) {
+            client.enqueue(Task.of("low"), TaskOptions.builder().queue("low").build());
+            client.enqueue(Task.of("mid"), TaskOptions.builder().queue("mid").build());
+            client.enqueue(Task.of("high"), TaskOptions.builder().queue("high").build());
+        }
+        start(server(ctx -> {
+            QueueInfo high = inspector.queue("high");
+            QueueInfo mid = inspector.queue("mid");
+            if (ctx.queue().equals("mid") && high.pending() > 0
+                    || ctx.queue().equals("low") && (high.pending() > 0 || mid.pending() > 0)) {
+                violations.incrementAndGet();
+            }
+            handled.incrementAndGet();
+        }).strictPriority(true).concurrency(2).queue("high", 3).queue("mid", 2).queue("low", 1));
+
+        await().atMost(PATIENCE).until(() -> handled.get() == 3 * perQueue);
+        assertThat(violations).hasValue(0);
+    }
+
+    @Test
+    void weightedQueuesAreServedRoughlyInProportion() throws Exception {
+        // All three queues keep work for the whole measured run: critical needs ~60% of 1500 = 900.
+        Map<String, Integer> backlog = Map.of("critical", 1200, "default", 700, "low", 350);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            backlog.forEach((queue, n) -> {
+                for (int part = 0; part < 2; part++) {
+                    fs.add(pool.submit(() -> {
+                        for (int i = 0; i < n / 2; i++) {
+                            client.enqueue(Task.of("w"), TaskOptions.builder().queue(queue).build());
+                        }
+                    }));
+                }
+            });
+            for (Future<?> f : fs) {
+                f.get(2, TimeUnit.MINUTES);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        int measured = 1500;
+        List<String> order = Collections.synchronizedList(new ArrayList<>());
+        TaskServer server = start(server(ctx -> order.add(ctx.queue()))
+                .concurrency(2).queue("critical", 6).queue("default", 3).queue("low", 1));
+        await().atMost(Duration.ofSeconds(50)).until(() -> order.size() >= measured);
+        server.close();
+
+        List<String> first;
+        synchronized (order) {
+            first = List.copyOf(order.subList(0, measured));
+        }
+        double critical = Collections.frequency(first, "critical") / (double) measured;
+        double normal = Collections.frequency(first, "default") / (double) measured;
+        double low = Collections.frequency(first, "low") / (double) measured;
+        // Documented tolerance: each share within 8 percentage points of weight / total weight.
+        assertThat(critical).as("critical share").isBetween(0.52, 0.68);
+        assertThat(normal).as("default share").isBetween(0.22, 0.38);
+        assertThat(low).as("low share").isBetween(0.02, 0.18);
+    }
+
+    // ------------------------------------------------------------------ periodic tasks
+
+    @Test
+    void periodicTaskIsEnqueuedOncePerTickWithTwoSchedulersAndTwoServers() {
+        Map<String, AtomicInteger> runsPerTick = new ConcurrentHashMap<>();
+        AtomicInteger duplicates = new AtomicInteger();
+        TaskScheduler.Listener listener = new TaskScheduler.Listener() {
+            @Override
+            public void onDuplicate(String entryId, Instant tick) {
+                duplicates.incrementAndGet();
+            }
+        };
+        TaskHandler handler = ctx -> runsPerTick.computeIfAbsent(ctx.id(), k -> new AtomicInteger()).incrementAndGet();
+        start(server(handler));
+        start(server(handler));
+        for (int i = 0; i < 2; i++) {
+            TaskScheduler s = TaskScheduler.builder(store)
+                    .register("heartbeat", Schedule.every(Duration.ofMillis(500)), Task.of("periodic:heartbeat"))
+                    .listener(listener)
+                    .build()
+                    .start();
+            toClose.add(s);
+        }
+
+        await().atMost(PATIENCE).until(() -> runsPerTick.size() >= 4);
+        assertThat(runsPerTick.keySet()).allSatisfy(id -> assertThat(id).startsWith("heartbeat:"));
+        assertThat(runsPerTick.values()).allSatisfy(n -> assertThat(n).hasValue(1));
+        assertThat(duplicates.get()).isGreaterThanOrEqualTo(1);
+    }
+
+    // ------------------------------------------------------------------ transactions
+
+    @Test
+    void enqueueInACallersTransactionExistsOnlyIfItCommits() throws Exception {
+        assumeTrue(store instanceof SqlTaskStore, "transactional enqueue is a SQL store capability");
+        SqlTaskStore sql = (SqlTaskStore) store;
+        String rolledBack;
+        String committed;
+        try (Connection tx = sql.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            rolledBack = client.enqueue(tx, Task.of("order:confirm"), TaskOptions.defaults()).id();
+            tx.rollback();
+            committed = client.enqueue(tx, Task.of("order:confirm"), TaskOptions.defaults()).id();
+            tx.commit();
+            tx.setAutoCommit(true);
+        }
+        assertThat(inspector.task(rolledBack)).isEmpty();
+        assertThat(inspector.task(committed)).isPresent();
+
+        // A failed enqueue inside the transaction leaves the caller's transaction usable.
+        try (Connection tx = sql.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            assertThatThrownBy(() -> client.enqueue(tx, Task.of("x"), TaskOptions.builder().taskId(committed).build()))
+                    .isInstanceOf(TaskIdConflictException.class);
+            String after = client.enqueue(tx, Task.of("order:confirm"), TaskOptions.defaults()).id();
+            tx.commit();
+            tx.setAutoCommit(true);
+            assertThat(inspector.task(after)).isPresent();
+        }
+    }
+
+    // ------------------------------------------------------------------ inspector
+
+    @Test
+    void inspectorPausesQueuesPagesTasksAndMovesThemBetweenStates() {
+        for (int i = 0; i < 5; i++) {
+            client.enqueue(Task.ofText("page", String.valueOf(i)), TaskOptions.builder().queue("paged").build());
+        }
+        List<TaskInfo> page0 = inspector.listTasks("paged", TaskState.PENDING, 0, 2);
+        List<TaskInfo> page1 = inspector.listTasks("paged", TaskState.PENDING, 1, 2);
+        List<TaskInfo> page2 = inspector.listTasks("paged", TaskState.PENDING, 2, 2);
+        assertThat(page0).extracting(t -> t.task().payloadText()).containsExactly("0", "1");
+        assertThat(page1).extracting(t -> t.task().payloadText()).containsExactly("2", "3");
+        assertThat(page2).extracting(t -> t.task().payloadText()).containsExactly("4");
+
+        TaskInfo future = client.enqueue(Task.of("future"), TaskOptions.builder().processIn(Duration.ofHours(1)).build());
+        TaskInfo toArchive = client.enqueue(Task.of("archive-me"), TaskOptions.builder().queue("paused").build());
+        TaskInfo toDelete = client.enqueue(Task.of("delete-me"), TaskOptions.builder().queue("paused").build());
+        inspector.pauseQueue("paused");
+        assertThat(inspector.queue("paused").paused()).isTrue();
+        assertThat(inspector.archiveTask(toArchive.id())).isTrue();
+        assertThatThrownBy(() -> inspector.archiveTask(toArchive.id())).isInstanceOf(TaskStateException.class);
+        assertThat(inspector.deleteTask(toDelete.id())).isTrue();
+        assertThat(inspector.deleteTask(toDelete.id())).isFalse();
+        assertThat(inspector.runTask("no-such-task")).isFalse();
+
+        List<String> ran = new CopyOnWriteArrayList<>();
+        List<String> startedInPaused = new CopyOnWriteArrayList<>();
+        CountDownLatch holdActive = new CountDownLatch(1);
+        releases.add(holdActive::countDown);
+        TaskServer server = start(server(TaskMux.builder()
+                .handle("future", ctx -> ran.add(ctx.id()))
+                .handle("archive-me", ctx -> startedInPaused.add(ctx.id()))
+                .handle("page", ctx -> ran.add(ctx.id()))
+                .handle("hold", ctx -> holdActive.await())
+                .build()).queue("default", 1).queue("paged", 1).queue("paused", 1));
+        await().atMost(PATIENCE).until(() -> ran.size() == 5);
+        assertThat(inspector.queue("default").scheduled()).isEqualTo(1);
+
+        assertThat(inspector.runTask(future.id())).isTrue();
+        await().atMost(PATIENCE).until(() -> ran.contains(future.id()));
+
+        // Run the archived task while its queue is paused: it becomes pending but is not claimed.
+        assertThat(inspector.runAllArchived("paused")).isEqualTo(1);
+        assertThat(inspector.queue("paused").pending()).isEqualTo(1);
+        TaskInfo hold = client.enqueue(Task.of("hold"));
+        awaitState(hold.id(), TaskState.ACTIVE);
+        assertThat(startedInPaused).isEmpty();
+        assertThatThrownBy(() -> inspector.deleteTask(hold.id())).isInstanceOf(TaskStateException.class);
+
+        // The server reports its running tasks with each heartbeat.
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(inspector.servers()).anySatisfy(s -> {
+            assertThat(s.id()).isEqualTo(server.id());
+            assertThat(s.queues()).containsKeys("default", "paged", "paused");
+            assertThat(s.workers()).extracting(w -> w.taskId()).contains(hold.id());
+        }));
+
+        inspector.unpauseQueue("paused");
+        await().atMost(PATIENCE).until(() -> startedInPaused.contains(toArchive.id()));
+        assertThat(inspector.queues()).extracting(QueueInfo::name).contains("default", "paged", "paused");
+        assertThat(inspector.history("default", 7)).hasSize(7).last().satisfies(d -> assertThat(d.day()).isEqualTo(
+                java.time.LocalDate.now(java.time.ZoneOffset.UTC)));
+    }
+
+    @Test
+    void archivedTasksCanBeRunAgainOrDeletedInBulk() {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            ids.add(client.enqueue(Task.ofText("doomed", String.valueOf(i)), TaskOptions.builder().queue("bulk")
+                    .processIn(Duration.ofHours(1)).unique(Duration.ofHours(1)).build()).id());
+        }
+        for (String id : ids) {
+            assertThat(inspector.archiveTask(id)).isTrue();
+        }
+        assertThat(inspector.queue("bulk").archived()).isEqualTo(4);
+        assertThat(inspector.listTasks("bulk", TaskState.ARCHIVED, 0, 10)).hasSize(4);
+
+        assertThat(inspector.deleteAllArchived("bulk")).isEqualTo(4);
+        assertThat(inspector.queue("bulk").archived()).isZero();
+        // Deleting released the unique locks.
+        client.enqueue(Task.ofText("doomed", "0"), TaskOptions.builder().queue("bulk").maxRetry(0).unique(Duration.ofHours(1)).build());
+
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        AtomicBoolean fail = new AtomicBoolean(true);
+        start(server(ctx -> {
+            attempts.add(ctx.retried());
+            if (fail.get()) {
+                throw new IllegalStateException("nope");
+            }
+        }).queue("bulk", 1));
+        await().atMost(PATIENCE).until(() -> inspector.queue("bulk").archived() == 1);
+        fail.set(false);
+        assertThat(inspector.runAllArchived("bulk")).isEqualTo(1);
+        await().atMost(PATIENCE).until(() -> inspector.queue("bulk").size() == 0);
+        assertThat(attempts).hasSize(2);
+    }
+
+    /** Guards against a store that returns the same task to two claimers. */
+    @Test
+    void concurrentServersNeverRunATaskTwice() {
+        int n = 200;
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        AtomicInteger duplicates = new AtomicInteger();
+        for (int i = 0; i < n; i++) {
+            client.enqueue(Task.of("once"));
+        }
+        TaskHandler h = (TaskContext ctx) -> {
+            if (!seen.add(ctx.id())) {
+                duplicates.incrementAndGet();
+            }
+        };
+        start(server(h));
+        start(server(h));
+        start(server(h));
+        await().atMost(PATIENCE).until(() -> seen.size() == n);
+        assertThat(duplicates).hasValue(0);
+    }
+}
