@@ -2,19 +2,24 @@ package io.courier.examples.quickstart;
 
 import io.courier.Delivery;
 import io.courier.Headers;
+import io.courier.JsonCodec;
 import io.courier.Message;
 import io.courier.Router;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
+import io.courier.jdbc.JdbcTransport;
 import io.courier.memory.InMemoryTransport;
 import io.courier.middleware.DeadLetterMiddleware;
 import io.courier.middleware.RecoveryMiddleware;
 import io.courier.middleware.RetryMiddleware;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -23,8 +28,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * retry and dead-letter middleware, and watch a deliberately broken order end up in the dead-letter
  * topic with the reason in its headers.
  *
- * <p>Run it with {@code scripts/quickstart} (optionally {@code scripts/quickstart 20000} for more
- * messages).
+ * <p>By default it runs on the embedded SQLite file {@code .courier/quickstart.db}: no server, and
+ * what one run leaves behind (a summary message for the next run) is still there in the next.
+ *
+ * <pre>
+ * scripts/quickstart                 5,000 orders on the embedded SQLite file
+ * scripts/quickstart 20000           more orders
+ * scripts/quickstart --db other.db   another database file
+ * scripts/quickstart --memory        the in-memory transport (nothing kept)
+ * </pre>
  */
 public final class Quickstart {
 
@@ -32,23 +44,60 @@ public final class Quickstart {
     public record OrderPlaced(long orderNo, String customer, long amountCents) {
     }
 
+    /** What each run leaves for the next one, in topic {@value #HISTORY_TOPIC}. */
+    public record RunSummary(int run, Instant finishedAt, long handled, long deadLettered, double endToEndPerSecond) {
+    }
+
+    static final String HISTORY_TOPIC = "quickstart.history";
+
     private Quickstart() {
     }
 
-    /** Entry point; the optional first argument is the number of orders to publish (default 5,000). */
+    /** Entry point; see the class comment for the arguments. */
     public static void main(String[] args) throws Exception {
-        int count = args.length > 0 && !args[0].isBlank() ? Integer.parseInt(args[0].trim()) : 5_000;
-        try (Transport transport = InMemoryTransport.create()) {
+        int count = 5_000;
+        Path db = Path.of(".courier", "quickstart.db");
+        boolean memory = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i].trim();
+            if (a.isEmpty()) {
+                continue;
+            }
+            switch (a) {
+                case "--memory" -> memory = true;
+                case "--db" -> db = Path.of(args[++i]);
+                case "-h", "--help" -> {
+                    System.out.println("usage: scripts/quickstart [COUNT] [--db FILE | --memory]");
+                    return;
+                }
+                default -> count = Integer.parseInt(a);
+            }
+        }
+        if (count < 2) {
+            throw new IllegalArgumentException("COUNT must be >= 2, but was " + count);
+        }
+        try (Transport transport = memory ? InMemoryTransport.create() : JdbcTransport.sqlite(db).build()) {
+            String where = memory ? "in memory (nothing is kept)" : "in the embedded SQLite file " + db.toAbsolutePath().normalize();
+            System.out.printf("Courier quickstart on the '%s' transport, %s%n", transport.name(), where);
             run(transport, count);
         }
     }
 
     static void run(Transport transport, int count) throws Exception {
-        System.out.printf("Courier quickstart on the '%s' transport: %,d orders, one of them broken%n", transport.name(), count);
+        RunSummary summary = handleOrders(transport, count);
+        // Published after the router closed, so that this run's history consumer does not take it:
+        // it stays in the database for the next run.
+        transport.publisher().publish(HISTORY_TOPIC, Message.of(JsonCodec.defaults().encode(summary))).get(30, TimeUnit.SECONDS);
+    }
 
+
+    private static RunSummary handleOrders(Transport transport, int count) throws Exception {
         AtomicLong handled = new AtomicLong();
         AtomicLong attemptsOnBroken = new AtomicLong();
         List<Message> deadLetters = new CopyOnWriteArrayList<>();
+        List<RunSummary> earlierRuns = new CopyOnWriteArrayList<>();
+        CountDownLatch historyRead = new CountDownLatch(1);
+        String sentinelId = "sentinel-" + System.nanoTime();
         long brokenOrderNo = count / 2;
 
         try (Router router = Router.builder(transport)
@@ -60,6 +109,14 @@ public final class Quickstart {
                         .build())
                 .build()) {
 
+            // What earlier runs left behind (kept by the database between runs), then a sentinel of ours.
+            router.route(SubscriptionOptions.builder(HISTORY_TOPIC, "quickstart").concurrency(1).build(), d -> {
+                if (d.message().id().equals(sentinelId)) {
+                    historyRead.countDown();
+                } else if (!d.message().id().startsWith("sentinel-")) {
+                    earlierRuns.add(router.codec().decode(d.message().payload(), RunSummary.class));
+                }
+            });
             router.route(SubscriptionOptions.builder("orders", "billing").concurrency(4).build(),
                     OrderPlaced.class, (order, delivery) -> {
                         if (order.amountCents() < 0) {
@@ -70,6 +127,22 @@ public final class Quickstart {
                     });
             router.route("orders.dlq", "operations", (Delivery d) -> deadLetters.add(d.message()));
             router.start();
+
+            router.publisher().publish(HISTORY_TOPIC, Message.builder().id(sentinelId).build()).get(30, TimeUnit.SECONDS);
+            if (!historyRead.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("could not read the run history within 30 s");
+            }
+            int run = 1 + earlierRuns.stream().mapToInt(RunSummary::run).max().orElse(0);
+            if (earlierRuns.isEmpty()) {
+                System.out.println("run #1 on this database (run it again: the next run finds this one's summary in it)");
+            } else {
+                System.out.printf("run #%d on this database; left in it by the run before:%n", run);
+                for (RunSummary r : earlierRuns) {
+                    System.out.printf(Locale.ROOT, "  run #%d finished %s: %,d handled, %d dead-lettered, %,.0f msg/s end to end%n",
+                            r.run(), r.finishedAt(), r.handled(), r.deadLettered(), r.endToEndPerSecond());
+                }
+            }
+            System.out.printf("publishing %,d orders, order #%d is broken (negative amount)%n", count, brokenOrderNo);
 
             long startNanos = System.nanoTime();
             List<Message> batch = new ArrayList<>(500);
@@ -88,18 +161,19 @@ public final class Quickstart {
                 }
             }
             double publishSecs = seconds(startNanos);
-            System.out.printf(Locale.ROOT, "published %,d messages in %.2f s (%,.0f msg/s)%n", count, publishSecs, count / publishSecs);
+            System.out.printf(Locale.ROOT, "published %,d messages in %.2f s (%,.0f msg/s, each batch durable before the next)%n",
+                    count, publishSecs, count / publishSecs);
 
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while ((handled.get() < count - 1 || deadLetters.isEmpty()) && System.nanoTime() < deadline) {
                 Thread.sleep(10);   // a progress wait in a demo program, not a test
             }
             double totalSecs = seconds(startNanos);
-            System.out.printf(Locale.ROOT, "handled   %,d messages in %.2f s end to end (%,.0f msg/s)%n",
-                    handled.get(), totalSecs, handled.get() / totalSecs);
+            double rate = handled.get() / totalSecs;
+            System.out.printf(Locale.ROOT, "handled   %,d messages in %.2f s end to end (%,.0f msg/s)%n", handled.get(), totalSecs, rate);
 
             if (deadLetters.isEmpty()) {
-                System.out.println("ERROR: the broken order was not dead-lettered within 60 s");
+                System.out.println("ERROR: the broken order was not dead-lettered within 120 s");
                 System.exit(1);
             }
             Message dead = deadLetters.get(0);
@@ -109,6 +183,8 @@ public final class Quickstart {
                 System.out.printf("  %-28s %s%n", h, dead.header(h).orElse("-"));
             }
             System.out.println("  payload                      " + dead.payloadAsText());
+
+            return new RunSummary(run, Instant.now(), handled.get(), deadLetters.size(), Math.round(rate));
         }
     }
 
