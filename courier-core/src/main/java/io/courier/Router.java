@@ -143,21 +143,16 @@ public final class Router implements AutoCloseable {
     /** Closes every subscription gracefully, in parallel, each within its shutdown timeout. Idempotent. */
     @Override
     public void close() {
-        List<Subscription> toClose;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            toClose = List.copyOf(subscriptions);
-        }
-        CompletableFuture.allOf(toClose.stream()
-                .map(s -> CompletableFuture.runAsync(s::close))
-                .toArray(CompletableFuture[]::new)).join();
+        closeAll(Subscription::close);
     }
 
-    /** Closes every subscription, waiting at most {@code timeout} for in-flight handlers. */
+    /** Closes every subscription, waiting at most {@code timeout} for in-flight handlers. Idempotent. */
     public void close(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        closeAll(s -> s.close(timeout));
+    }
+
+    private void closeAll(java.util.function.Consumer<Subscription> closer) {
         List<Subscription> toClose;
         synchronized (this) {
             if (closed) {
@@ -167,7 +162,7 @@ public final class Router implements AutoCloseable {
             toClose = List.copyOf(subscriptions);
         }
         CompletableFuture.allOf(toClose.stream()
-                .map(s -> CompletableFuture.runAsync(() -> s.close(timeout)))
+                .map(s -> CompletableFuture.runAsync(() -> closer.accept(s)))
                 .toArray(CompletableFuture[]::new)).join();
     }
 
