@@ -105,6 +105,7 @@ public final class KafkaConfig {
     private final String delayTopicPrefix;
     private final String delayForwarderGroup;
     private final boolean runDelayForwarder;
+    private final boolean spreadUnkeyedMessages;
     private final Map<String, String> properties;
 
     private KafkaConfig(Builder b) {
@@ -143,6 +144,7 @@ public final class KafkaConfig {
         this.delayTopicPrefix = b.delayTopicPrefix;
         this.delayForwarderGroup = b.delayForwarderGroup;
         this.runDelayForwarder = b.runDelayForwarder;
+        this.spreadUnkeyedMessages = b.spreadUnkeyedMessages;
         this.properties = Collections.unmodifiableMap(new LinkedHashMap<>(b.properties));
     }
 
@@ -194,6 +196,7 @@ public final class KafkaConfig {
         b.delayTopicPrefix = delayTopicPrefix;
         b.delayForwarderGroup = delayForwarderGroup;
         b.runDelayForwarder = runDelayForwarder;
+        b.spreadUnkeyedMessages = spreadUnkeyedMessages;
         b.properties.putAll(properties);
         return b;
     }
@@ -372,6 +375,16 @@ public final class KafkaConfig {
         return runDelayForwarder;
     }
 
+    /**
+     * Whether messages without a key are spread round-robin over the topic's partitions (default true),
+     * so that the consumers of a group share even a short burst. When off, Kafka's sticky partitioner
+     * places them: bigger batches, but a burst lands in one partition and is handled by one consumer,
+     * one record at a time. Messages with a key always go to the partition of their key.
+     */
+    public boolean spreadUnkeyedMessages() {
+        return spreadUnkeyedMessages;
+    }
+
     /** Settings passed unchanged to every Kafka client; they override what Courier sets. */
     public Map<String, String> properties() {
         return properties;
@@ -437,6 +450,7 @@ public final class KafkaConfig {
                 + (topicPartitions.isEmpty() ? "" : ", topicPartitions=" + topicPartitions)
                 + ", replicationFactor=" + (replicationFactor == null ? "broker default" : replicationFactor)
                 + ", assignmentStrategy=" + assignmentStrategy + ", maxPollRecords=" + maxPollRecords
+                + ", spreadUnkeyedMessages=" + spreadUnkeyedMessages
                 + ", subscriptionDefaults=" + subscriptionDefaults
                 + (shownProperties.isEmpty() ? "" : ", properties=" + shownProperties) + '}';
     }
@@ -483,6 +497,7 @@ public final class KafkaConfig {
         private String delayTopicPrefix = DEFAULT_DELAY_TOPIC_PREFIX;
         private String delayForwarderGroup = DEFAULT_DELAY_FORWARDER_GROUP;
         private boolean runDelayForwarder = true;
+        private boolean spreadUnkeyedMessages = true;
         private final Map<String, String> properties = new LinkedHashMap<>();
 
         private Builder() {
@@ -720,6 +735,12 @@ public final class KafkaConfig {
         /** Whether this transport runs a delay forwarder (default true). */
         public Builder runDelayForwarder(boolean run) {
             this.runDelayForwarder = run;
+            return this;
+        }
+
+        /** Whether messages without a key are spread round-robin over the partitions (default true). */
+        public Builder spreadUnkeyedMessages(boolean spread) {
+            this.spreadUnkeyedMessages = spread;
             return this;
         }
 

@@ -62,6 +62,7 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
     private final ExecutorService transactions;
     private KafkaProducer<byte[], byte[]> transactional; // used only on the transactions thread
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicInteger roundRobin = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * A publisher. {@code forwarderStarter} is run before the first delayed record is written, so that
@@ -86,9 +87,20 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
     @Override
     public CompletableFuture<PublishResult> publish(String topic, Message message) {
         checkPublish(topic, message);
-        topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
-        return send(RecordCodec.toRecord(topic, message, Map.of(), false))
+        int partitions = topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
+        return send(RecordCodec.toRecord(topic, partitionFor(message, partitions), message, Map.of(), false))
                 .handle((meta, error) -> result(topic, message, meta, error));
+    }
+
+    /**
+     * The partition for {@code message}: none (Kafka's murmur2 partitioner) when it has a key;
+     * round-robin when it has none and {@link KafkaConfig#spreadUnkeyedMessages()} is on.
+     */
+    private Integer partitionFor(Message message, int partitions) {
+        if (message.key().isPresent() || !config.spreadUnkeyedMessages() || partitions <= 1) {
+            return null;
+        }
+        return Math.floorMod(roundRobin.getAndIncrement(), partitions);
     }
 
     @Override
@@ -119,18 +131,19 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         if (messages.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
-        topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
-        return transactions != null ? publishAtomically(topic, List.copyOf(messages)) : publishEach(topic, messages);
+        int partitions = topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
+        return transactions != null ? publishAtomically(topic, partitions, List.copyOf(messages)) : publishEach(topic, partitions, messages);
     }
 
-    private CompletableFuture<List<PublishResult>> publishEach(String topic, List<Message> messages) {
+    private CompletableFuture<List<PublishResult>> publishEach(String topic, int partitions, List<Message> messages) {
         List<CompletableFuture<PublishResult>> futures = new ArrayList<>(messages.size());
         for (Message m : messages) {
             CompletableFuture<PublishResult> f;
             try {
                 Objects.requireNonNull(m, "message");
                 Payloads.checkSize(topic, m, config.maxPayloadBytes());
-                f = send(RecordCodec.toRecord(topic, m, Map.of(), false)).handle((meta, error) -> result(topic, m, meta, error));
+                f = send(RecordCodec.toRecord(topic, partitionFor(m, partitions), m, Map.of(), false))
+                        .handle((meta, error) -> result(topic, m, meta, error));
             } catch (RuntimeException e) {
                 f = CompletableFuture.failedFuture(e);
             }
@@ -159,7 +172,7 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         });
     }
 
-    private CompletableFuture<List<PublishResult>> publishAtomically(String topic, List<Message> messages) {
+    private CompletableFuture<List<PublishResult>> publishAtomically(String topic, int partitions, List<Message> messages) {
         for (Message m : messages) {
             try {
                 Payloads.checkSize(topic, m, config.maxPayloadBytes());
@@ -170,7 +183,7 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         CompletableFuture<List<PublishResult>> result = new CompletableFuture<>();
         transactions.execute(() -> {
             try {
-                result.complete(runTransaction(topic, messages));
+                result.complete(runTransaction(topic, partitions, messages));
             } catch (Throwable t) {
                 result.completeExceptionally(allFailed(topic, messages, t));
             }
@@ -178,14 +191,14 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         return result;
     }
 
-    private List<PublishResult> runTransaction(String topic, List<Message> messages) throws Exception {
+    private List<PublishResult> runTransaction(String topic, int partitions, List<Message> messages) throws Exception {
         ensureOpen();
         KafkaProducer<byte[], byte[]> p = transactionalProducer();
         try {
             p.beginTransaction();
             List<Future<RecordMetadata>> sends = new ArrayList<>(messages.size());
             for (Message m : messages) {
-                sends.add(p.send(RecordCodec.toRecord(topic, m, Map.of(), false)));
+                sends.add(p.send(RecordCodec.toRecord(topic, partitionFor(m, partitions), m, Map.of(), false)));
             }
             p.commitTransaction();
             List<PublishResult> results = new ArrayList<>(messages.size());

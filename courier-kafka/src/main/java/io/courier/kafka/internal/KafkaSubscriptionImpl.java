@@ -313,6 +313,11 @@ public final class KafkaSubscriptionImpl implements Subscription {
                     stop = false; // the retry publish settles the record
                     republish(retry.apply(message), retry.delay());
                 } else if (outcome instanceof Outcome.Failed failed) {
+                    if (closing) {
+                        // Interrupted or failed while the subscription closes: not a verdict on the
+                        // record. Left uncommitted, it goes to the group's next consumer as it was.
+                        return;
+                    }
                     if (kafkaOptions.retryMode() == RetryMode.IN_PLACE) {
                         // The lane waits for this record; nothing behind it in the lane overtakes it.
                         attempt++;

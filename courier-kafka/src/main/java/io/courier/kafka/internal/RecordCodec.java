@@ -52,6 +52,12 @@ public final class RecordCodec {
      * of the retry and delay topics counts from the republish).
      */
     public static ProducerRecord<byte[], byte[]> toRecord(String topic, Message message, Map<String, String> extra, boolean stampNow) {
+        return toRecord(topic, null, message, extra, stampNow);
+    }
+
+    /** {@link #toRecord(String, Message, Map, boolean)} into an explicit {@code partition} (null: Kafka's partitioner decides). */
+    public static ProducerRecord<byte[], byte[]> toRecord(String topic, Integer partition, Message message, Map<String, String> extra,
+                                                          boolean stampNow) {
         RecordHeaders headers = new RecordHeaders();
         for (Map.Entry<String, String> h : message.headers().entrySet()) {
             String name = toKafkaName(h.getKey());
@@ -65,7 +71,7 @@ public final class RecordCodec {
         extra.forEach((k, v) -> headers.add(k, v.getBytes(StandardCharsets.UTF_8)));
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
-        return new ProducerRecord<>(topic, null, timestamp, key, message.payload(), headers);
+        return new ProducerRecord<>(topic, partition, timestamp, key, message.payload(), headers);
     }
 
     /**
