@@ -187,7 +187,7 @@ public final class KafkaTransport implements Transport {
                 ladderReady = true;
             }
             if (config.runDelayForwarder() && forwarder == null) {
-                forwarder = new DelayForwarder(clients, ladder, publisher);
+                forwarder = new DelayForwarder(clients, ladder, publisher, topics);
                 forwarder.start();
             }
         }

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * The local broker of {@code scripts/kafka}, for tests: {@code @ExtendWith(KafkaBroker.class)} starts
  * it before a test class unless it is already running. A broker that cannot be started fails the
- * tests; it never skips them. Tests that restart or kill the broker call {@link #restart()} and
- * {@link #kill()} / {@link #start()}.
+ * tests; it never skips them. Tests that restart or crash the broker call {@link #restart()} and
+ * {@link #crash()}.
  *
  * <p>{@code COURIER_KAFKA_BOOTSTRAP} points the tests at another broker (then nothing is started).
  */
@@ -46,16 +46,10 @@ public final class KafkaBroker implements BeforeAllCallback {
         run("restart");
     }
 
-    /** Kills the broker with SIGKILL. */
-    public static void kill() {
+    /** Kills the broker with SIGKILL and starts it again on the same data: a crash and recovery. */
+    public static void crash() {
         requireLocal();
-        run("kill");
-    }
-
-    /** Starts the broker (after {@link #kill()}). */
-    public static void start() {
-        requireLocal();
-        run("start");
+        run("crash");
     }
 
     private static void requireLocal() {

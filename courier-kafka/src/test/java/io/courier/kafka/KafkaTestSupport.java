@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -14,15 +16,45 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Shared helpers of the broker tests: unique names, a test config, raw admin and producer clients. */
 @ExtendWith(KafkaBroker.class)
 public abstract class KafkaTestSupport {
 
-    /** A unique, legal topic or group name. */
+    private static final Set<String> NAMES = ConcurrentHashMap.newKeySet();
+
+    /** A unique, legal topic or group name; topics starting with it are deleted after the test class. */
     protected static String unique(String prefix) {
-        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+        String name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+        NAMES.add(name);
+        return name;
+    }
+
+    /**
+     * Deletes the topics the class created (and their retry and dead-letter topics), so that the broker
+     * stays small and restarts quickly however often the tests run.
+     */
+    @AfterAll
+    static void deleteTestTopics() throws Exception {
+        deleteTopicsStartingWith(Set.copyOf(NAMES));
+        NAMES.clear();
+    }
+
+    /** Deletes every topic whose name starts with one of {@code prefixes}. */
+    static void deleteTopicsStartingWith(Set<String> prefixes) throws Exception {
+        if (prefixes.isEmpty()) {
+            return;
+        }
+        try (Admin admin = admin()) {
+            List<String> doomed = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+                    .filter(t -> prefixes.stream().anyMatch(t::startsWith))
+                    .toList();
+            if (!doomed.isEmpty()) {
+                admin.deleteTopics(doomed).all().get(60, TimeUnit.SECONDS);
+            }
+        }
     }
 
     /** The configuration tests use: the test broker, 3 partitions, short timeouts. */

@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -42,6 +43,7 @@ public final class DelayForwarder implements AutoCloseable {
     private final KafkaClients clients;
     private final DelayLadder ladder;
     private final KafkaPublisherImpl publisher;
+    private final TopicManager topics;
     private final ScheduledExecutorService timer;
     private final Map<TopicPartition, PartitionTracker> trackers = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
@@ -51,10 +53,11 @@ public final class DelayForwarder implements AutoCloseable {
     private long nextCommitNanos;
 
     /** A forwarder that writes with {@code publisher}; call {@link #start()}. */
-    public DelayForwarder(KafkaClients clients, DelayLadder ladder, KafkaPublisherImpl publisher) {
+    public DelayForwarder(KafkaClients clients, DelayLadder ladder, KafkaPublisherImpl publisher, TopicManager topics) {
         this.clients = clients;
         this.ladder = ladder;
         this.publisher = publisher;
+        this.topics = topics;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "courier-kafka-delay-timer");
             t.setDaemon(true);
@@ -114,8 +117,10 @@ public final class DelayForwarder implements AutoCloseable {
             return;
         }
         Duration wait = Duration.ofMillis(Math.max(0, dueAt - System.currentTimeMillis()));
-        // The target exists: whoever wrote the delay record created it first.
-        sendUntilDone(t, e, () -> publisher.schedule(target, r.key(), r.value(), r.headers(), Instant.ofEpochMilli(deliverAt)), wait);
+        // Whoever wrote the delay record created the target; it is created again if it was deleted since,
+        // so that the record is not lost (and the producer never blocks on a missing topic).
+        sendUntilDone(t, e, () -> topics.ensure(target, clients.config().partitions(), false, Optional.empty())
+                .thenCompose(n -> publisher.schedule(target, r.key(), r.value(), r.headers(), Instant.ofEpochMilli(deliverAt))), wait);
     }
 
     private void sendUntilDone(PartitionTracker t, PartitionTracker.Entry e,

@@ -86,7 +86,9 @@ public final class KafkaClients {
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, config.assignmentStrategy().assignorClass());
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
         p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, sessionMs);
-        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(100, Math.min(3000, sessionMs / 3)));
+        // Frequent heartbeats: members learn of a rebalance from the heartbeat response, so this bounds
+        // how long a joining consumer waits for the others (twice, with cooperative rebalancing).
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Math.max(100, Math.min(1000, sessionMs / 3)));
         p.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, millis(config.requestTimeout()));
         p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis(config.operationTimeout()));
         p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Math.max(1024 * 1024, config.maxPayloadBytes() + RECORD_OVERHEAD_BYTES));

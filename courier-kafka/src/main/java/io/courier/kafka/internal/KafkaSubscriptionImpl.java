@@ -15,9 +15,12 @@ import io.courier.spi.ConsumerThreads;
 import io.courier.spi.HandlerInvoker;
 import io.courier.spi.Outcome;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,9 +59,10 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li><b>Dispatch.</b> Records go to {@code concurrency} workers through a {@link LaneDispatcher}:
  *       one lane per partition, or per partition and key ({@link Ordering}).</li>
- *   <li><b>Backpressure.</b> At most {@code maxInFlight} records are unfinished; records beyond that
- *       are not taken (the consumer seeks back to them) and all partitions are paused until workers
- *       catch up. Nothing is buffered without bound.</li>
+ *   <li><b>Backpressure.</b> At most {@code maxInFlight} records are handed to workers and unfinished,
+ *       each partition at most its share; records a poll returned beyond that wait in a per-partition
+ *       backlog while their partition is paused, and partitions are paused while the budget is used
+ *       up. Nothing is buffered without bound: a poll returns at most {@code maxInFlight} records.</li>
  *   <li><b>Commits.</b> Every commit interval, each partition's {@link PartitionTracker#committable()}
  *       offset: never past an unfinished record, nor past a failed record whose retry publish was not
  *       acknowledged. On revocation the poll thread waits (up to the shutdown timeout) for the
@@ -75,6 +79,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
     /** Records held per partition (finished or not) behind its first unfinished record before it is paused. */
     static final int WINDOW_CAP = 10_000;
     private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+    /** Poll timeout while records wait in a backlog, so that they are handed out soon after room frees up. */
+    private static final Duration BACKLOG_POLL_TIMEOUT = Duration.ofMillis(5);
     private static final Duration SEND_RETRY = Duration.ofSeconds(1);
 
     private final SubscriptionOptions options;
@@ -90,6 +96,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
     private final LaneDispatcher lanes;
     private final Map<TopicPartition, PartitionTracker> trackers = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
+    /** Records polled but not yet handed out, per partition (poll thread only). */
+    private final Map<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> backlogs = new LinkedHashMap<>();
     private final CompletableFuture<Void> joined = new CompletableFuture<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final AtomicBoolean closeStarted = new AtomicBoolean();
@@ -160,10 +168,13 @@ public final class KafkaSubscriptionImpl implements Subscription {
             while (running) {
                 try {
                     updatePauses();
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
-                    if (!records.isEmpty()) {
-                        dispatch(records);
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(backlogs.isEmpty() ? POLL_TIMEOUT : BACKLOG_POLL_TIMEOUT);
+                    for (TopicPartition tp : records.partitions()) {
+                        if (trackers.containsKey(tp)) {
+                            backlogs.computeIfAbsent(tp, k -> new ArrayDeque<>()).addAll(records.records(tp));
+                        }
                     }
+                    drain();
                     commitIfDue(false);
                 } catch (AuthenticationException | AuthorizationException | InvalidGroupIdException | InvalidSessionTimeoutException fatal) {
                     throw fatal;
@@ -195,32 +206,63 @@ public final class KafkaSubscriptionImpl implements Subscription {
         }
     }
 
-    private void dispatch(ConsumerRecords<byte[], byte[]> records) {
+    /**
+     * Hands records from the backlogs to the workers while fewer than {@code maxInFlight} are
+     * unfinished, one partition after the other so that none takes the whole budget, and no
+     * partition beyond its {@linkplain #partitionCap() share}. What stays in a backlog waits (its
+     * partition paused) until records finish.
+     */
+    private void drain() {
         int budget = options.maxInFlight() - inFlight();
-        for (TopicPartition tp : records.partitions()) {
-            PartitionTracker tracker = trackers.get(tp);
-            if (tracker == null) {
-                continue;
-            }
-            for (ConsumerRecord<byte[], byte[]> record : records.records(tp)) {
-                if (budget <= 0 || tracker.window() >= WINDOW_CAP) {
-                    // Leave the rest in Kafka rather than in memory; fetched again once there is room.
-                    consumer.seek(tp, record.offset());
-                    break;
-                }
-                budget--;
-                PartitionTracker.Entry entry = tracker.add(record.offset());
-                Message message;
-                try {
-                    message = RecordCodec.toMessage(record);
-                } catch (UnconvertibleRecordException e) {
-                    deadLetter(record, e.getMessage(), tracker, entry);
+        int cap = partitionCap();
+        boolean progress = true;
+        while (budget > 0 && progress) {
+            progress = false;
+            Iterator<Map.Entry<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>>> it = backlogs.entrySet().iterator();
+            while (it.hasNext() && budget > 0) {
+                Map.Entry<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> e = it.next();
+                PartitionTracker tracker = trackers.get(e.getKey());
+                if (tracker == null || e.getValue().isEmpty()) {
+                    it.remove();
                     continue;
                 }
-                Work work = new Work(tracker, entry, message, RecordCodec.attempt(record), laneOf(tp, message));
-                lanes.submit(work.lane, work);
+                if (tracker.unfinished() >= cap || tracker.window() >= WINDOW_CAP) {
+                    continue;
+                }
+                dispatch(tracker, e.getValue().pollFirst());
+                budget--;
+                progress = true;
+                if (e.getValue().isEmpty()) {
+                    it.remove();
+                }
             }
         }
+    }
+
+    /**
+     * Unfinished records one partition may hold: with per-partition ordering only one runs at a time,
+     * so a partition gets its share of {@code maxInFlight} among the partitions that can run at once;
+     * with per-key ordering a partition may use it all.
+     */
+    private int partitionCap() {
+        if (kafkaOptions.ordering() == Ordering.KEY) {
+            return options.maxInFlight();
+        }
+        int runnable = Math.max(1, Math.min(options.concurrency(), trackers.size()));
+        return Math.max(1, options.maxInFlight() / runnable);
+    }
+
+    private void dispatch(PartitionTracker tracker, ConsumerRecord<byte[], byte[]> record) {
+        PartitionTracker.Entry entry = tracker.add(record.offset());
+        Message message;
+        try {
+            message = RecordCodec.toMessage(record);
+        } catch (UnconvertibleRecordException e) {
+            deadLetter(record, e.getMessage(), tracker, entry);
+            return;
+        }
+        Work work = new Work(tracker, entry, message, RecordCodec.attempt(record), laneOf(tracker.partition(), message));
+        lanes.submit(work.lane, work);
     }
 
     private Object laneOf(TopicPartition tp, Message message) {
@@ -367,10 +409,11 @@ public final class KafkaSubscriptionImpl implements Subscription {
             return;
         }
         boolean full = closing || inFlight() >= options.maxInFlight();
+        int cap = partitionCap();
         Set<TopicPartition> want = new HashSet<>();
         for (TopicPartition tp : assignment) {
             PartitionTracker t = trackers.get(tp);
-            if (full || (t != null && t.window() >= WINDOW_CAP)) {
+            if (full || backlogs.containsKey(tp) || (t != null && (t.unfinished() >= cap || t.window() >= WINDOW_CAP))) {
                 want.add(tp);
             }
         }
@@ -435,6 +478,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
             stopExecutors();
             return;
         }
+        backlogs.clear();
         try {
             long deadline = System.nanoTime() + closeTimeout.toNanos();
             Set<TopicPartition> assignment = consumer.assignment();
@@ -561,6 +605,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             Map<TopicPartition, PartitionTracker> revoked = new HashMap<>();
             for (TopicPartition tp : partitions) {
+                backlogs.remove(tp);
                 PartitionTracker t = trackers.remove(tp);
                 if (t != null) {
                     t.revoke();
@@ -588,6 +633,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             for (TopicPartition tp : partitions) {
+                backlogs.remove(tp);
                 PartitionTracker t = trackers.remove(tp);
                 if (t != null) {
                     t.revoke();
