@@ -38,6 +38,9 @@ class KafkaDelayTest extends KafkaTestSupport {
             await().atMost(Duration.ofSeconds(30)).until(() -> arrived.containsKey("twelve"));
             assertThat(Duration.between(start, arrived.get("twelve"))).isBetween(Duration.ofMillis(12_500), Duration.ofSeconds(18));
             assertThat(arrived).doesNotContainKey("sixty");
+            System.out.printf("delay: 1 s arrived %d ms late, 12.5 s arrived %d ms late%n",
+                    Duration.between(start.plusSeconds(1), arrived.get("one")).toMillis(),
+                    Duration.between(start.plusMillis(12_500), arrived.get("twelve")).toMillis());
         }
     }
 }
