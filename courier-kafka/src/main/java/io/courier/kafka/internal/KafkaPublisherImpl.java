@@ -107,12 +107,12 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
     public CompletableFuture<PublishResult> publishAt(String topic, Message message, Instant deliverAt) {
         checkPublish(topic, message);
         Objects.requireNonNull(deliverAt, "deliverAt");
-        topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
-        ProducerRecord<byte[], byte[]> record = RecordCodec.toRecord(topic, message, Map.of(), true);
+        int partitions = topics.await(topics.ensureUserTopic(topic), "creating topic '" + topic + "'");
         if (!deliverAt.isAfter(Instant.now())) {
-            return send(RecordCodec.toRecord(topic, message, Map.of(), false))
+            return send(RecordCodec.toRecord(topic, partitionFor(message, partitions), message, Map.of(), false))
                     .handle((meta, error) -> result(topic, message, meta, error));
         }
+        ProducerRecord<byte[], byte[]> record = RecordCodec.toRecord(topic, message, Map.of(), true);
         return schedule(topic, record.key(), record.value(), record.headers(), deliverAt)
                 .handle((meta, error) -> {
                     if (error != null) {
