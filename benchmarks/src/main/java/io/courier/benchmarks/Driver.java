@@ -1,5 +1,6 @@
 package io.courier.benchmarks;
 
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,11 @@ final class Driver {
     /** Bytes at the start of each payload: the send timestamp (nanoTime). */
     static final int HEADER_BYTES = 8;
 
-    record Throughput(long published, double publishPerSec, double endToEndPerSec, Histogram latency) {
+    /** {@code cpuNanos}: this process's CPU time from the first publish until the last message was consumed. */
+    record Throughput(long published, double publishPerSec, double endToEndPerSec, long cpuNanos, Histogram latency) {
+        double cpuMicrosPerMessage() {
+            return cpuNanos < 0 || published == 0 ? Double.NaN : cpuNanos / 1e3 / published;
+        }
     }
 
     record Latency(long messages, double ratePerSec, Histogram latency) {
@@ -44,6 +49,7 @@ final class Driver {
                 lastConsumedAt.set(now);
             });
             AtomicLong published = new AtomicLong();
+            long cpuStart = processCpuNanos();
             long start = System.nanoTime();
             long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
             ExecutorService pool = Executors.newFixedThreadPool(s.publishers());
@@ -67,10 +73,11 @@ final class Driver {
             pool.shutdown();
             long publishEnd = System.nanoTime();
             awaitConsumed(consumed, published.get(), 120);
+            long cpu = cpuStart < 0 ? -1 : processCpuNanos() - cpuStart;
             long end = lastConsumedAt.get();
             double publishSecs = (publishEnd - start) / 1e9;
             double e2eSecs = (end - start) / 1e9;
-            return new Throughput(published.get(), published.get() / publishSecs, published.get() / e2eSecs,
+            return new Throughput(published.get(), published.get() / publishSecs, published.get() / e2eSecs, cpu,
                     recorder.getIntervalHistogram());
         }
     }
@@ -122,6 +129,14 @@ final class Driver {
             }
             Thread.sleep(2);
         }
+    }
+
+    /** CPU time of this process so far (all threads), or -1 when the JVM does not say. */
+    static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     static byte[] payload(int size, long sentAtNanos) {
