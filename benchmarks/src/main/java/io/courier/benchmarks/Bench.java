@@ -27,6 +27,9 @@ import org.HdrHistogram.Histogram;
  */
 public final class Bench {
 
+    private static final long WARMUP_MESSAGES = 200_000;
+    private static final int MAX_WARMUP_PHASES = 6;
+
     private Bench() {
     }
 
@@ -90,9 +93,7 @@ public final class Bench {
         System.out.printf("%n== %s: %s (%d s per phase, %d rounds, %d s warm-up)%n", s.name(), s.description(), seconds, rounds, warmup);
         System.out.println("load average: " + Machine.loadAverage());
         if (warmup > 0) {
-            Driver.Throughput wc = Driver.throughput(s, s.courier(), warmup);
-            Driver.Throughput wr = Driver.throughput(s, s.raw(), warmup);
-            System.out.printf(Locale.ROOT, "warm-up (not counted): courier %,.0f/s, reference %,.0f/s%n", wc.endToEndPerSec(), wr.endToEndPerSec());
+            warmUp(s, warmup);
         }
         List<Driver.Throughput> courier = new ArrayList<>();
         List<Driver.Throughput> reference = new ArrayList<>();
@@ -131,6 +132,23 @@ public final class Bench {
                 cpuPerMessage(courier), cpuPerMessage(reference), rate,
                 ms(cl.latency(), 50), ms(cl.latency(), 99), ms(rl.latency(), 50), ms(rl.latency(), 99),
                 Machine.describe());
+    }
+
+    /**
+     * Runs unmeasured throughput phases of {@code seconds}, both sides alternating, until each side has
+     * handled {@value #WARMUP_MESSAGES} messages (the JIT has then compiled its hot paths; on a busy
+     * machine a fixed time is not enough) or has had {@value #MAX_WARMUP_PHASES} phases.
+     */
+    private static void warmUp(Scenario s, int seconds) throws Exception {
+        long courier = 0;
+        long reference = 0;
+        for (int phase = 0; phase < MAX_WARMUP_PHASES && (courier < WARMUP_MESSAGES || reference < WARMUP_MESSAGES); phase++) {
+            Driver.Throughput c = Driver.throughput(s, s.courier(), seconds);
+            Driver.Throughput r = Driver.throughput(s, s.raw(), seconds);
+            courier += c.published();
+            reference += r.published();
+            System.out.printf(Locale.ROOT, "warm-up (not counted): courier %,.0f/s, reference %,.0f/s%n", c.endToEndPerSec(), r.endToEndPerSec());
+        }
     }
 
     private static double median(List<Driver.Throughput> runs, java.util.function.ToDoubleFunction<Driver.Throughput> f) {

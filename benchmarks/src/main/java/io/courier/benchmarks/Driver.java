@@ -38,6 +38,7 @@ final class Driver {
     }
 
     static Throughput throughput(Scenario s, Scenario.PipelineFactory factory, int seconds) throws Exception {
+        collectGarbage();
         AtomicLong consumed = new AtomicLong();
         AtomicLong lastConsumedAt = new AtomicLong();
         Recorder recorder = new Recorder(3);
@@ -83,6 +84,7 @@ final class Driver {
     }
 
     static Latency latency(Scenario s, Scenario.PipelineFactory factory, int seconds, double ratePerSec) throws Exception {
+        collectGarbage();
         AtomicLong consumed = new AtomicLong();
         Recorder recorder = new Recorder(3);
         try (Pipeline p = factory.create(runId())) {
@@ -118,6 +120,14 @@ final class Driver {
             awaitConsumed(consumed, perThread * threads, 120);
             return new Latency(perThread * threads, ratePerSec, recorder.getIntervalHistogram());
         }
+    }
+
+    /**
+     * Collects the garbage of the phase before, so that a phase does not pay for the heap its
+     * predecessor left behind (an in-memory transport keeps every message of its phase until closed).
+     */
+    private static void collectGarbage() {
+        System.gc();
     }
 
     private static void awaitConsumed(AtomicLong consumed, long expected, int maxSeconds) throws InterruptedException {

@@ -37,9 +37,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Redis Streams: Courier's {@link RedisStreamsTransport} behind a {@link Router} against raw Lettuce
@@ -193,6 +195,8 @@ final class RedisScenarios {
         private final StatefulRedisConnection<byte[], byte[]> reading;
         private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
         private final LinkedBlockingQueue<StreamMessage<byte[], byte[]>> ready = new LinkedBlockingQueue<>();
+        private final ConcurrentLinkedQueue<String> acks = new ConcurrentLinkedQueue<>();
+        private final AtomicBoolean acking = new AtomicBoolean();
         private final List<Thread> threads = new ArrayList<>();
         private volatile boolean running = true;
 
@@ -256,7 +260,33 @@ final class RedisScenarios {
                     continue;
                 }
                 onMessage.accept(payloadOf(e.getBody()));
-                control.async().xack(stream, group, e.getId()).whenComplete((n, error) -> slots.release());
+                ack(e.getId());
+            }
+        }
+
+        /** XACK batching as Courier does it: one XACK in flight; the ids that arrive meanwhile go in the next. */
+        private void ack(String id) {
+            acks.add(id);
+            flushAcks();
+        }
+
+        private void flushAcks() {
+            while (!acks.isEmpty() && acking.compareAndSet(false, true)) {
+                List<String> ids = new ArrayList<>();
+                String next;
+                while (ids.size() < 500 && (next = acks.poll()) != null) {
+                    ids.add(next);
+                }
+                if (ids.isEmpty()) {
+                    acking.set(false);
+                    continue;
+                }
+                control.async().xack(stream, group, ids.toArray(new String[0])).whenComplete((n, error) -> {
+                    slots.release(ids.size());
+                    acking.set(false);
+                    flushAcks();
+                });
+                return;
             }
         }
 

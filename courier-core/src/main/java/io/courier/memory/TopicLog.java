@@ -32,6 +32,18 @@ final class TopicLog {
         return log.size();
     }
 
+    /** Appends several messages at once; returns the sequence number of the first. */
+    synchronized long appendAll(List<Message> messages, Instant deliverAt) {
+        long first = log.size() + 1;
+        for (Message m : messages) {
+            log.add(new Logged(m, deliverAt));
+        }
+        for (GroupQueue q : groups.values()) {
+            q.offerAll(messages, deliverAt);
+        }
+        return first;
+    }
+
     synchronized GroupQueue groupFor(String group, StartPosition start, Clock clock) {
         GroupQueue q = groups.get(group);
         if (q == null) {

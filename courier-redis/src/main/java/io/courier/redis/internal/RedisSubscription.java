@@ -137,6 +137,8 @@ public final class RedisSubscription implements Subscription {
     private final LinkedBlockingQueue<Fetched> ready = new LinkedBlockingQueue<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicInteger settling = new AtomicInteger();
+    /** Entries acknowledged whose slots are not given back yet (see {@link #releaseAcked()}). */
+    private final AtomicInteger acked = new AtomicInteger();
     private final Object settled = new Object();
     private final AckBatcher mainAcks;
     private final AckBatcher retryAcks;
@@ -168,8 +170,8 @@ public final class RedisSubscription implements Subscription {
         this.deadLetterTopic = Keys.deadLetterTopic(options.topic());
         this.maxDeliveries = context.config().maxDeliveries();
         this.slots = new Semaphore(options.maxInFlight());
-        this.mainAcks = new AckBatcher(context.control(), stream, group, false);
-        this.retryAcks = new AckBatcher(context.control(), retryStream, group, true);
+        this.mainAcks = new AckBatcher(context.control(), stream, group, false, this::releaseAcked);
+        this.retryAcks = new AckBatcher(context.control(), retryStream, group, true, this::releaseAcked);
 
         createGroups(options.startPosition() == StartPosition.LATEST ? "$" : "0");
         this.readerConnection = context.openReader();
@@ -457,7 +459,7 @@ public final class RedisSubscription implements Subscription {
         Message message = f.decoded().message();
         if (outcome instanceof Outcome.Ack) {
             settling.incrementAndGet();
-            acks(f.retry).ack(f.entryId, () -> finished(f));
+            acks(f.retry).ack(f.entryId, () -> ackedOne(f));
         } else if (outcome instanceof Outcome.Retry r) {
             if (f.attempt() >= maxDeliveries) {
                 deadLetter(f, message, "max-deliveries", null, true);
@@ -549,11 +551,30 @@ public final class RedisSubscription implements Subscription {
     private void finished(Fetched f) {
         inFlight.remove(f.tag);
         slots.release();
-        settledOne();
+        markSettled(1);
+    }
+
+    /** An acknowledged entry: its slot is given back with the others of its XACK, by {@link #releaseAcked()}. */
+    private void ackedOne(Fetched f) {
+        inFlight.remove(f.tag);
+        acked.incrementAndGet();
+    }
+
+    /** After each XACK: gives back the slots of every entry acknowledged so far, at once. */
+    private void releaseAcked() {
+        int n = acked.getAndSet(0);
+        if (n > 0) {
+            slots.release(n);
+            markSettled(n);
+        }
     }
 
     private void settledOne() {
-        if (settling.decrementAndGet() <= 0) {
+        markSettled(1);
+    }
+
+    private void markSettled(int n) {
+        if (settling.addAndGet(-n) <= 0) {
             synchronized (settled) {
                 settled.notifyAll();
             }
