@@ -36,7 +36,7 @@ public final class Bench {
     /** Entry point. */
     public static void main(String[] args) throws Exception {
         int seconds = 10;
-        int rounds = 3;
+        int rounds = 5;
         int warmup = 5;
         Path out = Path.of("docs/benchmarks");
         List<String> names = new ArrayList<>();

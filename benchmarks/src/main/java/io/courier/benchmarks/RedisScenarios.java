@@ -59,16 +59,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>Consuming: group {@code g} created at {@code 0} with {@code MKSTREAM} before the first publish;
  *       one reader thread on a connection of its own runs {@code XREADGROUP GROUP g <consumer> COUNT
  *       min(free in-flight slots, 100) BLOCK 1000 STREAMS ... >}; at most {@value #MAX_IN_FLIGHT}
- *       entries fetched and not yet acknowledged; {@value #CONCURRENCY} worker threads call the consumer,
- *       then {@code XACK} the entry on a shared second connection; the in-flight slot is freed when the
+ *       entries fetched and not yet acknowledged; {@value #CONCURRENCY} worker threads call the consumer
+ *       with the payload, then acknowledge the entry on a second, shared connection. Acknowledgements
+ *       are batched the same way on both sides: one {@code XACK} in flight per stream, the ids that
+ *       arrive meanwhile go in the next one (at most 500); the in-flight slots are freed when the
  *       {@code XACK} reply is in.</li>
  * </ul>
  *
- * <p>What differs is what each side does on top: Courier reads the group's retry stream in the same
- * {@code XREADGROUP}, batches the {@code XACK}s that arrive while one is in flight into the next, runs
- * {@code XAUTOCLAIM} every 2 s and the delayed-message mover every 200 ms, decodes every entry into a
- * {@link Message} and goes through the router's handler chain. The raw side sends one {@code XACK} per
- * entry (pipelined, not awaited by the worker) and only picks the {@code payload} field out of the entry.
+ * <p>What differs is what each side does on top. Courier: its {@code XREADGROUP} also reads the
+ * group's retry stream; it runs {@code XAUTOCLAIM} on both streams every 2 s and the delayed-message
+ * mover (a Lua script per sorted set) every 200 ms; it decodes every entry into a {@link Message}
+ * (id, timestamp, headers, payload copied) and calls the handler through the router; it tracks the
+ * entries in flight by id. The raw side only picks the {@code payload} field out of the entry.
  * Each phase uses fresh keys (a per-phase key prefix) and deletes them on close.
  */
 final class RedisScenarios {
@@ -94,7 +96,7 @@ final class RedisScenarios {
     }
 
     static List<Scenario> scenarios() {
-        String reference = "raw Lettuce: pipelined XADD, XREADGROUP, XACK";
+        String reference = "raw Lettuce: pipelined XADD, XREADGROUP, batched XACK";
         return List.of(
                 new Scenario("redis-e2e-100b", "Redis Streams, 100-byte payloads, 4 consumer threads, 200 in flight",
                         reference, 100, PUBLISHERS, BATCH, CourierRedis::new, RawLettuce::new, LATENCY_RATE),
