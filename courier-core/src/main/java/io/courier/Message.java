@@ -39,7 +39,8 @@ public final class Message {
     private Message(Builder b) {
         this.id = b.id != null ? b.id : UUID.randomUUID().toString();
         this.key = b.key;
-        this.headers = Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
+        // Most messages have no headers: share the empty map instead of keeping two objects per message.
+        this.headers = b.headers.isEmpty() ? Collections.emptyMap() : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
         this.payload = b.payload.clone();
         this.timestamp = b.timestamp != null ? b.timestamp : Instant.now();
     }

@@ -1,5 +1,6 @@
 package io.courier.benchmarks;
 
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,11 @@ final class Driver {
     /** Bytes at the start of each payload: the send timestamp (nanoTime). */
     static final int HEADER_BYTES = 8;
 
-    record Throughput(long published, double publishPerSec, double endToEndPerSec, Histogram latency) {
+    /** {@code cpuNanos}: this process's CPU time from the first publish until the last message was consumed. */
+    record Throughput(long published, double publishPerSec, double endToEndPerSec, long cpuNanos, Histogram latency) {
+        double cpuMicrosPerMessage() {
+            return cpuNanos < 0 || published == 0 ? Double.NaN : cpuNanos / 1e3 / published;
+        }
     }
 
     record Latency(long messages, double ratePerSec, Histogram latency) {
@@ -33,6 +38,7 @@ final class Driver {
     }
 
     static Throughput throughput(Scenario s, Scenario.PipelineFactory factory, int seconds) throws Exception {
+        collectGarbage();
         AtomicLong consumed = new AtomicLong();
         AtomicLong lastConsumedAt = new AtomicLong();
         Recorder recorder = new Recorder(3);
@@ -44,6 +50,7 @@ final class Driver {
                 lastConsumedAt.set(now);
             });
             AtomicLong published = new AtomicLong();
+            long cpuStart = processCpuNanos();
             long start = System.nanoTime();
             long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
             ExecutorService pool = Executors.newFixedThreadPool(s.publishers());
@@ -67,15 +74,17 @@ final class Driver {
             pool.shutdown();
             long publishEnd = System.nanoTime();
             awaitConsumed(consumed, published.get(), 120);
+            long cpu = cpuStart < 0 ? -1 : processCpuNanos() - cpuStart;
             long end = lastConsumedAt.get();
             double publishSecs = (publishEnd - start) / 1e9;
             double e2eSecs = (end - start) / 1e9;
-            return new Throughput(published.get(), published.get() / publishSecs, published.get() / e2eSecs,
+            return new Throughput(published.get(), published.get() / publishSecs, published.get() / e2eSecs, cpu,
                     recorder.getIntervalHistogram());
         }
     }
 
     static Latency latency(Scenario s, Scenario.PipelineFactory factory, int seconds, double ratePerSec) throws Exception {
+        collectGarbage();
         AtomicLong consumed = new AtomicLong();
         Recorder recorder = new Recorder(3);
         try (Pipeline p = factory.create(runId())) {
@@ -113,6 +122,14 @@ final class Driver {
         }
     }
 
+    /**
+     * Collects the garbage of the phase before, so that a phase does not pay for the heap its
+     * predecessor left behind (an in-memory transport keeps every message of its phase until closed).
+     */
+    private static void collectGarbage() {
+        System.gc();
+    }
+
     private static void awaitConsumed(AtomicLong consumed, long expected, int maxSeconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(maxSeconds);
         while (consumed.get() < expected) {
@@ -122,6 +139,14 @@ final class Driver {
             }
             Thread.sleep(2);
         }
+    }
+
+    /** CPU time of this process so far (all threads), or -1 when the JVM does not say. */
+    static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     static byte[] payload(int size, long sentAtNanos) {

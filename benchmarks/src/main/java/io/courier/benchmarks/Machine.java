@@ -19,12 +19,23 @@ final class Machine {
         m.put("memory_gib", Math.round(totalMemoryBytes() / (1024.0 * 1024 * 1024)));
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        m.put("load_average", loadAverage());
         return m;
     }
 
     static String oneLine() {
         Map<String, Object> m = describe();
         return m.get("cores") + " cores (" + m.get("cpu") + "), " + m.get("memory_gib") + " GiB, " + m.get("os") + ", " + m.get("java");
+    }
+
+    /** The 1, 5 and 15 minute load averages, e.g. {@code 3.10 2.95 2.40}; empty when unknown. */
+    static String loadAverage() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     private static String cpuModel() {

@@ -1,20 +1,31 @@
 package io.courier.benchmarks;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
 import java.util.Map;
 
-/** One scenario's figures, as written to {@code docs/benchmarks/latest.json}. */
+/**
+ * One scenario's figures, as written to {@code docs/benchmarks/latest.json}. Throughput figures are
+ * the medians of the rounds; the ratio is median Courier / median reference; CPU is this process's
+ * CPU time (all threads, the broker not included) per message over the throughput rounds.
+ */
 record Result(
         @JsonProperty("scenario") String scenario,
         @JsonProperty("description") String description,
         @JsonProperty("payload_bytes") int payloadBytes,
         @JsonProperty("seconds") int seconds,
+        @JsonProperty("rounds") int rounds,
+        @JsonProperty("warmup_seconds") int warmupSeconds,
         @JsonProperty("courier_per_s") double courierPerSec,
         @JsonProperty("courier_publish_per_s") double courierPublishPerSec,
         @JsonProperty("reference") String reference,
         @JsonProperty("reference_per_s") double referencePerSec,
         @JsonProperty("reference_publish_per_s") double referencePublishPerSec,
         @JsonProperty("ratio") double ratio,
+        @JsonProperty("courier_rounds_per_s") List<Double> courierRoundsPerSec,
+        @JsonProperty("reference_rounds_per_s") List<Double> referenceRoundsPerSec,
+        @JsonProperty("courier_cpu_us_per_msg") double courierCpuMicrosPerMessage,
+        @JsonProperty("reference_cpu_us_per_msg") double referenceCpuMicrosPerMessage,
         @JsonProperty("latency_rate_per_s") double latencyRatePerSec,
         @JsonProperty("courier_p50_ms") double courierP50Ms,
         @JsonProperty("courier_p99_ms") double courierP99Ms,

@@ -14,6 +14,9 @@ final class Scenarios {
         for (Scenario s : MemoryScenarios.scenarios()) {
             m.put(s.name(), s);
         }
+        for (Scenario s : RedisScenarios.scenarios()) {
+            m.put(s.name(), s);
+        }
         return m;
     }
 }

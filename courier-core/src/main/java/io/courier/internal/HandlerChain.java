@@ -40,6 +40,9 @@ public final class HandlerChain {
     }
 
     private static Handler failureObserver(Handler handler, LifecycleListener listener) {
+        if (listener == LifecycleListener.NONE) {
+            return handler;   // nobody to tell: no per-delivery timing
+        }
         return d -> {
             long start = System.nanoTime();
             try {
@@ -79,6 +82,19 @@ public final class HandlerChain {
     }
 
     private static Handler outermost(Handler chain, int layers, LifecycleListener listener) {
+        if (listener == LifecycleListener.NONE) {
+            if (layers == 0) {
+                return chain;   // no middleware to check and nobody to tell
+            }
+            return d -> {
+                ScopedDelivery scoped = new ScopedDelivery(d, new ChainScope(layers));
+                try {
+                    chain.handle(scoped);
+                } finally {
+                    scoped.scope.finished = true;
+                }
+            };
+        }
         return d -> {
             ScopedDelivery scoped = new ScopedDelivery(d, new ChainScope(layers));
             SafeListener.call(listener, () -> listener.onDelivered(d));

@@ -37,8 +37,13 @@ public class ObservedPublisher implements Publisher {
 
     @Override
     public CompletableFuture<List<PublishResult>> publishAll(String topic, List<Message> messages) {
-        List<Message> stamped = messages.stream().map(Correlation::stamp).toList();
-        return delegate.publishAll(topic, stamped).whenComplete((results, error) -> {
+        // Without a correlation id on this thread there is nothing to stamp: pass the list on as it is.
+        List<Message> stamped = Correlation.current().isEmpty() ? messages : messages.stream().map(Correlation::stamp).toList();
+        CompletableFuture<List<PublishResult>> f = delegate.publishAll(topic, stamped);
+        if (listener == LifecycleListener.NONE) {
+            return f;
+        }
+        return f.whenComplete((results, error) -> {
             for (int i = 0; i < stamped.size(); i++) {
                 Message m = stamped.get(i);
                 if (error == null) {

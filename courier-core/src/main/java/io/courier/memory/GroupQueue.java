@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Comparator;
+import java.util.List;
 import java.util.PriorityQueue;
+import java.util.TreeSet;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
@@ -23,6 +25,7 @@ final class GroupQueue {
         Instant visibleAt;
         int deliveries;
         long leaseToken;
+        Lease lease;   // the lease held now, if any
 
         Entry(long seq, Message message, Instant visibleAt) {
             this.seq = seq;
@@ -38,6 +41,9 @@ final class GroupQueue {
     private record Lease(Entry entry, long token, Instant expiresAt) {
     }
 
+    /** Leases by expiry; tokens are unique, so no two leases compare equal. */
+    private static final Comparator<Lease> BY_EXPIRY = Comparator.comparing(Lease::expiresAt).thenComparingLong(Lease::token);
+
     private final String topic;
     private final String group;
     private final Clock clock;
@@ -46,7 +52,9 @@ final class GroupQueue {
     private final ArrayDeque<Entry> ready = new ArrayDeque<>();
     private final PriorityQueue<Entry> delayed = new PriorityQueue<>(
             Comparator.comparing((Entry e) -> e.visibleAt).thenComparingLong(e -> e.seq));
-    private final PriorityQueue<Lease> leases = new PriorityQueue<>(Comparator.comparing(Lease::expiresAt));
+    // Only the leases held now: a lease leaves the set when its message is acked or rescheduled, so the
+    // set stays as small as the messages in flight.
+    private final TreeSet<Lease> leases = new TreeSet<>(BY_EXPIRY);
     private long nextSeq;
     private long nextToken;
     private int leased;
@@ -68,15 +76,37 @@ final class GroupQueue {
     void offer(Message message, Instant deliverAt) {
         lock.lock();
         try {
-            Entry e = new Entry(++nextSeq, message, deliverAt);
-            if (deliverAt.isAfter(clock.instant())) {
-                delayed.add(e);
-            } else {
-                ready.add(e);
-            }
+            add(message, deliverAt, clock.instant());
             changed.signal();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Offers several messages under one lock, waking every waiting consumer once. */
+    void offerAll(List<Message> messages, Instant deliverAt) {
+        lock.lock();
+        try {
+            Instant now = clock.instant();
+            for (Message m : messages) {
+                add(m, deliverAt, now);
+            }
+            if (messages.size() == 1) {
+                changed.signal();
+            } else {
+                changed.signalAll();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void add(Message message, Instant deliverAt, Instant now) {
+        Entry e = new Entry(++nextSeq, message, deliverAt);
+        if (deliverAt.isAfter(now)) {
+            delayed.add(e);
+        } else {
+            ready.add(e);
         }
     }
 
@@ -103,7 +133,8 @@ final class GroupQueue {
                     e.deliveries++;
                     e.leaseToken = ++nextToken;
                     leased++;
-                    leases.add(new Lease(e, e.leaseToken, now.plus(leaseTimeout)));
+                    e.lease = new Lease(e, e.leaseToken, now.plus(leaseTimeout));
+                    leases.add(e.lease);
                     return new Claimed(e, e.leaseToken, e.message, e.deliveries);
                 }
                 long waitNanos = deadline - System.nanoTime();
@@ -125,19 +156,21 @@ final class GroupQueue {
         while (!delayed.isEmpty() && !delayed.peek().visibleAt.isAfter(now)) {
             ready.add(delayed.poll());
         }
-        while (!leases.isEmpty() && !leases.peek().expiresAt().isAfter(now)) {
-            Lease l = leases.poll();
-            if (l.entry().leaseToken == l.token()) {   // still held by the consumer that let it expire
-                l.entry().leaseToken = 0;
+        while (!leases.isEmpty() && !leases.first().expiresAt().isAfter(now)) {
+            Lease l = leases.pollFirst();
+            Entry e = l.entry();
+            if (e.leaseToken == l.token()) {   // still held by the consumer that let it expire
+                e.leaseToken = 0;
+                e.lease = null;
                 leased--;
-                ready.add(l.entry());
+                ready.add(e);
             }
         }
     }
 
     private Instant nextWakeUp() {
         Instant a = delayed.isEmpty() ? null : delayed.peek().visibleAt;
-        Instant b = leases.isEmpty() ? null : leases.peek().expiresAt();
+        Instant b = leases.isEmpty() ? null : leases.first().expiresAt();
         if (a == null) return b;
         if (b == null) return a;
         return a.isBefore(b) ? a : b;
@@ -147,9 +180,9 @@ final class GroupQueue {
     void ack(Claimed c) {
         lock.lock();
         try {
-            if (c.entry().leaseToken == c.token()) {
-                c.entry().leaseToken = 0;
-                leased--;
+            Entry e = c.entry();
+            if (e.leaseToken == c.token()) {
+                release(e);
             }
         } finally {
             lock.unlock();
@@ -164,8 +197,7 @@ final class GroupQueue {
             if (e.leaseToken != c.token()) {
                 return;   // lease already expired and the message went back to the queue
             }
-            e.leaseToken = 0;
-            leased--;
+            release(e);
             e.message = message;
             e.visibleAt = clock.instant().plus(delay);
             if (delay.isZero() || delay.isNegative()) {
@@ -177,6 +209,14 @@ final class GroupQueue {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Ends the lease {@code e} holds (caller holds the lock and checked the token). */
+    private void release(Entry e) {
+        leases.remove(e.lease);
+        e.lease = null;
+        e.leaseToken = 0;
+        leased--;
     }
 
     /** Wakes every waiting consumer (used on close). */

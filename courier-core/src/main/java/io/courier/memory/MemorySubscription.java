@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,7 @@ final class MemorySubscription implements Subscription {
     private final Consumer<MemorySubscription> onClosed;
     private final ExecutorService workers;
     private volatile boolean running = true;
+    private final BooleanSupplier isRunning = () -> running;
     private final Object closeLock = new Object();
     private boolean closed;
 
@@ -51,7 +53,7 @@ final class MemorySubscription implements Subscription {
         while (running) {
             GroupQueue.Claimed claimed;
             try {
-                claimed = queue.claim(options.leaseTimeout(), POLL, () -> running);
+                claimed = queue.claim(options.leaseTimeout(), POLL, isRunning);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

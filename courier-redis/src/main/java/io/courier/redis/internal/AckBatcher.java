@@ -16,6 +16,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A failed {@code XACK} (connection lost past the command timeout) leaves the entries pending:
  * they are redelivered once their lease expires, which is the at-least-once contract.
+ *
+ * <p>When an {@code XACK} completes, the {@code done} callback of each of its ids runs, then
+ * {@code afterBatch} once (so that the owner can release what the ids held in one step: one wake-up
+ * of a waiting reader per {@code XACK} instead of one per id).
  */
 final class AckBatcher {
 
@@ -29,14 +33,17 @@ final class AckBatcher {
     private final byte[] stream;
     private final byte[] group;
     private final boolean deleteAfterAck;
+    private final Runnable afterBatch;
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushing = new AtomicBoolean();
 
-    AckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] group, boolean deleteAfterAck) {
+    AckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] group, boolean deleteAfterAck,
+               Runnable afterBatch) {
         this.commands = commands;
         this.stream = stream;
         this.group = group;
         this.deleteAfterAck = deleteAfterAck;
+        this.afterBatch = afterBatch;
     }
 
     /** Acknowledges entry {@code id}; {@code done} runs once the acknowledgement succeeded or failed. */
@@ -56,7 +63,10 @@ final class AckBatcher {
                 flushing.set(false);
                 continue;
             }
-            String[] ids = batch.stream().map(Pending::id).toArray(String[]::new);
+            String[] ids = new String[batch.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = batch.get(i).id();
+            }
             commands.xack(stream, group, ids).whenComplete((n, e) -> {
                 if (e != null) {
                     log.warn("XACK of {} entries on {} failed; they stay pending and will be redelivered after their lease: {}",
@@ -68,6 +78,7 @@ final class AckBatcher {
                 for (Pending done : batch) {
                     done.done().run();
                 }
+                afterBatch.run();
                 flushing.set(false);
                 flush();
             });

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,6 +35,9 @@ public final class EntryCodec {
     static final String ATTEMPT = "attempt";
     static final String FIRST_FAILURE = "first-failure";
     static final String HEADER_PREFIX = "h:";
+    private static final byte[] ID_BYTES = bytes(ID);
+    private static final byte[] TIMESTAMP_BYTES = bytes(TIMESTAMP);
+    private static final byte[] PAYLOAD_BYTES = bytes(PAYLOAD);
 
     private EntryCodec() {
     }
@@ -75,12 +79,26 @@ public final class EntryCodec {
         Instant firstFailure = null;
         byte[] payload = new byte[0];
         for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
-            String name = text(e.getKey());
+            byte[] rawName = e.getKey();
             byte[] raw = e.getValue() == null ? new byte[0] : e.getValue();
+            // The fields every entry has are recognised by their bytes, without making a String of the name.
+            if (Arrays.equals(rawName, PAYLOAD_BYTES)) {
+                payload = raw;
+                continue;
+            }
+            if (Arrays.equals(rawName, ID_BYTES)) {
+                id = text(raw);
+                continue;
+            }
+            if (Arrays.equals(rawName, TIMESTAMP_BYTES)) {
+                timestamp = parseTimestamp(raw);
+                continue;
+            }
+            String name = text(rawName);
             switch (name) {
                 case ID -> id = text(raw);
                 case KEY -> b.key(text(raw));
-                case TIMESTAMP -> timestamp = parseInstant(text(raw));
+                case TIMESTAMP -> timestamp = parseTimestamp(raw);
                 case PAYLOAD -> payload = raw;
                 case ATTEMPT -> attempt = parseAttempt(text(raw));
                 case FIRST_FAILURE -> firstFailure = parseInstant(text(raw));
@@ -120,6 +138,56 @@ public final class EntryCodec {
         } catch (NumberFormatException e) {
             return Instant.now();
         }
+    }
+
+    /**
+     * Parses the {@code ts} field. The form {@link Instant#toString()} writes
+     * ({@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}) is read directly from the bytes, because
+     * {@link Instant#parse} costs several microseconds per entry on the reader thread; anything else
+     * goes through {@link Instant#parse}. Null when it is not a timestamp.
+     */
+    static Instant parseTimestamp(byte[] b) {
+        int n = b.length;
+        if (n >= 20 && n != 21 && n <= 30 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':'
+                && b[n - 1] == 'Z' && (n == 20 || b[19] == '.')) {
+            int year = digits(b, 0, 4);
+            int month = digits(b, 5, 2);
+            int day = digits(b, 8, 2);
+            int hour = digits(b, 11, 2);
+            int minute = digits(b, 14, 2);
+            int second = digits(b, 17, 2);
+            int nanos = 0;
+            if (n > 20) {
+                int fractionDigits = n - 21;
+                nanos = digits(b, 20, fractionDigits);
+                for (int i = fractionDigits; i < 9 && nanos >= 0; i++) {
+                    nanos *= 10;
+                }
+            }
+            if (year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour >= 0 && hour <= 23
+                    && minute >= 0 && minute <= 59 && second >= 0 && second <= 59 && nanos >= 0) {
+                try {
+                    long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
+                    return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second, nanos);
+                } catch (java.time.DateTimeException e) {
+                    return null;   // e.g. February 30th: Instant.parse refuses it too
+                }
+            }
+        }
+        return parseInstant(text(b));
+    }
+
+    /** The decimal number in {@code b[from, from + count)}, or -1 when a byte is not a digit. */
+    private static int digits(byte[] b, int from, int count) {
+        int value = 0;
+        for (int i = from; i < from + count; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            value = value * 10 + d;
+        }
+        return value;
     }
 
     private static Instant parseInstant(String s) {

@@ -43,6 +43,7 @@ public final class RedisPublisher implements DelayedPublisher {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Object drained = new Object();
     private final java.util.Set<String> delayedTopics = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.Map<String, byte[]> streamKeys = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A publisher sharing {@code context}. */
     public RedisPublisher(RedisContext context) {
@@ -72,13 +73,18 @@ public final class RedisPublisher implements DelayedPublisher {
         if (messages.isEmpty()) {
             return CompletableFuture.completedFuture(List.of());
         }
+        int limit = context.config().maxPayloadBytes();
         for (Message m : messages) {
-            check(topic, m);
+            Objects.requireNonNull(m, "message");
+            Payloads.checkSize(topic, m, limit);
         }
         // One write and flush for the whole batch: the commands are pipelined, each with its own reply.
+        // Key and XADD arguments are the same for every message of the batch (unless one names its entry id).
+        byte[] stream = streamKey(topic);
+        XAddArgs batchArgs = context.xaddArgs(topic);
         List<AsyncCommand<byte[], byte[], String>> commands = new ArrayList<>(messages.size());
         for (Message m : messages) {
-            Prepared p = prepare(topic, m);
+            Prepared p = prepare(stream, batchArgs, topic, m);
             CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(p.stream);
             p.args.build(args);
             for (int i = 0; i < p.fields.length; i += 2) {
@@ -93,9 +99,21 @@ public final class RedisPublisher implements DelayedPublisher {
         CompletableFuture<Void> replicated = context.config().waitReplicas() > 0
                 ? stored.thenCompose(v -> waitForReplicas(messages.size())) : stored;
         return track(replicated.handle((v, waitError) -> {
-            List<BatchPublishException.Outcome> outcomes = new ArrayList<>(messages.size());
             List<PublishResult> results = new ArrayList<>(messages.size());
-            boolean failed = false;
+            boolean failed = waitError != null;
+            for (int i = 0; i < messages.size() && !failed; i++) {
+                AsyncCommand<byte[], byte[], String> c = commands.get(i);
+                if (c.isCompletedExceptionally() || c.isCancelled()) {
+                    failed = true;
+                } else {
+                    results.add(PublishResult.of(messages.get(i).id(), topic, c.join()));
+                }
+            }
+            if (!failed) {
+                return List.copyOf(results);
+            }
+            // Some failed: say per message which were stored and which were not.
+            List<BatchPublishException.Outcome> outcomes = new ArrayList<>(messages.size());
             for (int i = 0; i < messages.size(); i++) {
                 String id = messages.get(i).id();
                 AsyncCommand<byte[], byte[], String> c = commands.get(i);
@@ -107,18 +125,12 @@ public final class RedisPublisher implements DelayedPublisher {
                     error = e.getCause() != null ? e.getCause() : e;
                 }
                 if (error == null) {
-                    PublishResult r = PublishResult.of(id, topic, entryId);
-                    results.add(r);
-                    outcomes.add(BatchPublishException.Outcome.published(r));
+                    outcomes.add(BatchPublishException.Outcome.published(PublishResult.of(id, topic, entryId)));
                 } else {
-                    failed = true;
                     outcomes.add(BatchPublishException.Outcome.failed(id, publishFailure(topic, id, error)));
                 }
             }
-            if (failed) {
-                throw new CompletionException(new BatchPublishException(topic, outcomes));
-            }
-            return List.copyOf(results);
+            throw new CompletionException(new BatchPublishException(topic, outcomes));
         }));
     }
 
@@ -152,14 +164,31 @@ public final class RedisPublisher implements DelayedPublisher {
     }
 
     private Prepared prepare(String topic, Message message) {
-        XAddArgs args = context.xaddArgs(topic);
+        return prepare(streamKey(topic), context.xaddArgs(topic), topic, message);
+    }
+
+    /** {@code sharedArgs} is used as it is unless the message names its entry id (then a copy gets the id). */
+    private Prepared prepare(byte[] stream, XAddArgs sharedArgs, String topic, Message message) {
+        XAddArgs args = sharedArgs;
         Message stored = message;
         String entryId = message.headers().get(ENTRY_ID_HEADER);
         if (entryId != null) {
-            args.id(entryId);
+            args = context.xaddArgs(topic).id(entryId);
             stored = message.toBuilder().removeHeader(ENTRY_ID_HEADER).build();
         }
-        return new Prepared(context.keys().stream(topic), args, EntryCodec.encode(stored, 1, null).toArray(new byte[0][]));
+        return new Prepared(stream, args, EntryCodec.encode(stored, 1, null).toArray(new byte[0][]));
+    }
+
+    /** The stream key of {@code topic}, computed once per topic (for the first 1024 topics). */
+    private byte[] streamKey(String topic) {
+        byte[] key = streamKeys.get(topic);
+        if (key == null) {
+            key = context.keys().stream(topic);
+            if (streamKeys.size() < 1024) {
+                streamKeys.put(topic, key);
+            }
+        }
+        return key;
     }
 
     private void check(String topic, Message message) {

@@ -70,14 +70,53 @@ public final class RedisSubscription implements Subscription {
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    /** An entry fetched for this consumer, with how often the group has delivered it. */
-    private record Fetched(boolean retry, String entryId, EntryCodec.Decoded decoded, long deliveries) {
-        int attempt() {
-            return (int) Math.min(Integer.MAX_VALUE, decoded.firstAttempt() + deliveries - 1);
+    /**
+     * An entry fetched for this consumer, with how often the group has delivered it. The reader only
+     * fetches; the worker that takes the entry decodes it ({@link #decode()}), so decoding runs in
+     * parallel and the next read goes out sooner.
+     */
+    private static final class Fetched {
+        final boolean retry;
+        final String entryId;
+        final String tag;
+        final long deliveries;
+        private Map<byte[], byte[]> body;
+        private EntryCodec.Decoded decoded;
+
+        Fetched(boolean retry, String entryId, Map<byte[], byte[]> body, long deliveries) {
+            this.retry = retry;
+            this.entryId = entryId;
+            this.tag = tag(retry, entryId);
+            this.body = body;
+            this.deliveries = deliveries;
         }
 
-        String tag() {
+        static String tag(boolean retry, String entryId) {
             return (retry ? "r:" : "m:") + entryId;
+        }
+
+        /** Decodes the entry (once); throws what {@link EntryCodec#decode} throws for a malformed entry. */
+        EntryCodec.Decoded decode() {
+            if (decoded == null) {
+                decoded = EntryCodec.decode(entryId, body);
+                body = null;
+            }
+            return decoded;
+        }
+
+        /** For an entry that cannot be decoded: a message holding only the entry id. */
+        EntryCodec.Decoded undecodable() {
+            decoded = new EntryCodec.Decoded(Message.builder().id(entryId).payload(new byte[0]).build(), 1, java.util.Optional.empty());
+            body = null;
+            return decoded;
+        }
+
+        EntryCodec.Decoded decoded() {
+            return decoded;
+        }
+
+        int attempt() {
+            return (int) Math.min(Integer.MAX_VALUE, decoded.firstAttempt() + deliveries - 1);
         }
     }
 
@@ -98,6 +137,8 @@ public final class RedisSubscription implements Subscription {
     private final LinkedBlockingQueue<Fetched> ready = new LinkedBlockingQueue<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicInteger settling = new AtomicInteger();
+    /** Entries acknowledged whose slots are not given back yet (see {@link #releaseAcked()}). */
+    private final AtomicInteger acked = new AtomicInteger();
     private final Object settled = new Object();
     private final AckBatcher mainAcks;
     private final AckBatcher retryAcks;
@@ -129,8 +170,8 @@ public final class RedisSubscription implements Subscription {
         this.deadLetterTopic = Keys.deadLetterTopic(options.topic());
         this.maxDeliveries = context.config().maxDeliveries();
         this.slots = new Semaphore(options.maxInFlight());
-        this.mainAcks = new AckBatcher(context.control(), stream, group, false);
-        this.retryAcks = new AckBatcher(context.control(), retryStream, group, true);
+        this.mainAcks = new AckBatcher(context.control(), stream, group, false, this::releaseAcked);
+        this.retryAcks = new AckBatcher(context.control(), retryStream, group, true, this::releaseAcked);
 
         createGroups(options.startPosition() == StartPosition.LATEST ? "$" : "0");
         this.readerConnection = context.openReader();
@@ -353,7 +394,7 @@ public final class RedisSubscription implements Subscription {
         }
     }
 
-    /** Hands one fetched entry to the workers, or dead-letters it when it was delivered too often. */
+    /** Hands one fetched entry to the workers, which decode it (and dead-letter it when it was delivered too often). */
     private void dispatch(StreamMessage<byte[], byte[]> entry, long deliveries, boolean retry) throws InterruptedException {
         String id = entry.getId();
         Map<byte[], byte[]> body = entry.getBody();
@@ -363,22 +404,9 @@ public final class RedisSubscription implements Subscription {
             acks(retry).ack(id, this::settledOne);
             return;
         }
-        if (inFlight.contains((retry ? "r:" : "m:") + id)) {
+        Fetched f = new Fetched(retry, id, body, deliveries);
+        if (inFlight.contains(f.tag)) {
             return;   // this consumer is still handling it (a handler slower than the lease)
-        }
-        EntryCodec.Decoded decoded;
-        try {
-            decoded = EntryCodec.decode(id, body);
-        } catch (RuntimeException e) {
-            Message raw = Message.builder().id(id).payload(new byte[0]).build();
-            deadLetter(new Fetched(retry, id, new EntryCodec.Decoded(raw, 1, java.util.Optional.empty()), deliveries),
-                    raw, "undecodable", e, false);
-            return;
-        }
-        Fetched f = new Fetched(retry, id, decoded, deliveries);
-        if (f.attempt() > maxDeliveries) {
-            deadLetter(f, decoded.message(), "max-deliveries", null, false);
-            return;
         }
         while (!slots.tryAcquire(POLL.toMillis(), TimeUnit.MILLISECONDS)) {
             if (!running) {
@@ -386,7 +414,7 @@ public final class RedisSubscription implements Subscription {
                 return;
             }
         }
-        inFlight.add(f.tag());
+        inFlight.add(f.tag);
         ready.add(f);
     }
 
@@ -407,7 +435,18 @@ public final class RedisSubscription implements Subscription {
                 ready.add(f);   // not started: close() releases it to the group
                 return;
             }
-            BasicDelivery delivery = new BasicDelivery(f.decoded().message(), options.topic(), options.group(), f.attempt());
+            EntryCodec.Decoded decoded;
+            try {
+                decoded = f.decode();
+            } catch (RuntimeException e) {
+                deadLetter(f, f.undecodable().message(), "undecodable", e, true);
+                continue;
+            }
+            if (f.attempt() > maxDeliveries) {
+                deadLetter(f, decoded.message(), "max-deliveries", null, true);
+                continue;
+            }
+            BasicDelivery delivery = new BasicDelivery(decoded.message(), options.topic(), options.group(), f.attempt());
             Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
             if (forcedStop && outcome instanceof Outcome.Failed) {
                 return;   // interrupted by close(): leave it pending, it is redelivered after the lease
@@ -420,7 +459,7 @@ public final class RedisSubscription implements Subscription {
         Message message = f.decoded().message();
         if (outcome instanceof Outcome.Ack) {
             settling.incrementAndGet();
-            acks(f.retry()).ack(f.entryId(), () -> finished(f));
+            acks(f.retry).ack(f.entryId, () -> ackedOne(f));
         } else if (outcome instanceof Outcome.Retry r) {
             if (f.attempt() >= maxDeliveries) {
                 deadLetter(f, message, "max-deliveries", null, true);
@@ -447,13 +486,13 @@ public final class RedisSubscription implements Subscription {
         byte[] member = EntryCodec.member(EntryCodec.encode(message, f.attempt() + 1, firstFailure));
         settling.incrementAndGet();
         Scripts.RESCHEDULE.<Long>run(context.control(), ScriptOutputType.INTEGER,
-                        new byte[][] {f.retry() ? retryStream : stream, retryDue},
-                        group, EntryCodec.bytes(f.entryId()), EntryCodec.bytes(f.retry() ? "1" : "0"),
+                        new byte[][] {f.retry ? retryStream : stream, retryDue},
+                        group, EntryCodec.bytes(f.entryId), EntryCodec.bytes(f.retry ? "1" : "0"),
                         EntryCodec.bytes(Long.toString(due)), member)
                 .whenComplete((done, e) -> {
                     if (e != null) {
                         log.warn("could not schedule a retry of entry {} of topic '{}' for group '{}'; it stays pending"
-                                + " and is redelivered after its lease: {}", f.entryId(), options.topic(), options.group(), e.toString());
+                                + " and is redelivered after its lease: {}", f.entryId, options.topic(), options.group(), e.toString());
                     } else if (delay.compareTo(context.config().schedulerInterval()) < 0) {
                         context.mover().kick();
                     }
@@ -484,21 +523,21 @@ public final class RedisSubscription implements Subscription {
         byte[][] trim = context.trimArgs(deadLetterTopic);
         List<byte[]> args = new ArrayList<>(6 + fields.size());
         args.add(group);
-        args.add(EntryCodec.bytes(f.entryId()));
-        args.add(EntryCodec.bytes(f.retry() ? "1" : "0"));
+        args.add(EntryCodec.bytes(f.entryId));
+        args.add(EntryCodec.bytes(f.retry ? "1" : "0"));
         args.addAll(Arrays.asList(trim));
         args.addAll(fields);
         settling.incrementAndGet();
         Scripts.DEAD_LETTER.<Long>run(context.control(), ScriptOutputType.INTEGER,
-                        new byte[][] {f.retry() ? retryStream : stream, context.keys().stream(deadLetterTopic)},
+                        new byte[][] {f.retry ? retryStream : stream, context.keys().stream(deadLetterTopic)},
                         args.toArray(new byte[0][]))
                 .whenComplete((moved, e) -> {
                     if (e != null) {
                         log.warn("could not dead-letter entry {} of topic '{}' for group '{}'; it stays pending: {}",
-                                f.entryId(), options.topic(), options.group(), e.toString());
+                                f.entryId, options.topic(), options.group(), e.toString());
                     } else if (moved != null && moved == 1) {
                         log.warn("dead-lettered message {} (entry {}) of topic '{}' for group '{}' to '{}' after {} attempts: {}",
-                                message.id(), f.entryId(), options.topic(), options.group(), deadLetterTopic,
+                                message.id(), f.entryId, options.topic(), options.group(), deadLetterTopic,
                                 headers.get(Headers.ATTEMPTS), reason);
                     }
                     if (holdsSlot) {
@@ -510,13 +549,32 @@ public final class RedisSubscription implements Subscription {
     }
 
     private void finished(Fetched f) {
-        inFlight.remove(f.tag());
+        inFlight.remove(f.tag);
         slots.release();
-        settledOne();
+        markSettled(1);
+    }
+
+    /** An acknowledged entry: its slot is given back with the others of its XACK, by {@link #releaseAcked()}. */
+    private void ackedOne(Fetched f) {
+        inFlight.remove(f.tag);
+        acked.incrementAndGet();
+    }
+
+    /** After each XACK: gives back the slots of every entry acknowledged so far, at once. */
+    private void releaseAcked() {
+        int n = acked.getAndSet(0);
+        if (n > 0) {
+            slots.release(n);
+            markSettled(n);
+        }
     }
 
     private void settledOne() {
-        if (settling.decrementAndGet() <= 0) {
+        markSettled(1);
+    }
+
+    private void markSettled(int n) {
+        if (settling.addAndGet(-n) <= 0) {
             synchronized (settled) {
                 settled.notifyAll();
             }
@@ -589,8 +647,8 @@ public final class RedisSubscription implements Subscription {
         ready.drainTo(left);
         Map<String, Long> release = new LinkedHashMap<>();   // tag -> delivery count to set
         for (Fetched f : left) {
-            inFlight.remove(f.tag());
-            release.put(f.tag(), Math.max(0, f.deliveries() - 1));
+            inFlight.remove(f.tag);
+            release.put(f.tag, Math.max(0, f.deliveries - 1));
         }
         try {
             for (byte[] key : new byte[][] {stream, retryStream}) {

@@ -60,6 +60,36 @@ class EntryCodecTest {
         assertThat(EntryCodec.member(List.of(bytes("f"), bytes("v")))).isNotEqualTo(EntryCodec.member(List.of(bytes("f"), bytes("v"))));
     }
 
+    @Test
+    void timestampsReadFromBytesMatchInstantParse() {
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 10_000; i++) {
+            long seconds = random.nextLong() % 253_402_300_799L;   // years 0001..9999 and negative years
+            int nanos = switch (i % 4) {
+                case 0 -> 0;
+                case 1 -> random.nextInt(1000) * 1_000_000;
+                case 2 -> random.nextInt(1_000_000) * 1000;
+                default -> random.nextInt(1_000_000_000);
+            };
+            Instant t = Instant.ofEpochSecond(seconds, nanos);
+            assertThat(EntryCodec.parseTimestamp(bytes(t.toString()))).as(t.toString()).isEqualTo(t);
+        }
+        for (String odd : List.of("2020-01-02T03:04:05.1Z", "+12020-01-02T03:04:05Z", "2020-02-30T03:04:05Z",
+                "2020-01-02T24:00:00Z", "2020-01-02T24:04:05Z", "2020-01-02T03:04:60Z", "2020-01-02T03:04:05.Z",
+                "2020-01-02T03:04:05.1234567890Z", "2020-01-0xT03:04:05Z", "2020-01-02T03:04:05+01:00", "yesterday", "")) {
+            assertThat(EntryCodec.parseTimestamp(bytes(odd))).as(odd).isEqualTo(instantParseOrNull(odd));
+        }
+        assertThat(EntryCodec.parseTimestamp(bytes("2020-02-30T03:04:05Z"))).isNull();
+    }
+
+    private static Instant instantParseOrNull(String s) {
+        try {
+            return Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+
     private static Map<byte[], byte[]> toMap(List<byte[]> fields) {
         Map<byte[], byte[]> map = new LinkedHashMap<>();
         for (int i = 0; i < fields.size(); i += 2) {
