@@ -17,6 +17,7 @@ final class Scenarios {
         for (Scenario s : RedisScenarios.scenarios()) {
             m.put(s.name(), s);
         }
+        RabbitMqScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         return m;
     }
 }

@@ -73,7 +73,7 @@ public final class MessageMapping {
             }
         }
         message.key().ifPresent(k -> headers.put(KEY, k));
-        headers.put(TIMESTAMP, message.timestamp().toString());
+        headers.put(TIMESTAMP, IsoInstant.format(message.timestamp()));
         headers.putAll(extra);
         return new AMQP.BasicProperties.Builder()
                 .messageId(message.id())
@@ -111,7 +111,7 @@ public final class MessageMapping {
                         b.key(text(value));
                     } else if (name.equals(TIMESTAMP)) {
                         try {
-                            timestamp = Instant.parse(text(value));
+                            timestamp = IsoInstant.parse(text(value));
                         } catch (DateTimeParseException e) {
                             // keep the AMQP timestamp
                         }

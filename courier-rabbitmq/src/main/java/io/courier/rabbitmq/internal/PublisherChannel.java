@@ -7,6 +7,8 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.courier.PublishException;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
@@ -83,25 +85,21 @@ final class PublisherChannel {
 
     private void settle(long tag, boolean multiple, boolean ack) {
         if (multiple) {
+            List<PendingConfirm> settled = new ArrayList<>();
             Map.Entry<Long, PendingConfirm> first;
             while ((first = pending.firstEntry()) != null && first.getKey() <= tag) {
                 if (pending.remove(first.getKey(), first.getValue())) {
-                    complete(first.getValue(), ack);
+                    settled.add(first.getValue());
                 }
+            }
+            if (!settled.isEmpty()) {
+                PendingConfirm.settle(settled, ack, completions);
             }
         } else {
             PendingConfirm p = pending.remove(tag);
             if (p != null) {
-                complete(p, ack);
+                PendingConfirm.settle(List.of(p), ack, completions);
             }
-        }
-    }
-
-    private void complete(PendingConfirm p, boolean ack) {
-        if (ack) {
-            p.acked(completions);
-        } else {
-            p.nacked(completions);
         }
     }
 
@@ -153,7 +151,8 @@ final class PublisherChannel {
         for (Map.Entry<Long, PendingConfirm> e : pending.entrySet()) {
             PendingConfirm p = e.getValue();
             if (p.deadlineNanos - nowNanos > 0) {
-                continue;
+                // deadlines grow with sequence numbers (one thread at a time publishes here), so no later one is due
+                break;
             }
             if (pending.remove(e.getKey(), p)) {
                 String blocked = blockedReason.get();

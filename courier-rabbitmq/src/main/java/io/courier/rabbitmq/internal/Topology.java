@@ -48,7 +48,8 @@ public final class Topology {
     private final RabbitMqConfig config;
     private final ConnectionWatch connection;
     private final DelayLadder ladder;
-    private final Set<String> declaredTopics = ConcurrentHashMap.newKeySet();
+    /** Topics whose exchange (and pre-declared groups) are declared, with where to publish them. */
+    private final Map<String, Route> declaredTopics = new ConcurrentHashMap<>();
     private final Set<String> declaredQueues = ConcurrentHashMap.newKeySet();
     private final Set<String> declaredReleases = ConcurrentHashMap.newKeySet();
     private volatile boolean ladderDeclared;
@@ -71,15 +72,18 @@ public final class Topology {
      * where its messages are published.
      */
     public Route topicRoute(String topic) {
-        TopicTopology t = config.topologyFor(topic);
-        if (!declaredTopics.contains(topic)) {
-            declare("declare the exchange of topic '" + topic + "'", ch -> declareExchange(ch, t));
-            for (String group : config.declaredGroups().getOrDefault(topic, Set.of())) {
-                declareGroup(topic, group);
-            }
-            declaredTopics.add(topic);
+        Route route = declaredTopics.get(topic);
+        if (route != null) {
+            return route;   // the common case: on every publish
         }
-        return new Route(t.exchange(), t.routingKey());
+        TopicTopology t = config.topologyFor(topic);
+        declare("declare the exchange of topic '" + topic + "'", ch -> declareExchange(ch, t));
+        for (String group : config.declaredGroups().getOrDefault(topic, Set.of())) {
+            declareGroup(topic, group);
+        }
+        route = new Route(t.exchange(), t.routingKey());
+        declaredTopics.put(topic, route);
+        return route;
     }
 
     /**
