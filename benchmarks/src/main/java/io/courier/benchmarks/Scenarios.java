@@ -14,6 +14,7 @@ final class Scenarios {
         for (Scenario s : MemoryScenarios.scenarios()) {
             m.put(s.name(), s);
         }
+        JdbcScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         return m;
     }
 }
