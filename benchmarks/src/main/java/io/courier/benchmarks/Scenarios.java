@@ -18,6 +18,7 @@ final class Scenarios {
             m.put(s.name(), s);
         }
         RabbitMqScenarios.scenarios().forEach(s -> m.put(s.name(), s));
+        JdbcScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         return m;
     }
 }
