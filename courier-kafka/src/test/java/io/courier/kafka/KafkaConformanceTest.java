@@ -14,9 +14,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KafkaBroker.class)
 class KafkaConformanceTest extends TransportConformanceSuite {
 
+    /** Every connection goes through the fault proxy, so that the suite can cut them. */
     @Override
-    protected Transport createTransport() {
-        return KafkaChildFactory.transport(KafkaBroker.bootstrapServers());
+    protected Transport createTransport() throws Exception {
+        return KafkaChildFactory.transport(KafkaFaultProxy.get().bootstrapServers());
     }
 
     @Override
@@ -29,6 +30,7 @@ class KafkaConformanceTest extends TransportConformanceSuite {
                 .delayedDelivery(true)
                 .keyOrdering(true)
                 .partitionedConsumers(true)
+                .connectionFaults(true)
                 .maxPayloadBytes(KafkaConfig.DEFAULT_MAX_PAYLOAD_BYTES)
                 .leaseTimeout(Duration.ofSeconds(3))   // the consumer session timeout
                 .build();
@@ -43,6 +45,16 @@ class KafkaConformanceTest extends TransportConformanceSuite {
     @Override
     protected void restartBroker() {
         KafkaBroker.restart();
+    }
+
+    @Override
+    protected void cutConnections() throws Exception {
+        KafkaFaultProxy.get().cut();
+    }
+
+    @Override
+    protected void healConnections() throws Exception {
+        KafkaFaultProxy.get().heal();
     }
 
     @Override

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -53,6 +54,10 @@ public final class KafkaClients {
         p.put(ProducerConfig.LINGER_MS_CONFIG, millis(config.linger()));
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, config.batchSizeBytes());
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1024 * 1024, config.maxPayloadBytes() + RECORD_OVERHEAD_BYTES));
+        // Keep the known partitions through a broker outage. With the default "rebootstrap" the producer
+        // forgets them once no broker answers, and every publish then blocks for up to maxBlock
+        // waiting for metadata instead of queueing its record until the broker is back.
+        p.put(CommonClientConfigs.METADATA_RECOVERY_STRATEGY_CONFIG, "none");
         if (transactionalId != null) {
             p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
         }
