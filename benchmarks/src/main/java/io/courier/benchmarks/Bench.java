@@ -38,6 +38,7 @@ public final class Bench {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--list" -> {
                     Scenarios.all().values().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
+                    TaskBench.list();
                     return;
                 }
                 case "-h", "--help" -> {
@@ -52,7 +53,9 @@ public final class Bench {
         }
         Map<String, Scenario> all = Scenarios.all();
         List<Scenario> chosen = new ArrayList<>();
-        if (names.isEmpty()) {
+        boolean everything = names.isEmpty();
+        List<String> taskNames = everything ? TaskBench.names() : TaskBench.take(names);   // tasks-*: see TaskBench
+        if (everything) {
             chosen.addAll(all.values());
         } else {
             for (String n : names) {
@@ -71,6 +74,7 @@ public final class Bench {
             results.add(run(s, seconds));
         }
         write(out, results);
+        TaskBench.run(taskNames, seconds, out);
     }
 
     static Result run(Scenario s, int seconds) throws Exception {
