@@ -48,6 +48,7 @@ public final class Bench {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--list" -> {
                     Scenarios.all().values().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
+                    TaskBench.list();
                     return;
                 }
                 case "-h", "--help" -> {
@@ -68,7 +69,9 @@ public final class Bench {
         }
         Map<String, Scenario> all = Scenarios.all();
         List<Scenario> chosen = new ArrayList<>();
-        if (names.isEmpty()) {
+        boolean everything = names.isEmpty();
+        List<String> taskNames = everything ? TaskBench.names() : TaskBench.take(names);   // tasks-*: see TaskBench
+        if (everything) {
             chosen.addAll(all.values());
         } else {
             for (String n : names) {
@@ -87,6 +90,7 @@ public final class Bench {
             results.add(run(s, seconds, rounds, warmup));
         }
         write(out, results);
+        TaskBench.run(taskNames, seconds, out);
     }
 
     static Result run(Scenario s, int seconds, int rounds, int warmup) throws Exception {

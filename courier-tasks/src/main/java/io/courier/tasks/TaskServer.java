@@ -100,6 +100,8 @@ public final class TaskServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(TaskServer.class);
     private static final int MAX_ERROR_LENGTH = 4000;
+    /** Most completions written in one store call. */
+    private static final int MAX_COMPLETION_BATCH = 256;
     static final String LEASE_EXPIRED_ERROR =
             "lease expired: the worker running the task stopped renewing its lease (crashed, killed or cut off)";
 
@@ -133,6 +135,9 @@ public final class TaskServer implements AutoCloseable {
     private final Map<StatsKey, long[]> stats = new ConcurrentHashMap<>();
     private final QueueSelector selector;
     private final AtomicLong lastForward = new AtomicLong(Long.MIN_VALUE);
+    private final java.util.Queue<Execution> completions = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicBoolean completing = new AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicInteger awaitingCompletion = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Instant startedAt;
     private ExecutorService handlers;
     private ScheduledThreadPoolExecutor maintenance;
@@ -423,17 +428,60 @@ public final class TaskServer implements AutoCloseable {
         fail(e, new TaskTimeoutException(message, deadline));
     }
 
+    /**
+     * Queues the completion and writes it together with any others that finished meanwhile (group
+     * commit): the first handler thread to find no write in flight writes everything queued, in one
+     * {@link TaskStore#completeAll} call, until the queue is empty; the others return at once. A lone
+     * completion is written at once by its own thread; under load one transaction completes many
+     * tasks.
+     *
+     * <p>The worker slot is freed at once, so the next task can be fetched while the completion is
+     * written, unless {@code concurrency} completions already wait to be written: then it is freed
+     * when its own is written, which holds fetching back while the store falls behind.
+     */
     private void succeed(Execution e) {
-        try {
-            if (!store.complete(e.lease, clock.instant())) {
-                log.warn("task {} finished but its lease had been lost; the result is discarded", e.lease.taskId());
+        if (awaitingCompletion.incrementAndGet() <= concurrency) {
+            e.slotFreedEarly = true;
+            slots.release();
+        }
+        completions.add(e);
+        while (!completions.isEmpty() && completing.compareAndSet(false, true)) {
+            try {
+                List<Execution> batch = new ArrayList<>();
+                Execution next;
+                while (batch.size() < MAX_COMPLETION_BATCH && (next = completions.poll()) != null) {
+                    batch.add(next);
+                }
+                if (!batch.isEmpty()) {
+                    completeAll(batch);
+                }
+            } finally {
+                completing.set(false);
             }
-            count(e, false);
+        }
+    }
+
+    private void completeAll(List<Execution> batch) {
+        try {
+            List<Lease> leases = new ArrayList<>(batch.size());
+            for (Execution e : batch) {
+                leases.add(e.lease);
+            }
+            Set<String> lost = store.completeAll(leases, clock.instant());
+            for (Execution e : batch) {
+                if (lost.contains(e.lease.taskId())) {
+                    log.warn("task {} finished but its lease had been lost; the result is discarded", e.lease.taskId());
+                }
+                count(e, false);
+            }
         } catch (RuntimeException ex) {
-            log.error("task {} finished but could not be marked completed; it runs again after its lease expires",
-                    e.lease.taskId(), ex);
+            for (Execution e : batch) {
+                log.error("task {} finished but could not be marked completed; it runs again after its lease expires",
+                        e.lease.taskId(), ex);
+            }
         } finally {
-            done(e);
+            awaitingCompletion.addAndGet(-batch.size());
+            batch.forEach(this::done);
         }
     }
 
@@ -494,7 +542,9 @@ public final class TaskServer implements AutoCloseable {
 
     private void done(Execution e) {
         inflight.remove(e.lease.taskId(), e);
-        slots.release();
+        if (!e.slotFreedEarly) {
+            slots.release();
+        }
         synchronized (inflightMonitor) {
             inflightMonitor.notifyAll();
         }
@@ -513,7 +563,8 @@ public final class TaskServer implements AutoCloseable {
 
     private void heartbeat() {
         Instant now = clock.instant();
-        List<Execution> running = List.copyOf(inflight.values());
+        // Settled attempts are being written (completed, retried, archived): their leases need no renewal.
+        List<Execution> running = inflight.values().stream().filter(e -> !e.settled.get()).toList();
         if (!running.isEmpty()) {
             List<Lease> leases = new ArrayList<>(running.size());
             for (Execution e : running) {
@@ -638,6 +689,8 @@ public final class TaskServer implements AutoCloseable {
         final Instant startedAt;
         final AtomicBoolean settled = new AtomicBoolean();
         volatile ScheduledFuture<?> watchdog;
+        /** Set by the one thread that settled the attempt as a success, read by the one that calls done. */
+        volatile boolean slotFreedEarly;
         private Thread thread;
         private boolean handlerReturned;
 

@@ -119,6 +119,38 @@ final class RedisScripts {
             return 1
             """;
 
+    /** ARGV: p, now, then id/token pairs. Returns 1 (completed) or 0 (stale lease) per pair, as COMPLETE does for one. */
+    static final String COMPLETE_ALL = """
+            local p, now = ARGV[1], ARGV[2]
+            local out = {}
+            for i = 3, #ARGV, 2 do
+              local id = ARGV[i]
+              local tkey = p .. ':t:' .. id
+              local h = redis.call('HMGET', tkey, 'state', 'lease_token', 'queue', 'unique_key', 'retention_ms')
+              if h[1] ~= 'active' or h[2] ~= ARGV[i + 1] then
+                out[#out + 1] = 0
+              else
+                local q = h[3]
+                redis.call('ZREM', p .. ':q:' .. q .. ':active', id)
+                if h[4] and h[4] ~= '' then
+                  local ukey = p .. ':u:' .. h[4]
+                  if redis.call('GET', ukey) == id then redis.call('DEL', ukey) end
+                end
+                local ret = tonumber(h[5] or '0')
+                if ret > 0 then
+                  local exp = string.format('%d', tonumber(now) + ret)
+                  redis.call('HSET', tkey, 'state', 'completed', 'completed_at', now, 'expires_at', exp)
+                  redis.call('HDEL', tkey, 'lease_token', 'lease_owner', 'lease_expires_at')
+                  redis.call('ZADD', p .. ':q:' .. q .. ':completed', exp, id)
+                else
+                  redis.call('DEL', tkey)
+                end
+                out[#out + 1] = 1
+              end
+            end
+            return out
+            """;
+
     /** ARGV: p, id, token, now, process at, error, count retry (1/0). */
     static final String RETRY = CHECK_LEASE + """
             redis.call('HSET', tkey, 'state', 'retry', 'process_at', ARGV[5], 'last_error', ARGV[6], 'last_failed_at', ARGV[4])

@@ -207,6 +207,26 @@ public final class RedisTaskStore implements TaskStore {
     }
 
     @Override
+    public Set<String> completeAll(Collection<Lease> leases, Instant now) {
+        if (leases.isEmpty()) {
+            return Set.of();
+        }
+        List<Lease> list = List.copyOf(leases);
+        List<byte[]> args = args(prefix, millis(now));
+        for (Lease l : list) {
+            add(args, l.taskId(), l.token());
+        }
+        List<Object> out = multi("complete " + list.size() + " task(s)", RedisScripts.COMPLETE_ALL, args);
+        Set<String> lost = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (((Long) out.get(i)) == 0L) {
+                lost.add(list.get(i).taskId());
+            }
+        }
+        return lost;
+    }
+
+    @Override
     public boolean retry(Lease lease, Instant now, Instant processAt, String error, boolean countRetry) {
         return integer("retry task " + lease.taskId(), RedisScripts.RETRY, args(prefix, lease.taskId(), lease.token(),
                 millis(now), millis(processAt), error, countRetry ? "1" : "0")) == 1;

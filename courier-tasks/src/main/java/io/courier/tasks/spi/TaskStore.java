@@ -69,6 +69,27 @@ public interface TaskStore extends AutoCloseable {
     boolean complete(Lease lease, Instant now);
 
     /**
+     * Completes several tasks at once, each as {@link #complete(Lease, Instant)} does; the server
+     * calls this with the tasks that finished while its previous write was in flight, so that a busy
+     * server writes one transaction (one script call) for many tasks instead of one each. Each task
+     * is settled on its own lease: a stale lease leaves that task alone and the others are completed.
+     *
+     * <p>The default calls {@link #complete(Lease, Instant)} for each lease; stores override it to
+     * write all of them in one round trip.
+     *
+     * @return the task ids whose lease was stale (nothing changed for them)
+     */
+    default Set<String> completeAll(Collection<Lease> leases, Instant now) {
+        Set<String> lost = new java.util.HashSet<>();
+        for (Lease lease : leases) {
+            if (!complete(lease, now)) {
+                lost.add(lease.taskId());
+            }
+        }
+        return lost;
+    }
+
+    /**
      * ACTIVE to RETRY, due at {@code processAt}, recording {@code error}; increments the retry count
      * when {@code countRetry}.
      *

@@ -104,7 +104,12 @@ enum SqlDialect {
                         + "lease_expires_at BIGINT, "
                         + "completed_at BIGINT, "
                         + "expires_at BIGINT)",
-                "CREATE INDEX IF NOT EXISTS " + p + "tasks_queue_state ON " + p + "tasks (queue, state, process_at)",
+                // The claim's ORDER BY (process_at, insertion order) must be the index order, so that a claim
+                // reads only the first rows of the queue. SQLite appends the rowid to every index; PostgreSQL
+                // needs seq spelled out, else (with stale statistics right after a burst of enqueues) it sorts
+                // every pending row of the queue on each claim.
+                "CREATE INDEX IF NOT EXISTS " + p + "tasks_queue_state ON " + p + "tasks (queue, state, process_at"
+                        + (this == POSTGRESQL ? ", seq" : "") + ")",
                 "CREATE INDEX IF NOT EXISTS " + p + "tasks_state_lease ON " + p + "tasks (state, lease_expires_at)",
                 "CREATE INDEX IF NOT EXISTS " + p + "tasks_state_expires ON " + p + "tasks (state, expires_at)",
                 "CREATE TABLE IF NOT EXISTS " + p + "task_unique ("

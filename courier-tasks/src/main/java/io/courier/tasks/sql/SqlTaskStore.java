@@ -320,7 +320,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             return List.of();
         }
         String token = UUID.randomUUID().toString();
-        return write("claim from queue '" + queue + "'", c -> {
+        return writeRelaxed("claim from queue '" + queue + "'", c -> {
             List<ClaimedTask> claimed = new ArrayList<>(max);
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'active', lease_owner = ?, "
                     + "lease_token = ?, lease_expires_at = ?, started_at = ? WHERE id IN (SELECT id FROM " + tasks
@@ -350,7 +350,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         if (leases.isEmpty()) {
             return Set.of();
         }
-        List<Lease> list = List.copyOf(leases);
+        // In id order, as completeAll locks, so that the two never deadlock.
+        List<Lease> list = leases.stream().sorted(java.util.Comparator.comparing(Lease::taskId)).toList();
         return write("renew " + list.size() + " lease(s)", c -> {
             Set<String> lost = new HashSet<>();
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET lease_expires_at = ? "
@@ -401,6 +402,86 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             }
             return true;
         });
+    }
+
+    @Override
+    public Set<String> completeAll(Collection<Lease> leases, Instant now) {
+        if (leases.isEmpty()) {
+            return Set.of();
+        }
+        List<Lease> list = List.copyOf(leases);
+        return writeRelaxed("complete " + list.size() + " task(s)", c -> {
+            Map<String, String> completed = new HashMap<>();   // task id -> unique key or null
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id IN ("
+                    + lockInIdOrder(list.size(), "retention_ms = 0") + ") RETURNING id, unique_key")) {
+                bindLeases(ps, 1, list);
+                collectCompleted(ps, completed);
+            }
+            if (completed.size() < list.size()) {
+                List<Lease> rest = list.stream().filter(l -> !completed.containsKey(l.taskId())).toList();
+                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'completed', "
+                        + "completed_at = ?, expires_at = ? + retention_ms, lease_owner = NULL, lease_token = NULL, "
+                        + "lease_expires_at = NULL WHERE id IN (" + lockInIdOrder(rest.size(), "retention_ms > 0")
+                        + ") RETURNING id, unique_key")) {
+                    ps.setLong(1, now.toEpochMilli());
+                    ps.setLong(2, now.toEpochMilli());
+                    bindLeases(ps, 3, rest);
+                    collectCompleted(ps, completed);
+                }
+            }
+            if (completed.values().stream().anyMatch(Objects::nonNull)) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + uniques + " WHERE unique_key = ? AND task_id = ?")) {
+                    for (Map.Entry<String, String> e : completed.entrySet()) {
+                        if (e.getValue() != null) {
+                            ps.setString(1, e.getValue());
+                            ps.setString(2, e.getKey());
+                            ps.addBatch();
+                        }
+                    }
+                    ps.executeBatch();
+                }
+            }
+            Set<String> lost = new HashSet<>();
+            for (Lease l : list) {
+                if (!completed.containsKey(l.taskId())) {
+                    lost.add(l.taskId());
+                }
+            }
+            return lost;
+        });
+    }
+
+    /**
+     * A sub-select of the ids of active tasks held by one of {@code n} leases (and matching
+     * {@code condition}), locked in id order. The plain {@code id IN} lets the database go through the
+     * primary key; the row-value test then requires each id's own token. Locking in id order, as
+     * {@link #renewLeases} does, keeps a heartbeat and a batch of completions from deadlocking.
+     */
+    private String lockInIdOrder(int n, String condition) {
+        return "SELECT id FROM " + tasks + " WHERE state = 'active' AND " + condition + " AND id IN (" + marks(n)
+                + ") AND (id, lease_token) IN (VALUES " + String.join(", ", java.util.Collections.nCopies(n, "(?, ?)"))
+                + ") ORDER BY id" + dialect.forUpdate();
+    }
+
+    /** Binds the parameters of {@link #lockInIdOrder}; returns the next parameter index. */
+    private static int bindLeases(PreparedStatement ps, int first, List<Lease> leases) throws SQLException {
+        int i = first;
+        for (Lease l : leases) {
+            ps.setString(i++, l.taskId());
+        }
+        for (Lease l : leases) {
+            ps.setString(i++, l.taskId());
+            ps.setString(i++, l.token());
+        }
+        return i;
+    }
+
+    private static void collectCompleted(PreparedStatement ps, Map<String, String> completed) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                completed.put(rs.getString(1), rs.getString(2));
+            }
+        }
     }
 
     /** Null when no row came back; the row's unique key (maybe empty) otherwise. */
@@ -871,6 +952,29 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         } catch (SQLException e) {
             throw failure(what, e);
         }
+    }
+
+    /**
+     * Runs {@code work} in one transaction like {@link #write}, but on PostgreSQL without waiting for
+     * the commit to be flushed to disk ({@code synchronous_commit = off} for this transaction only).
+     * Used for claims and completions, the two writes a busy server makes per task: losing the last
+     * of them in a database crash (PostgreSQL's WAL writer flushes them within a fraction of a second)
+     * has the effect of a worker crash, which at-least-once delivery already covers: an unrecorded
+     * claim leaves the task pending, an unrecorded completion leaves it active until its lease
+     * expires, and either way it runs again. The write-ahead log keeps commits in order, so a
+     * completion never survives without its claim. Every other write, enqueue above all, waits for
+     * the flush. SQLite (WAL, {@code synchronous=NORMAL}) does not flush on commit anyway.
+     */
+    private <T> T writeRelaxed(String what, Work<T> work) {
+        if (dialect != SqlDialect.POSTGRESQL) {
+            return write(what, work);
+        }
+        return write(what, c -> {
+            try (Statement s = c.createStatement()) {
+                s.execute("SET LOCAL synchronous_commit TO OFF");
+            }
+            return work.run(c);
+        });
     }
 
     /** Runs read-only {@code work} in auto-commit mode (no write lock on SQLite). */

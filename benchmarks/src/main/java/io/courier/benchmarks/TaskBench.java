@@ -1,0 +1,345 @@
+package io.courier.benchmarks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Runs the {@code tasks-} scenarios, which do not fit the publish/consume {@link Pipeline} model: a
+ * task queue is measured by how fast it takes tasks in and how fast it works off a backlog.
+ *
+ * <p>For each chosen store, and once per run for the reference (JobRunr on PostgreSQL):
+ * <ol>
+ *   <li><b>Enqueue</b>: {@value #ENQUEUERS} threads enqueue N no-op tasks, one durable enqueue per
+ *       call, with no server running. Rate = N / time.</li>
+ *   <li><b>Burn-down</b>: a server with {@value #WORKERS} workers is started on the backlog. Rate =
+ *       N / time from the first handler call to the last; the time from {@code start()} to the last
+ *       call (which includes start-up and the first fetch) is recorded too.</li>
+ *   <li><b>Latency</b>: on fresh tables, with the server running, tasks are enqueued at a fixed rate
+ *       (half the slowest burn-down rate of the run) for {@code --seconds}; latency runs from each
+ *       task's scheduled enqueue time to the start of its handler.</li>
+ * </ol>
+ * N is {@value #MAX_TASKS} (the figure the task-queue issue asks for) for runs of 10 s per phase or
+ * more, and {@value #TASKS_PER_SECOND} per second of {@code --seconds} for shorter runs.
+ */
+final class TaskBench {
+
+    /** Tasks in the burn-down of a full run. */
+    static final int MAX_TASKS = 100_000;
+    /** Tasks per second of {@code --seconds} when a shorter run is asked for. */
+    static final int TASKS_PER_SECOND = 10_000;
+    /** Workers of each side's server (JobRunr's default on this 2-core machine: 8 per core). */
+    static final int WORKERS = 16;
+    /** Threads enqueuing at once, on both sides. */
+    static final int ENQUEUERS = 8;
+    static final String REFERENCE = "JobRunr " + jobRunrVersion() + " (PostgreSQL storage, " + WORKERS + " workers, "
+            + JobRunrReference.POLL_SECONDS + " s poll)";
+    private static final long AWAIT_SECONDS = 1800;
+
+    /** One system's figures. */
+    record Figures(long tasks, double enqueuePerSec, double processPerSec, double burnDownSeconds) {
+    }
+
+    private TaskBench() {
+    }
+
+    /** The scenario names, in run order. */
+    static List<String> names() {
+        return TaskScenarios.scenarios().stream().map(TaskScenarios.TaskScenario::name).toList();
+    }
+
+    /** Prints the scenarios for {@code --list}. */
+    static void list() {
+        TaskScenarios.scenarios().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
+    }
+
+    /** Removes the task scenario names from {@code names} and returns them. */
+    static List<String> take(List<String> names) {
+        List<String> taken = new ArrayList<>();
+        for (Iterator<String> it = names.iterator(); it.hasNext(); ) {
+            String n = it.next();
+            if (names().contains(n)) {
+                taken.add(n);
+                it.remove();
+            }
+        }
+        return taken;
+    }
+
+    static int tasksFor(int seconds) {
+        return (int) Math.min(MAX_TASKS, (long) TASKS_PER_SECOND * seconds);
+    }
+
+    /** Runs the named task scenarios and adds their results to {@code out/latest.json} and {@code latest.md}. */
+    static void run(List<String> chosen, int seconds, Path out) throws Exception {
+        if (chosen.isEmpty()) {
+            return;
+        }
+        int n = tasksFor(seconds);
+        String loadBefore = loadAverage();
+        System.out.printf(Locale.ROOT, "%n== tasks: %s; %,d no-op tasks, %d workers, %d enqueuers; load average %s%n",
+                String.join(", ", chosen), n, WORKERS, ENQUEUERS, loadBefore);
+        Map<String, TaskScenarios.TaskScenario> byName = new LinkedHashMap<>();
+        TaskScenarios.scenarios().forEach(s -> byName.put(s.name(), s));
+
+        // Burn-downs. JobRunr runs once, right after Courier on the same PostgreSQL when that is chosen.
+        Map<String, Figures> courier = new LinkedHashMap<>();
+        Figures reference = null;
+        for (TaskScenarios.TaskScenario s : byName.values()) {
+            if (!chosen.contains(s.name())) {
+                continue;
+            }
+            courier.put(s.name(), burnDown("courier " + s.name(), s.courier(), n));
+            if (s.name().equals("tasks-postgres")) {
+                reference = burnDown("reference JobRunr", JobRunrReference::create, n);
+            }
+        }
+        if (reference == null) {
+            reference = burnDown("reference JobRunr", JobRunrReference::create, n);
+        }
+
+        // Latency at one fixed rate for everybody: half the slowest burn-down rate.
+        double slowest = reference.processPerSec();
+        for (Figures f : courier.values()) {
+            slowest = Math.min(slowest, f.processPerSec());
+        }
+        double rate = Math.max(10, Math.floor(0.5 * slowest));
+        Histogram referenceLatency = latency("reference JobRunr", JobRunrReference::create, seconds, rate);
+
+        List<Result> results = new ArrayList<>();
+        Map<String, Map<String, Object>> details = new LinkedHashMap<>();
+        for (Map.Entry<String, Figures> e : courier.entrySet()) {
+            TaskScenarios.TaskScenario s = byName.get(e.getKey());
+            Histogram lat = latency("courier " + s.name(), s.courier(), seconds, rate);
+            Figures c = e.getValue();
+            double ratio = Math.round(c.processPerSec() / reference.processPerSec() * 1000) / 1000.0;
+            System.out.printf(Locale.ROOT, "%s: process %,.0f/s vs JobRunr %,.0f/s = %.2fx; enqueue %,.0f/s vs %,.0f/s%n",
+                    s.name(), c.processPerSec(), reference.processPerSec(), ratio, c.enqueuePerSec(), reference.enqueuePerSec());
+            results.add(new Result(s.name(), s.description(), 8, seconds,
+                    Math.round(c.processPerSec()), Math.round(c.enqueuePerSec()), REFERENCE,
+                    Math.round(reference.processPerSec()), Math.round(reference.enqueuePerSec()), ratio, rate,
+                    ms(lat, 50), ms(lat, 99), ms(referenceLatency, 50), ms(referenceLatency, 99), Machine.describe()));
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("tasks", n);
+            d.put("workers", WORKERS);
+            d.put("enqueuers", ENQUEUERS);
+            d.put("courier_enqueue_per_s", Math.round(c.enqueuePerSec()));
+            d.put("reference_enqueue_per_s", Math.round(reference.enqueuePerSec()));
+            d.put("courier_burn_down_s", round2(c.burnDownSeconds()));
+            d.put("reference_burn_down_s", round2(reference.burnDownSeconds()));
+            d.put("latency", "enqueue to handler start, from the scheduled enqueue time");
+            d.put("load_average_before", loadBefore);
+            d.put("load_average_after", loadAverage());
+            details.put(s.name(), d);
+        }
+        Bench.write(out, results);
+        addDetails(out, details);
+    }
+
+    /** Enqueues {@code n} tasks, then starts the workers and times the burn-down. */
+    static Figures burnDown(String label, TaskSystem.Factory factory, int n) throws Exception {
+        try (TaskSystem system = factory.create(runId())) {
+            AtomicLong next = new AtomicLong();
+            long start = System.nanoTime();
+            inParallel(ENQUEUERS, () -> {
+                while (next.getAndIncrement() < n) {
+                    system.enqueue(System.nanoTime());
+                }
+            });
+            double enqueueSecs = (System.nanoTime() - start) / 1e9;
+            System.out.printf(Locale.ROOT, "%-24s enqueue   %,d tasks in %.1f s: %,.0f/s%n", label, n, enqueueSecs, n / enqueueSecs);
+
+            AtomicLong ran = new AtomicLong();
+            AtomicLong firstRunAt = new AtomicLong();
+            AtomicLong lastRunAt = new AtomicLong();
+            long startedAt = System.nanoTime();
+            system.start(WORKERS, enqueuedAt -> {
+                long now = System.nanoTime();
+                firstRunAt.compareAndSet(0, now);
+                lastRunAt.set(now);
+                ran.incrementAndGet();
+            });
+            awaitCount(label, system, ran, n);
+            long last = lastRunAt.get();
+            double processSecs = Math.max(1e-3, (last - firstRunAt.get()) / 1e9);
+            double burnDownSecs = (last - startedAt) / 1e9;
+            System.out.printf(Locale.ROOT, "%-24s burn-down %,d tasks in %.1f s (%.1f s after start): %,.0f/s%n",
+                    label, n, processSecs, burnDownSecs, n / processSecs);
+            awaitSettled(label, system);
+            return new Figures(n, n / enqueueSecs, n / processSecs, burnDownSecs);
+        }
+    }
+
+    /** Enqueues at {@code rate} for {@code seconds} with the server running; returns enqueue-to-start latency. */
+    static Histogram latency(String label, TaskSystem.Factory factory, int seconds, double rate) throws Exception {
+        Recorder recorder = new Recorder(3);
+        AtomicLong ran = new AtomicLong();
+        try (TaskSystem system = factory.create(runId())) {
+            system.start(WORKERS, enqueuedAt -> {
+                recorder.recordValue(Math.max(0, System.nanoTime() - enqueuedAt));
+                ran.incrementAndGet();
+            });
+            long total = Math.max(1, Math.round(rate * seconds));
+            double intervalNanos = 1e9 / rate;
+            long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+            AtomicLong next = new AtomicLong();
+            inParallel(ENQUEUERS, () -> {
+                long slot;
+                while ((slot = next.getAndIncrement()) < total) {
+                    long scheduled = start + Math.round(slot * intervalNanos);
+                    long wait;
+                    while ((wait = scheduled - System.nanoTime()) > 0) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    system.enqueue(scheduled);
+                }
+            });
+            awaitCount(label, system, ran, total);
+            Histogram h = recorder.getIntervalHistogram();
+            System.out.printf(Locale.ROOT, "%-24s latency at %,.0f tasks/s: p50 %.2f ms, p99 %.2f ms%n",
+                    label, rate, ms(h, 50), ms(h, 99));
+            awaitSettled(label, system);
+            return h;
+        }
+    }
+
+    private static void awaitCount(String label, TaskSystem system, AtomicLong count, long expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
+        long nextReport = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (count.get() < expected) {
+            long now = System.nanoTime();
+            if (now > deadline) {
+                throw new TimeoutException(label + ": only " + count.get() + " of " + expected + " tasks ran within "
+                        + AWAIT_SECONDS + " s");
+            }
+            if (now > nextReport) {
+                System.out.printf(Locale.ROOT, "%-24s ... %,d of %,d ran%n", label, count.get(), expected);
+                String problem = system.problem();
+                if (problem != null) {
+                    throw new IllegalStateException(label + ": " + problem);
+                }
+                nextReport = now + TimeUnit.SECONDS.toNanos(10);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+    }
+
+    /** Checks (untimed) that the store agrees every task finished: no handler result was lost. */
+    private static void awaitSettled(String label, TaskSystem system) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long left;
+        while ((left = system.unfinished()) > 0) {
+            if (System.nanoTime() > deadline) {
+                throw new TimeoutException(label + ": " + left + " task(s) still unfinished in the store 120 s after "
+                        + "their handlers ran");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        }
+    }
+
+    @FunctionalInterface
+    private interface Work {
+        void run() throws Exception;
+    }
+
+    private static void inParallel(int threads, Work work) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                futures.add(pool.submit(() -> {
+                    work.run();
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Adds the task-specific fields to the scenarios' entries of {@code latest.json}, and a note to {@code latest.md}. */
+    private static void addDetails(Path dir, Map<String, Map<String, Object>> details) throws Exception {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        Path json = dir.resolve("latest.json");
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (Map<?, ?> e : mapper.readValue(json.toFile(), Map[].class)) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) e);
+            Map<String, Object> d = details.get(String.valueOf(entry.get("scenario")));
+            if (d != null) {
+                entry.putAll(d);
+            }
+            entries.add(entry);
+        }
+        mapper.writeValue(json.toFile(), entries);
+
+        StringBuilder md = new StringBuilder(Files.readString(dir.resolve("latest.md")));
+        md.append("\n## Task queue (`tasks-*`)\n\n")
+          .append("For `tasks-*` rows, *msg/s* is the **burn-down rate**: tasks processed per second while working off a ")
+          .append("backlog of N no-op tasks (from the first handler call to the last). The reference is ")
+          .append(REFERENCE).append(" on the same PostgreSQL, run once per run; the ratio is Courier's rate / JobRunr's. ")
+          .append("Latency is enqueue-to-handler-start at the fixed rate. See docs/tasks.md, \"Benchmark\".\n\n")
+          .append("| scenario | tasks | workers | courier enqueue/s | reference enqueue/s | courier burn-down/s | reference burn-down/s | ratio |\n")
+          .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Map<String, Object> e : entries) {
+            if (!String.valueOf(e.get("scenario")).startsWith("tasks-")) {
+                continue;
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %,.0f | %,.0f | %,.0f | %,.0f | %.2f |%n",
+                    e.get("scenario"), ((Number) e.getOrDefault("tasks", 0)).longValue(), e.get("workers"),
+                    num(e.get("courier_enqueue_per_s")), num(e.get("reference_enqueue_per_s")),
+                    num(e.get("courier_per_s")), num(e.get("reference_per_s")), num(e.get("ratio"))));
+        }
+        Files.writeString(dir.resolve("latest.md"), md.toString());
+    }
+
+    private static double num(Object o) {
+        return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    private static double ms(Histogram h, double percentile) {
+        return Math.round(h.getValueAtPercentile(percentile) / 1e4) / 100.0;
+    }
+
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    private static String runId() {
+        return UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    private static String jobRunrVersion() {
+        String v = org.jobrunr.server.BackgroundJobServer.class.getPackage().getImplementationVersion();
+        return v != null ? v : "";
+    }
+}
