@@ -132,9 +132,12 @@ final class TaskBench {
             double ratio = Math.round(c.processPerSec() / reference.processPerSec() * 1000) / 1000.0;
             System.out.printf(Locale.ROOT, "%s: process %,.0f/s vs JobRunr %,.0f/s = %.2fx; enqueue %,.0f/s vs %,.0f/s%n",
                     s.name(), c.processPerSec(), reference.processPerSec(), ratio, c.enqueuePerSec(), reference.enqueuePerSec());
-            results.add(new Result(s.name(), s.description(), 8, seconds,
+            // One burn-down round per side; CPU per task is not measured for tasks (NaN).
+            results.add(new Result(s.name(), s.description(), 8, seconds, 1, 0,
                     Math.round(c.processPerSec()), Math.round(c.enqueuePerSec()), REFERENCE,
-                    Math.round(reference.processPerSec()), Math.round(reference.enqueuePerSec()), ratio, rate,
+                    Math.round(reference.processPerSec()), Math.round(reference.enqueuePerSec()), ratio,
+                    List.of((double) Math.round(c.processPerSec())), List.of((double) Math.round(reference.processPerSec())),
+                    Double.NaN, Double.NaN, rate,
                     ms(lat, 50), ms(lat, 99), ms(referenceLatency, 50), ms(referenceLatency, 99), Machine.describe()));
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("tasks", n);
