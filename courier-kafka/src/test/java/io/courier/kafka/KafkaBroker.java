@@ -61,7 +61,9 @@ public final class KafkaBroker implements BeforeAllCallback {
     private static void run(String command) {
         Path script = script();
         try {
-            Path log = Files.createTempFile("courier-kafka-script", ".log");
+            // The log lives in the module's target directory, not /tmp, where other processes clean up.
+            Path dir = Files.createDirectories(Path.of(System.getProperty("user.dir"), "target"));
+            Path log = Files.createTempFile(dir, "kafka-script-" + command + "-", ".log");
             Process p = new ProcessBuilder(script.toString(), command)
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
