@@ -39,8 +39,9 @@ import org.sqlite.SQLiteDataSource;
  *       {@code pg_notify} in the same transaction. No group commit across calls.</li>
  *   <li>Consume: {@value JdbcScenarios#CONCURRENCY} threads, each looping: claim up to
  *       {@value JdbcScenarios#CLAIM_BATCH} visible deliveries with a 30 s lease (PostgreSQL:
- *       {@code UPDATE ... WHERE message_row IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING}
- *       joined to the payload, one statement; SQLite: {@code UPDATE ... RETURNING} then a
+ *       {@code UPDATE ... WHERE message_row = ANY(ARRAY(SELECT ... LIMIT n FOR UPDATE SKIP LOCKED))
+ *       RETURNING} joined to the payload, one statement; written as an array rather than
+ *       {@code IN (SELECT ...)}, which the planner runs as a scan of the whole table, as Courier does; SQLite: {@code UPDATE ... RETURNING} then a
  *       {@code SELECT} of the payloads, in one {@code BEGIN IMMEDIATE} transaction), run the
  *       callback on each, then delete the claimed deliveries in one transaction (fenced by lease
  *       owner and attempts, as Courier's acknowledgement).</li>
@@ -263,9 +264,9 @@ final class RawSqlQueue implements Pipeline {
             try (Connection c = pool.getConnection();
                  PreparedStatement ps = c.prepareStatement("UPDATE deliveries d SET visible_at = ?, lease_owner = ?,"
                          + " attempts = d.attempts + 1 FROM messages m"
-                         + " WHERE d.group_id = ? AND d.message_row IN (SELECT message_row FROM deliveries"
+                         + " WHERE d.group_id = ? AND d.message_row = ANY(ARRAY(SELECT message_row FROM deliveries"
                          + " WHERE group_id = ? AND visible_at <= ? ORDER BY visible_at, message_row LIMIT ?"
-                         + " FOR UPDATE SKIP LOCKED) AND m.id = d.message_row"
+                         + " FOR UPDATE SKIP LOCKED)) AND m.id = d.message_row"
                          + " RETURNING d.message_row, d.attempts, m.payload")) {
                 ps.setLong(1, now + LEASE_MILLIS);
                 ps.setLong(2, owner);

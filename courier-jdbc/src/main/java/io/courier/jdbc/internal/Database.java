@@ -84,6 +84,17 @@ public final class Database {
         }
     }
 
+    /**
+     * Runs {@code work} on a connection in auto-commit mode, without the in-process write lock: for
+     * reads, and for writes that are atomic on their own (one statement, or one request the database
+     * runs as one implicit transaction).
+     */
+    public <T> T autoCommit(SqlFunction<T> work) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            return work.apply(c);
+        }
+    }
+
     /** Runs {@code work} on a connection in auto-commit mode (reads). */
     public <T> T read(SqlFunction<T> work) throws SQLException {
         try (Connection c = dataSource.getConnection()) {

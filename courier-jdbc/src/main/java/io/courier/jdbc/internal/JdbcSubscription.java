@@ -26,15 +26,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One subscription: a poller thread that does all of the subscription's SQL, and
- * {@code concurrency} workers that run the handler.
+ * One subscription: a poller thread that does the subscription's SQL, and {@code concurrency}
+ * workers that run the handler.
  *
  * <p>The poller claims batches of visible deliveries into a local buffer (never more than
- * {@code maxInFlight} claimed and unsettled), and writes the workers' settlements (ack, retry,
+ * {@code maxInFlight} claimed and not yet handled), and writes the workers' settlements (ack, retry,
  * failure) in batches, in the same transaction as the next claim. When nothing is visible it waits
  * for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
  * message or expired lease is due, at most the poll interval. Database errors never stop it: it
  * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again.
+ *
+ * <p>Where the database runs claims in parallel ({@link SqlDialect#claimLanes()}, PostgreSQL) and
+ * {@code maxInFlight} holds several claim batches, helper pollers join while there is a backlog
+ * (the last claim came back full), each settling and claiming on its own connection, so that the
+ * subscription's throughput is not one request's round trip and commit at a time. They share the
+ * {@code maxInFlight} budget, reserving it before they claim, and go back to sleep when a claim
+ * comes back short.
  */
 public final class JdbcSubscription implements Subscription {
 
@@ -71,10 +78,15 @@ public final class JdbcSubscription implements Subscription {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger settledSinceDrain = new AtomicInteger();
     private final int claimThreshold;
+    private final boolean lookBeforeClaiming;
     private final Signal pollerSignal = new Signal();
     private final Signal closeSignal = new Signal();
+    /** Wake-ups of the helper pollers (index 0 unused: the main poller has {@link #pollerSignal}). */
+    private final Signal[] helperSignals;
+    /** True while the last claim came back full: helper pollers work only then. */
+    private volatile boolean backlogged;
     private final ExecutorService workers;
-    private final Thread poller;
+    private final Thread[] pollers;
     private volatile boolean running = true;
     private volatile boolean workersDone;
     private final Object closeLock = new Object();
@@ -93,10 +105,18 @@ public final class JdbcSubscription implements Subscription {
         this.wakeups = wakeups;
         this.onClosed = onClosed;
         this.claimThreshold = Math.max(1, Math.min(tuning.claimBatchSize(), options.maxInFlight()) / 2);
+        this.lookBeforeClaiming = db.dialect().looksBeforeClaiming();
         this.name = "courier-" + db.dialect().name() + "-" + options.topic() + "-" + options.group();
         this.workers = Executors.newFixedThreadPool(options.concurrency(), ConsumerThreads.factory(name));
-        this.poller = new Thread(this::pollLoop, name + "-poller");
-        this.poller.setDaemon(true);
+        int lanes = Math.max(1, Math.min(db.dialect().claimLanes(), options.maxInFlight() / tuning.claimBatchSize()));
+        this.helperSignals = new Signal[lanes];
+        this.pollers = new Thread[lanes];
+        for (int lane = 0; lane < lanes; lane++) {
+            int l = lane;
+            helperSignals[lane] = lane == 0 ? null : new Signal();
+            pollers[lane] = new Thread(() -> pollLoop(l), name + "-poller" + (lane == 0 ? "" : "-" + lane));
+            pollers[lane].setDaemon(true);
+        }
     }
 
     /** Starts the poller and the workers. */
@@ -105,7 +125,9 @@ public final class JdbcSubscription implements Subscription {
         for (int i = 0; i < options.concurrency(); i++) {
             workers.execute(this::work);
         }
-        poller.start();
+        for (Thread poller : pollers) {
+            poller.start();
+        }
     }
 
     @Override
@@ -150,6 +172,8 @@ public final class JdbcSubscription implements Subscription {
     }
 
     private void settle(Settlement s) {
+        // Handled: no longer in flight, though its settlement is written later, with the next request.
+        inFlight.decrementAndGet();
         settled.add(s);
         // Wake the poller once per drain (it then writes within the ack linger), and again when a claim
         // is worth a transaction or the workers are about to run dry; not for every settlement.
@@ -174,7 +198,13 @@ public final class JdbcSubscription implements Subscription {
 
     // ---------------------------------------------------------------- poller
 
-    private void pollLoop() {
+    /**
+     * The loop of poller {@code lane}. Lane 0 is the main poller; the others (if any) help only while
+     * there is a backlog, and leave idle waits and delayed messages to the main poller.
+     */
+    private void pollLoop(int lane) {
+        boolean helper = lane > 0;
+        Signal signal = helper ? helperSignals[lane] : pollerSignal;
         List<Settlement> pending = new ArrayList<>();
         long firstPendingAt = 0;
         boolean idle = false;
@@ -188,6 +218,10 @@ public final class JdbcSubscription implements Subscription {
                     finalFlush(pending);
                     return;
                 }
+                if (helper && !backlogged && pending.isEmpty() && !closing) {
+                    signal.await(pollNanos);
+                    continue;
+                }
                 settledSinceDrain.set(0);
                 Settlement s;
                 while ((s = settled.poll()) != null) {
@@ -196,21 +230,21 @@ public final class JdbcSubscription implements Subscription {
                     }
                     pending.add(s);
                 }
-                // Settled deliveries count as free: their settlement is written with the next claim.
-                int capacity = closing ? 0 : options.maxInFlight() - (inFlight.get() - pending.size());
+                int capacity = closing ? 0 : options.maxInFlight() - inFlight.get();
                 int want = Math.min(tuning.claimBatchSize(), capacity);
-                boolean claimWorth = want > 0 && (want >= claimThreshold || buffer.isEmpty());
+                boolean claimWorth = want > 0 && (helper ? backlogged && want >= claimThreshold
+                        : want >= claimThreshold || buffer.isEmpty());
                 boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.ackBatchSize() || claimWorth || closing
                         || System.nanoTime() - firstPendingAt >= ACK_LINGER_NANOS);
                 if (!claimWorth && !flushDue) {
                     long wait = pending.isEmpty() ? pollNanos : ACK_LINGER_NANOS - (System.nanoTime() - firstPendingAt);
-                    pollerSignal.await(Math.max(wait, 1));
+                    signal.await(Math.max(wait, 1));
                     continue;
                 }
                 try {
                     boolean claim = claimWorth;
                     long nextVisible = Long.MAX_VALUE;
-                    if (claim && idle) {
+                    if (claim && idle && lookBeforeClaiming && !helper) {
                         // Look before taking the write lock: an idle consumer must not serialise SQLite writers.
                         OptionalLong next = db.read(c -> store.nextVisibleAt(c, groupId));
                         if (next.isEmpty() || next.getAsLong() > clock.millis()) {
@@ -225,28 +259,34 @@ public final class JdbcSubscription implements Subscription {
                         backoff = 0;
                         continue;
                     }
-                    final boolean doClaim = claim;
-                    final int limit = want;
-                    List<Settlement> toWrite = pending;
-                    List<ClaimedRow> claimed = db.inTransaction(c -> {
-                        if (!toWrite.isEmpty()) {
-                            store.settle(c, groupId, owner, toWrite);
-                        }
-                        if (!doClaim) {
-                            return List.of();
-                        }
-                        long now = clock.millis();
-                        return store.claim(c, groupId, now, now + options.leaseTimeout().toMillis(), owner, limit);
-                    });
-                    inFlight.addAndGet(claimed.size() - pending.size());
+                    int limit = claim ? reserve(want) : 0;
+                    if (limit == 0 && pending.isEmpty()) {
+                        continue;   // another poller took the room meanwhile
+                    }
+                    long claimedAt = clock.millis();
+                    List<ClaimedRow> claimed;
+                    try {
+                        claimed = store.settleAndClaim(db, groupId, owner, pending, limit, clock, options.leaseTimeout());
+                    } catch (SQLException | RuntimeException e) {
+                        inFlight.addAndGet(-limit);
+                        throw e;
+                    }
+                    inFlight.addAndGet(claimed.size() - limit);
                     pending = new ArrayList<>();
                     buffer.addAll(claimed);
-                    if (doClaim) {
+                    if (limit > 0) {
                         idle = claimed.size() < limit;
+                        backlogged = !idle;
+                        if (backlogged) {
+                            wakeHelpers();
+                        }
                     }
                     recovered(failingSince);
                     failingSince = 0;
                     backoff = 0;
+                    if (limit > 0 && claimed.isEmpty() && !helper) {
+                        waitAfterEmptyClaim(claimedAt, pollNanos);
+                    }
                 } catch (SQLException | RuntimeException e) {
                     backoff = backoff == 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoff * 2);
                     if (failingSince == 0) {
@@ -257,10 +297,10 @@ public final class JdbcSubscription implements Subscription {
                     } else {
                         log.debug("{}: still failing: {}", name, e.toString());
                     }
-                    closeSignal.awaitMillis(backoff);
+                    (helper ? signal : closeSignal).awaitMillis(backoff);
                 } catch (Error e) {
                     log.error("{}: unexpected error in the poller; continuing", name, e);
-                    closeSignal.awaitMillis(MAX_BACKOFF_MS);
+                    (helper ? signal : closeSignal).awaitMillis(MAX_BACKOFF_MS);
                 }
             }
         } catch (InterruptedException e) {
@@ -268,10 +308,51 @@ public final class JdbcSubscription implements Subscription {
         }
     }
 
+    /**
+     * Reserves room for up to {@code want} more claimed deliveries within {@code maxInFlight},
+     * atomically, so that pollers claiming at once never claim more than the budget together.
+     *
+     * @return how many may be claimed; 0 when there is no room
+     */
+    private int reserve(int want) {
+        while (true) {
+            int current = inFlight.get();
+            int room = Math.min(want, options.maxInFlight() - current);
+            if (room <= 0) {
+                return 0;
+            }
+            if (inFlight.compareAndSet(current, current + room)) {
+                return room;
+            }
+        }
+    }
+
+    private void wakeHelpers() {
+        for (int i = 1; i < helperSignals.length; i++) {
+            helperSignals[i].signal();
+        }
+    }
+
     private void recovered(long failingSince) {
         if (failingSince != 0) {
             log.info("{}: database reachable again after {} ms", name,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSince));
+        }
+    }
+
+    /**
+     * A claim at or after {@code claimedAt} found nothing. Wait until the next delivery is due; when
+     * some were visible already and still not claimable (their key has an earlier message in flight,
+     * or another consumer holds their rows), wait for a settlement or a publish to wake us, at most the
+     * poll interval, instead of claiming again at once and spinning on the database. A delivery that
+     * became visible just after the claim is claimed at once.
+     */
+    private void waitAfterEmptyClaim(long claimedAt, long pollNanos) throws SQLException, InterruptedException {
+        long due = db.read(c -> store.nextVisibleAt(c, groupId)).orElse(Long.MAX_VALUE);
+        if (due <= claimedAt) {
+            idleWait(Long.MAX_VALUE, pollNanos);
+        } else if (due > clock.millis()) {
+            idleWait(due, pollNanos);
         }
     }
 
@@ -293,6 +374,7 @@ public final class JdbcSubscription implements Subscription {
         }
         List<ClaimedRow> unstarted = new ArrayList<>();
         buffer.drainTo(unstarted);
+        inFlight.addAndGet(-unstarted.size());
         long now = clock.millis();
         for (ClaimedRow row : unstarted) {
             all.add(Settlement.release(row, now));
@@ -308,7 +390,6 @@ public final class JdbcSubscription implements Subscription {
                     store.settle(c, groupId, owner, all);
                     return null;
                 });
-                inFlight.addAndGet(-all.size());
                 return;
             } catch (SQLException | RuntimeException e) {
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) > deadline) {
@@ -335,6 +416,7 @@ public final class JdbcSubscription implements Subscription {
         running = false;
         pollerSignal.signal();
         closeSignal.signal();
+        wakeHelpers();
         workers.shutdown();
         try {
             if (!workers.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
@@ -349,8 +431,12 @@ public final class JdbcSubscription implements Subscription {
         }
         workersDone = true;
         pollerSignal.signal();
+        wakeHelpers();
+        long joinDeadline = System.nanoTime() + FINAL_FLUSH_GRACE_NANOS + TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MS + 5_000);
         try {
-            poller.join(TimeUnit.NANOSECONDS.toMillis(FINAL_FLUSH_GRACE_NANOS) + MAX_BACKOFF_MS + 5_000);
+            for (Thread poller : pollers) {
+                poller.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(joinDeadline - System.nanoTime())));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

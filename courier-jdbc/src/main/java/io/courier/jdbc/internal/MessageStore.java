@@ -6,6 +6,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -83,6 +85,41 @@ public final class MessageStore {
             }
         }
         return id;
+    }
+
+    /**
+     * Writes {@code settlements} (see {@link #settle}), then leases up to {@code limit} visible deliveries
+     * (none when 0) for {@code lease}, atomically. When the dialect can and every settlement is an
+     * acknowledgement (the usual case), that is one request in auto-commit mode
+     * ({@link SqlDialect#acknowledgeAndClaim}); otherwise one transaction.
+     */
+    public List<ClaimedRow> settleAndClaim(Database db, long groupId, long owner, List<Settlement> settlements, int limit,
+                                           Clock clock, Duration lease) throws SQLException {
+        if (dialect.acknowledgesAndClaimsInOneRequest() && onlyAcks(settlements)) {
+            return db.autoCommit(c -> {
+                long now = clock.millis();
+                return dialect.acknowledgeAndClaim(c, t, groupId, owner, settlements, now, now + lease.toMillis(), limit);
+            });
+        }
+        return db.inTransaction(c -> {
+            if (!settlements.isEmpty()) {
+                settle(c, groupId, owner, settlements);
+            }
+            if (limit == 0) {
+                return List.of();
+            }
+            long now = clock.millis();
+            return claim(c, groupId, now, now + lease.toMillis(), owner, limit);
+        });
+    }
+
+    private static boolean onlyAcks(List<Settlement> settlements) {
+        for (Settlement s : settlements) {
+            if (s.kind() != Settlement.Kind.ACK) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Leases up to {@code limit} visible deliveries; see {@link SqlDialect#claim}. */

@@ -164,29 +164,123 @@ public final class PostgresDialect extends SqlDialect {
     @Override
     public List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
             throws SQLException {
-        List<ClaimedRow> result = new ArrayList<>(limit);
-        try (PreparedStatement ps = c.prepareStatement("WITH picked AS ("
+        try (PreparedStatement ps = c.prepareStatement(claimSql(t))) {
+            bindClaim(ps, 1, groupId, now, leaseUntil, owner, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                return claimed(rs, leaseUntil, limit);
+            }
+        }
+    }
+
+    /**
+     * Four: claims skip each other's locked rows, so while there is a backlog up to four requests of a
+     * subscription run at once and their round trips and commit flushes overlap.
+     */
+    @Override
+    public int claimLanes() {
+        return 4;
+    }
+
+    /** No: claims skip locked rows and never block publishers, so an empty claim is as cheap as a look. */
+    @Override
+    public boolean looksBeforeClaiming() {
+        return false;
+    }
+
+    @Override
+    public boolean acknowledgesAndClaimsInOneRequest() {
+        return true;
+    }
+
+    /**
+     * One round trip instead of BEGIN, a batch of DELETEs, the claim and COMMIT: the acknowledgements are
+     * one DELETE over arrays, and the claim follows in the same request. Statements sent before one Sync
+     * run in one implicit transaction, so both happen or neither; the claim, a statement of its own, sees
+     * the deletes (a key freed by an acknowledgement is claimable at once).
+     */
+    @Override
+    public List<ClaimedRow> acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
+                                                long now, long leaseUntil, int limit) throws SQLException {
+        if (acks.isEmpty()) {
+            return limit == 0 ? List.of() : claim(c, t, groupId, now, leaseUntil, owner, limit);
+        }
+        Long[] rows = new Long[acks.size()];
+        Integer[] attempts = new Integer[acks.size()];
+        for (int i = 0; i < rows.length; i++) {
+            Settlement s = acks.get(i);
+            if (s.kind() != Settlement.Kind.ACK) {
+                throw new IllegalArgumentException("acknowledgeAndClaim takes acknowledgements only, but got " + s.kind());
+            }
+            rows[i] = s.row().messageRow();
+            attempts[i] = s.row().attempts();
+        }
+        Array rowArray = c.createArrayOf("bigint", rows);
+        Array attemptArray = c.createArrayOf("integer", attempts);
+        String ack = "DELETE FROM " + t.deliveries() + " d USING unnest(?::bigint[], ?::integer[]) AS a(message_row, attempts)"
+                + " WHERE d.group_id = ? AND d.message_row = a.message_row AND d.lease_owner = ? AND d.attempts = a.attempts";
+        try (PreparedStatement ps = c.prepareStatement(limit == 0 ? ack : ack + "; " + claimSql(t))) {
+            ps.setArray(1, rowArray);
+            ps.setArray(2, attemptArray);
+            ps.setLong(3, groupId);
+            ps.setLong(4, owner);
+            if (limit == 0) {
+                ps.executeUpdate();
+                return List.of();
+            }
+            bindClaim(ps, 5, groupId, now, leaseUntil, owner, limit);
+            ps.execute();
+            List<ClaimedRow> result = List.of();
+            // The DELETE's count comes first, then the claim's rows; read every result so errors surface.
+            while (true) {
+                if (ps.getMoreResults()) {
+                    try (ResultSet rs = ps.getResultSet()) {
+                        result = claimed(rs, leaseUntil, limit);
+                    }
+                } else if (ps.getUpdateCount() == -1) {
+                    return result;
+                }
+            }
+        } finally {
+            rowArray.free();
+            attemptArray.free();
+        }
+    }
+
+    /**
+     * The claim. The picked rows are matched as {@code = ANY(ARRAY(...))}: joined to the CTE (or as
+     * {@code IN (subquery)}) the planner hashes them and scans the group's whole deliveries table,
+     * which grows with the backlog and its dead row versions, so claims slowed down exactly when a
+     * consumer fell behind; as an array it looks up each row by primary key.
+     */
+    private static String claimSql(Tables t) {
+        return "WITH picked AS ("
                 + "SELECT c.message_row FROM " + t.deliveries() + " c"
                 + " WHERE c.group_id = ? AND c.visible_at <= ? AND " + keyIsFree(t, "c")
                 + " ORDER BY c.visible_at, c.message_row LIMIT ? FOR UPDATE OF c SKIP LOCKED)"
                 + " UPDATE " + t.deliveries() + " AS d SET visible_at = ?, lease_owner = ?, attempts = d.attempts + 1"
-                + " FROM picked, " + t.messages() + " AS m"
-                + " WHERE d.group_id = ? AND d.message_row = picked.message_row AND m.id = d.message_row"
+                + " FROM " + t.messages() + " AS m"
+                + " WHERE d.group_id = ? AND d.message_row = ANY(ARRAY(SELECT message_row FROM picked))"
+                + " AND m.id = d.message_row"
                 + " RETURNING d.message_row, d.attempts, COALESCE(d.headers, m.headers), m.message_id, m.msg_key,"
-                + " m.payload, m.timestamp_ns")) {
-            ps.setLong(1, groupId);
-            ps.setLong(2, now);
-            ps.setInt(3, limit);
-            ps.setLong(4, leaseUntil);
-            ps.setLong(5, owner);
-            ps.setLong(6, groupId);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    result.add(new ClaimedRow(rs.getLong(1), rs.getInt(2),
-                            Rows.message(rs.getString(4), rs.getString(5), rs.getString(3), rs.getBytes(6), rs.getLong(7)),
-                            leaseUntil));
-                }
-            }
+                + " m.payload, m.timestamp_ns";
+    }
+
+    private static void bindClaim(PreparedStatement ps, int from, long groupId, long now, long leaseUntil, long owner,
+                                  int limit) throws SQLException {
+        ps.setLong(from, groupId);
+        ps.setLong(from + 1, now);
+        ps.setInt(from + 2, limit);
+        ps.setLong(from + 3, leaseUntil);
+        ps.setLong(from + 4, owner);
+        ps.setLong(from + 5, groupId);
+    }
+
+    private static List<ClaimedRow> claimed(ResultSet rs, long leaseUntil, int limit) throws SQLException {
+        List<ClaimedRow> result = new ArrayList<>(limit);
+        while (rs.next()) {
+            result.add(new ClaimedRow(rs.getLong(1), rs.getInt(2),
+                    Rows.message(rs.getString(4), rs.getString(5), rs.getString(3), rs.getBytes(6), rs.getLong(7)),
+                    leaseUntil));
         }
         result.sort((a, b) -> Long.compare(a.messageRow(), b.messageRow()));
         return result;

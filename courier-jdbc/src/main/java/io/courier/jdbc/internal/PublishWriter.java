@@ -19,6 +19,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Group commit for {@code publish}/{@code publishAll}: callers enqueue requests and get a future;
  * writer threads take whatever is queued (up to a batch size) and store it in one transaction, then
- * complete the futures. One commit per batch instead of one per message is what makes the embedded
+ * complete the futures. Keyed requests of one topic always use the same writer (call order); others
+ * may use any writer that is free. One commit per batch instead of one per message is what makes the embedded
  * SQLite default fast; each request still succeeds or fails as a whole, and a failing request never
  * fails its neighbours (a batch that fails for a reason other than a lost connection is retried one
  * request per transaction). Thread-safe.
@@ -54,6 +56,8 @@ public final class PublishWriter implements AutoCloseable {
     private final String target;
     private final List<BlockingQueue<Request>> queues = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    /** 1 while writer i is writing a batch. */
+    private final AtomicIntegerArray writing;
     private volatile boolean closing;
 
     /**
@@ -73,10 +77,12 @@ public final class PublishWriter implements AutoCloseable {
         this.enqueueTimeout = enqueueTimeout;
         this.afterCommit = afterCommit;
         this.target = target;
+        this.writing = new AtomicIntegerArray(threads);
         for (int i = 0; i < threads; i++) {
             BlockingQueue<Request> queue = new ArrayBlockingQueue<>(Math.max(1, maxPending / threads));
             queues.add(queue);
-            Thread t = new Thread(() -> run(queue), "courier-" + db.dialect().name() + "-publisher-" + (i + 1));
+            int index = i;
+            Thread t = new Thread(() -> run(index), "courier-" + db.dialect().name() + "-publisher-" + (i + 1));
             t.setDaemon(true);
             this.threads.add(t);
             t.start();
@@ -84,15 +90,17 @@ public final class PublishWriter implements AutoCloseable {
     }
 
     /**
-     * Queues {@code request}; its future completes when it is committed or has failed. All requests
-     * for one topic go through one writer thread, so they are stored (and get row ids) in call order:
-     * that is what per-key ordering builds on.
+     * Queues {@code request}; its future completes when it is committed or has failed. Requests with
+     * keyed messages for one topic all go through one writer thread, so they are stored (and get row
+     * ids) in call order: that is what per-key ordering builds on. Requests without keys have no order
+     * to keep: they go to an idle writer when the topic's own is busy, so that concurrent publishers
+     * to one topic commit in parallel instead of waiting for each other's commits.
      */
     public void submit(Request request) {
         if (closing) {
             throw new TransportClosedException("the " + db.dialect().name() + " transport's publisher is closed");
         }
-        BlockingQueue<Request> queue = queues.get(Math.floorMod(request.topic().hashCode(), queues.size()));
+        BlockingQueue<Request> queue = queues.get(writerFor(request));
         try {
             if (!queue.offer(request, enqueueTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 request.future().completeExceptionally(new PublishException(request.topic(),
@@ -107,7 +115,38 @@ public final class PublishWriter implements AutoCloseable {
         }
     }
 
-    private void run(BlockingQueue<Request> queue) {
+    private int writerFor(Request request) {
+        int home = Math.floorMod(request.topic().hashCode(), queues.size());
+        if (queues.size() == 1 || hasKey(request)) {
+            return home;
+        }
+        int best = home;
+        int bestLoad = load(home);
+        for (int i = 0; i < queues.size() && bestLoad > 0; i++) {
+            int load = load(i);
+            if (load < bestLoad) {
+                best = i;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    private int load(int writer) {
+        return queues.get(writer).size() + writing.get(writer);
+    }
+
+    private static boolean hasKey(Request request) {
+        for (OutgoingMessage m : request.messages()) {
+            if (m.message().key().isPresent()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void run(int index) {
+        BlockingQueue<Request> queue = queues.get(index);
         List<Request> batch = new ArrayList<>();
         while (true) {
             Request first;
@@ -138,7 +177,12 @@ public final class PublishWriter implements AutoCloseable {
                 batch.add(next);
                 count += next.messages().size();
             }
-            write(batch);
+            writing.set(index, 1);
+            try {
+                write(batch);
+            } finally {
+                writing.set(index, 0);
+            }
         }
     }
 

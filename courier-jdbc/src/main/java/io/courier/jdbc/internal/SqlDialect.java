@@ -147,6 +147,44 @@ public abstract class SqlDialect {
     public abstract List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil,
                                            long owner, int limit) throws SQLException;
 
+    /**
+     * True when an idle consumer should look for visible deliveries with a read before it claims: on
+     * SQLite a claim takes the database's single write lock, which an idle consumer must not keep taking
+     * from publishers. Where a claim that finds nothing costs no more than the read, the consumer
+     * claims at once and reads only when the claim found nothing.
+     */
+    public boolean looksBeforeClaiming() {
+        return true;
+    }
+
+    /**
+     * How many pollers of one subscription may settle and claim at the same time while there is a
+     * backlog: 1 where the database runs one writer at a time anyway (SQLite).
+     */
+    public int claimLanes() {
+        return 1;
+    }
+
+    /**
+     * True when {@link #acknowledgeAndClaim} is supported: acknowledgements and the next claim as one
+     * atomic request on a connection in auto-commit mode, instead of a transaction of several round trips.
+     */
+    public boolean acknowledgesAndClaimsInOneRequest() {
+        return false;
+    }
+
+    /**
+     * Deletes the deliveries of {@code acks} (each fenced by {@code owner} and its attempt count, as
+     * {@link MessageStore#settle} does), then, when {@code limit > 0}, claims as {@link #claim} does: both
+     * atomically, on a connection in auto-commit mode. Only when {@link #acknowledgesAndClaimsInOneRequest()}.
+     *
+     * @param acks settlements of kind {@link Settlement.Kind#ACK} only
+     */
+    public List<ClaimedRow> acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
+                                                long now, long leaseUntil, int limit) throws SQLException {
+        throw new UnsupportedOperationException(name() + " cannot acknowledge and claim in one request");
+    }
+
     /** True when the exception is a unique-key violation. */
     public abstract boolean isUniqueViolation(SQLException e);
 
