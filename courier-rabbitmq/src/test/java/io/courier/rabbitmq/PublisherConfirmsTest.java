@@ -96,21 +96,4 @@ class PublisherConfirmsTest {
         String queue = RabbitMqConfig.groupQueueName(topic, "g");
         await().atMost(Duration.ofSeconds(10)).until(() -> broker.messageCount(queue) == 10_000);
     }
-
-    @Test
-    void callbacksOnPublishFuturesNeverRunOnTheConnectionThread() throws Exception {
-        String topic = broker.topic("callbacks", "g");
-        transport.declareGroup(topic, "g");
-        List<CompletableFuture<String>> threads = new ArrayList<>();
-        for (int i = 0; i < 200; i++) {
-            threads.add(transport.publisher().publish(topic, Message.of(new byte[16]))
-                    .thenApply(r -> Thread.currentThread().getName()));
-            List<Message> batch = List.of(Message.of(new byte[16]), Message.of(new byte[16]), Message.of(new byte[16]));
-            threads.add(transport.publisher().publishAll(topic, batch).thenApply(r -> Thread.currentThread().getName()));
-        }
-        for (CompletableFuture<String> f : threads) {
-            // the client's I/O thread is "AMQP Connection host:port"; a callback blocking there would stall every confirm
-            assertThat(f.get(30, TimeUnit.SECONDS)).doesNotStartWith("AMQP Connection");
-        }
-    }
 }

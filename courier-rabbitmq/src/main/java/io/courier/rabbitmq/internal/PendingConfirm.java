@@ -2,21 +2,16 @@ package io.courier.rabbitmq.internal;
 
 import io.courier.PublishException;
 import io.courier.PublishResult;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * One published message waiting for the broker's confirm. A future the caller sees is completed on
- * the completion executor, never on the connection's I/O thread, so callbacks that block (or publish
- * and wait) cannot stall the connection; the messages settled by one confirm frame are completed one
- * after the other by one task. An {@linkplain #internal internal} future (one message of a
- * {@code publishAll} batch, whose result the caller only sees through the batch's future, itself
- * completed on the executor) is completed right away on the I/O thread: it has no callbacks of the
- * caller's, and a hand-off per confirm would cost more than the rest of the publish.
- * Thread-safe; completes at most once.
+ * One published message waiting for the broker's confirm. Its future is completed on the
+ * completion executor, never on the connection's I/O thread, so callbacks that block (or publish and
+ * wait) cannot stall the connection; the messages settled by one confirm frame are completed one
+ * after the other by one task. Thread-safe; completes at most once.
  */
 final class PendingConfirm {
 
@@ -26,17 +21,14 @@ final class PendingConfirm {
     final String routingKey;
     final CompletableFuture<PublishResult> future = new CompletableFuture<>();
     final long deadlineNanos;
-    /** True when only the publisher itself depends on {@link #future} (see the class comment). */
-    final boolean internal;
     private volatile String returnedBecause;
 
-    PendingConfirm(String topic, String messageId, String exchange, String routingKey, long deadlineNanos, boolean internal) {
+    PendingConfirm(String topic, String messageId, String exchange, String routingKey, long deadlineNanos) {
         this.topic = topic;
         this.messageId = messageId;
         this.exchange = exchange;
         this.routingKey = routingKey;
         this.deadlineNanos = deadlineNanos;
-        this.internal = internal;
     }
 
     /** Records that the broker returned this message as unroutable; the ack that follows fails it. */
@@ -49,38 +41,20 @@ final class PendingConfirm {
     }
 
     /**
-     * Settles messages the broker confirmed ({@code ack}) or refused: internal ones at once, the others
-     * in one task on {@code executor} (a confirm frame with {@code multiple} set settles a whole run of
-     * messages, and one hand-off for all of them costs far less than one each).
+     * Settles messages the broker confirmed ({@code ack}) or refused, in one task on {@code executor}:
+     * a confirm frame with {@code multiple} set settles a whole run of messages, and one hand-off for
+     * all of them costs far less than one each.
      */
     static void settle(List<PendingConfirm> confirms, boolean ack, Executor executor) {
-        List<PendingConfirm> offloaded = null;
-        for (PendingConfirm p : confirms) {
-            if (p.internal) {
-                p.settle(ack);
-            } else {
-                if (offloaded == null) {
-                    offloaded = new ArrayList<>(confirms.size());
+        run(executor, () -> {
+            for (PendingConfirm p : confirms) {
+                if (ack) {
+                    p.acked();
+                } else {
+                    p.nacked();
                 }
-                offloaded.add(p);
             }
-        }
-        if (offloaded != null) {
-            List<PendingConfirm> later = offloaded;
-            run(executor, () -> {
-                for (PendingConfirm p : later) {
-                    p.settle(ack);
-                }
-            });
-        }
-    }
-
-    private void settle(boolean ack) {
-        if (ack) {
-            acked();
-        } else {
-            nacked();
-        }
+        });
     }
 
     /** The broker acked: success, unless the message was returned as unroutable first. */
@@ -106,8 +80,7 @@ final class PendingConfirm {
         run(executor, () -> future.completeExceptionally(error));
     }
 
-    /** Runs {@code r} on {@code executor}, or right here once the executor no longer takes tasks (closing). */
-    static void run(Executor executor, Runnable r) {
+    private static void run(Executor executor, Runnable r) {
         try {
             executor.execute(r);
         } catch (RejectedExecutionException e) {

@@ -58,7 +58,6 @@ public final class RabbitPublisher implements DelayedPublisher {
     private final ConnectionWatch connection;
     private final Topology topology;
     private final ChannelPool pool;
-    private final Executor completions;
     private final BlockingQueue<Waiting> waiting = new LinkedBlockingQueue<>();
     private final Thread waitingSender;
     private volatile boolean closed;
@@ -70,8 +69,6 @@ public final class RabbitPublisher implements DelayedPublisher {
         this.config = config;
         this.connection = connection;
         this.topology = topology;
-        Executor executor = completions;
-        this.completions = task -> PendingConfirm.run(executor, task);   // runs the task itself once closing
         this.pool = new ChannelPool(connection, config.publisherChannels(), completions, topology::invalidate,
                 config.publishConfirmTimeout());
         this.waitingSender = new Thread(this::sendWaiting, "courier-rabbitmq-waiting-publishes");
@@ -180,7 +177,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                             pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
                         }
                         if (pc != null) {
-                            PendingConfirm p = pending(topic, m.id(), route.exchange(), route.routingKey(), true);
+                            PendingConfirm p = pending(topic, m.id(), route.exchange(), route.routingKey());
                             if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), m.payload())) {
                                 sent = p.future;
                             }
@@ -214,13 +211,9 @@ public final class RabbitPublisher implements DelayedPublisher {
         return combine(topic, messages, futures);
     }
 
-    /**
-     * The batch's future, completed on the completion executor: its parts may complete on the
-     * connection's thread, the caller's callbacks must not run there.
-     */
-    private CompletableFuture<List<PublishResult>> combine(String topic, List<Message> messages,
-                                                           List<CompletableFuture<PublishResult>> futures) {
-        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).handleAsync((ignored, error) -> {
+    private static CompletableFuture<List<PublishResult>> combine(String topic, List<Message> messages,
+                                                                  List<CompletableFuture<PublishResult>> futures) {
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).handle((ignored, error) -> {
             List<PublishResult> results = new ArrayList<>(futures.size());
             List<BatchPublishException.Outcome> outcomes = new ArrayList<>(futures.size());
             boolean failed = false;
@@ -238,7 +231,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                 throw new CompletionException(new BatchPublishException(topic, outcomes));
             }
             return List.copyOf(results);
-        }, completions);
+        });
     }
 
     /** True when a publish can be handed to the broker now. */
@@ -380,17 +373,15 @@ public final class RabbitPublisher implements DelayedPublisher {
             return null;
         }
         try {
-            PendingConfirm p = pending(topic, message.id(), exchange, routingKey, false);
+            PendingConfirm p = pending(topic, message.id(), exchange, routingKey);
             return pc.send(p, props, message.payload()) ? p.future : null;
         } finally {
             pool.release(pc);
         }
     }
 
-    /** {@code internal}: the future is only combined into a batch's, never handed to the caller (see {@link PendingConfirm}). */
-    private PendingConfirm pending(String topic, String id, String exchange, String routingKey, boolean internal) {
-        return new PendingConfirm(topic, id, exchange, routingKey, System.nanoTime() + config.publishConfirmTimeout().toNanos(),
-                internal);
+    private PendingConfirm pending(String topic, String id, String exchange, String routingKey) {
+        return new PendingConfirm(topic, id, exchange, routingKey, System.nanoTime() + config.publishConfirmTimeout().toNanos());
     }
 
     private static PublishException asPublishException(String topic, String what, CourierException e) {
