@@ -40,9 +40,10 @@ import org.sqlite.SQLiteDataSource;
  *   <li>Consume: {@value JdbcScenarios#CONCURRENCY} threads, each looping: claim up to
  *       {@value JdbcScenarios#CLAIM_BATCH} visible deliveries with a 30 s lease (PostgreSQL:
  *       {@code UPDATE ... WHERE message_row = ANY(ARRAY(SELECT ... LIMIT n FOR UPDATE SKIP LOCKED))
- *       RETURNING} joined to the payload, one statement; written as an array rather than
- *       {@code IN (SELECT ...)}, which the planner runs as a scan of the whole table, as Courier does; SQLite: {@code UPDATE ... RETURNING} then a
- *       {@code SELECT} of the payloads, in one {@code BEGIN IMMEDIATE} transaction), run the
+ *       RETURNING} joined to the payload, one statement, written as an array as Courier does,
+ *       because {@code IN (SELECT ...)} makes the planner scan the whole table; SQLite:
+ *       {@code UPDATE ... RETURNING} then a {@code SELECT} of the payloads, in one
+ *       {@code BEGIN IMMEDIATE} transaction), run the
  *       callback on each, then delete the claimed deliveries in one transaction (fenced by lease
  *       owner and attempts, as Courier's acknowledgement).</li>
  *   <li>Wake-ups: an in-process signal after each publish commit, plus on PostgreSQL one LISTEN

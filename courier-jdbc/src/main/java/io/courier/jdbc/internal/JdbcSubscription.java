@@ -37,11 +37,11 @@ import org.slf4j.LoggerFactory;
  * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again.
  *
  * <p>Where the database runs claims in parallel ({@link SqlDialect#claimLanes()}, PostgreSQL) and
- * {@code maxInFlight} holds several claim batches, helper pollers join while there is a backlog
- * (the last claim came back full), each settling and claiming on its own connection, so that the
+ * {@code maxInFlight} holds several claim batches, helper pollers join when there is a backlog
+ * (a claim came back full), each settling and claiming on its own connection, so that the
  * subscription's throughput is not one request's round trip and commit at a time. They share the
- * {@code maxInFlight} budget, reserving it before they claim, and go back to sleep when a claim
- * comes back short.
+ * {@code maxInFlight} budget, reserving it before they claim, and go back to sleep when a claim of
+ * their own finds nothing.
  */
 public final class JdbcSubscription implements Subscription {
 
@@ -83,7 +83,7 @@ public final class JdbcSubscription implements Subscription {
     private final Signal closeSignal = new Signal();
     /** Wake-ups of the helper pollers (index 0 unused: the main poller has {@link #pollerSignal}). */
     private final Signal[] helperSignals;
-    /** True while the last claim came back full: helper pollers work only then. */
+    /** True while the last claim came back full: helper pollers start only then. */
     private volatile boolean backlogged;
     private final ExecutorService workers;
     private final Thread[] pollers;
@@ -205,6 +205,9 @@ public final class JdbcSubscription implements Subscription {
     private void pollLoop(int lane) {
         boolean helper = lane > 0;
         Signal signal = helper ? helperSignals[lane] : pollerSignal;
+        // A helper claims from a backlog until a claim of its own finds nothing, then sleeps until
+        // some poller's claim comes back full again.
+        boolean helping = false;
         List<Settlement> pending = new ArrayList<>();
         long firstPendingAt = 0;
         boolean idle = false;
@@ -218,8 +221,9 @@ public final class JdbcSubscription implements Subscription {
                     finalFlush(pending);
                     return;
                 }
-                if (helper && !backlogged && pending.isEmpty() && !closing) {
+                if (helper && !helping && pending.isEmpty() && !closing) {
                     signal.await(pollNanos);
+                    helping = backlogged;
                     continue;
                 }
                 settledSinceDrain.set(0);
@@ -232,7 +236,7 @@ public final class JdbcSubscription implements Subscription {
                 }
                 int capacity = closing ? 0 : options.maxInFlight() - inFlight.get();
                 int want = Math.min(tuning.claimBatchSize(), capacity);
-                boolean claimWorth = want > 0 && (helper ? backlogged && want >= claimThreshold
+                boolean claimWorth = want > 0 && (helper ? helping && want >= claimThreshold
                         : want >= claimThreshold || buffer.isEmpty());
                 boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.ackBatchSize() || claimWorth || closing
                         || System.nanoTime() - firstPendingAt >= ACK_LINGER_NANOS);
@@ -280,6 +284,7 @@ public final class JdbcSubscription implements Subscription {
                         if (backlogged) {
                             wakeHelpers();
                         }
+                        helping = !claimed.isEmpty();
                     }
                     recovered(failingSince);
                     failingSince = 0;
