@@ -78,10 +78,11 @@ class RouterTest {
     void callingNextAfterReturningFailsNamingTheMiddleware() throws Exception {
         AtomicReference<Throwable> lateCallError = new AtomicReference<>();
         CountDownLatch lateCallDone = new CountDownLatch(1);
+        CountDownLatch chainReturned = new CountDownLatch(1);
         Middleware leaky = named("LeakyAsync", next -> d -> {
             Thread t = new Thread(() -> {
                 try {
-                    Thread.sleep(50);   // let the outer handler return first: that is the bug being provoked
+                    chainReturned.await();   // call next only after the chain returned: the bug being provoked
                     next.handle(d);
                 } catch (Throwable e) {
                     lateCallError.set(e);
@@ -93,6 +94,7 @@ class RouterTest {
         });
 
         runChain(d -> { }, List.of(leaky), LifecycleListener.NONE);
+        chainReturned.countDown();
 
         assertThat(lateCallDone.await(5, TimeUnit.SECONDS)).isTrue();
         assertThat(lateCallError.get())
