@@ -97,12 +97,19 @@ abstract class JdbcTransportContractTest {
         Map<String, AtomicInteger> billing = new ConcurrentHashMap<>();
         Recorder shipping = new Recorder();
         Set<String> consumersUsed = ConcurrentHashMap.newKeySet();
+        // a holds its first messages until b has handled one: otherwise a may claim the whole backlog
+        // before b's first poll, and "consumers of one group share the messages" would go unproven.
+        java.util.concurrent.CountDownLatch bHandledOne = new java.util.concurrent.CountDownLatch(1);
         a.subscriber().subscribe(options("orders", "billing").concurrency(2).build(), d -> {
+            if (!bHandledOne.await(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("consumer b received nothing while a was blocked");
+            }
             consumersUsed.add("a");
             billing.computeIfAbsent(d.message().payloadAsText(), k -> new AtomicInteger()).incrementAndGet();
         });
         b.subscriber().subscribe(options("orders", "billing").concurrency(2).build(), d -> {
             consumersUsed.add("b");
+            bHandledOne.countDown();
             billing.computeIfAbsent(d.message().payloadAsText(), k -> new AtomicInteger()).incrementAndGet();
         });
         a.subscriber().subscribe(options("orders", "shipping").build(), shipping);

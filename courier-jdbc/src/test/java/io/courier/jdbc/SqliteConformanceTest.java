@@ -5,6 +5,9 @@ import io.courier.testkit.TransportConformanceSuite;
 import io.courier.testkit.TransportFactory;
 import io.courier.testkit.TransportFeatures;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +16,8 @@ class SqliteConformanceTest extends TransportConformanceSuite {
 
     @TempDir
     static Path dir;
+
+    private Connection lockHolder;
 
     @Override
     protected Transport createTransport() {
@@ -27,8 +32,33 @@ class SqliteConformanceTest extends TransportConformanceSuite {
                 .crossProcess(true)
                 .delayedDelivery(true)
                 .keyOrdering(true)
+                .connectionFaults(true)
                 .maxPayloadBytes(JdbcTransport.DEFAULT_MAX_PAYLOAD_BYTES)
                 .build();
+    }
+
+    /**
+     * An embedded file has no connection to cut; its outage is another process holding the write lock
+     * (a long transaction, a backup, a migration): every write of the transport, publishes and claims
+     * alike, waits up to the busy timeout and then fails, until the lock is released.
+     */
+    @Override
+    protected void cutConnections() throws Exception {
+        lockHolder = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("courier.db"));
+        try (Statement s = lockHolder.createStatement()) {
+            s.execute("BEGIN EXCLUSIVE");
+        }
+    }
+
+    @Override
+    protected void healConnections() throws Exception {
+        if (lockHolder != null) {
+            try (Connection c = lockHolder; Statement s = c.createStatement()) {
+                s.execute("ROLLBACK");
+            } finally {
+                lockHolder = null;
+            }
+        }
     }
 
     @Override

@@ -105,6 +105,34 @@ class SqliteTransportTest extends JdbcTransportContractTest {
         assertThat(r.texts()).containsExactly("the job");
     }
 
+    /**
+     * Another process holding the write lock past the busy timeout: a publish fails with an error that
+     * says so (never a silent drop or a hang), the consumer keeps retrying, and once the lock is gone
+     * both carry on; every message whose publish succeeded is delivered.
+     */
+    @Test
+    void aWriteLockHeldPastTheBusyTimeoutFailsPublishesClearlyAndConsumersResume() throws Exception {
+        JdbcTransport t = open(b -> b.busyTimeout(Duration.ofMillis(200)));
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("locked", "g").build(), r);
+        t.publisher().publish("locked", Message.ofText("before")).join();
+        await().atMost(Duration.ofSeconds(15)).until(() -> r.count() == 1);
+
+        try (java.sql.Connection holder = rawConnection(); var s = holder.createStatement()) {
+            s.execute("BEGIN EXCLUSIVE");
+            CompletableFuture<?> during = t.publisher().publish("locked", Message.ofText("during"));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> during.get(15, java.util.concurrent.TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(io.courier.PublishException.class)
+                    .hasMessageContaining("stayed locked by another connection")
+                    .hasMessageContaining("busyTimeout");
+            s.execute("ROLLBACK");
+        }
+
+        t.publisher().publish("locked", Message.ofText("after")).join();
+        await().atMost(Duration.ofSeconds(15)).until(() -> r.count() == 2);
+        assertThat(r.texts()).containsExactly("before", "after");
+    }
+
     @Test
     void aFileThatCannotBeCreatedGivesAClearError() throws Exception {
         Path blocker = dir.resolve("a-file");

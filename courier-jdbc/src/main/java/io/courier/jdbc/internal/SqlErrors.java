@@ -27,6 +27,11 @@ public final class SqlErrors {
     public static JdbcTransportException translate(String action, String target, Throwable e) {
         Reason reason = classify(e);
         String root = rootMessage(e);
+        if (isSqliteBusy(e)) {
+            return new JdbcTransportException(reason, action + " failed: " + target + " stayed locked by another connection"
+                    + " for longer than the busy timeout: " + root + ". Another process or connection holds a write"
+                    + " transaction on the file; shorten that transaction or raise JdbcTransport.Builder.busyTimeout", e);
+        }
         String advice = switch (reason) {
             case CONNECTION -> "cannot connect to " + target + ": " + root
                     + ". Check that the database is running and that the host, port and file path are right";
@@ -59,6 +64,9 @@ public final class SqlErrors {
                 if (code == SQLiteErrorCode.SQLITE_CANTOPEN || code.name().startsWith("SQLITE_CANTOPEN")) {
                     return Reason.CONNECTION;
                 }
+                if (isBusyCode(code)) {   // locked by another connection past the busy timeout: transient
+                    return Reason.CONNECTION;
+                }
                 if (code.name().startsWith("SQLITE_READONLY") || code.name().startsWith("SQLITE_PERM")
                         || code.name().startsWith("SQLITE_AUTH")) {
                     return Reason.PERMISSION;
@@ -88,6 +96,20 @@ public final class SqlErrors {
             }
         }
         return Reason.DATABASE;
+    }
+
+    /** True when {@code e} says the SQLite file stayed locked by another connection past the busy timeout. */
+    static boolean isSqliteBusy(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLiteException se && isBusyCode(se.getResultCode())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isBusyCode(SQLiteErrorCode code) {
+        return code.name().startsWith("SQLITE_BUSY") || code.name().startsWith("SQLITE_LOCKED");
     }
 
     /** The most specific message in the cause chain. */
