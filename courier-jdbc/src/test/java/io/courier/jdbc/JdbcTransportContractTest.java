@@ -141,28 +141,39 @@ abstract class JdbcTransportContractTest {
         assertThat(latest.texts()).containsExactly("after");
     }
 
+    /**
+     * A handler that runs for several lease timeouts keeps its message: its subscription extends the
+     * lease while it runs, so a second consumer of the group never gets a copy, and the one attempt
+     * is acknowledged. (A consumer that dies stops extending; the SIGKILL tests show its messages
+     * come back after one lease timeout.)
+     */
     @Test
-    void redeliversWithAttemptCountedWhenTheLeaseExpires() throws Exception {
-        JdbcTransport crashed = open();
-        JdbcTransport survivor = open();
-        CountDownLatch hang = new CountDownLatch(1);
-        AtomicInteger hungOn = new AtomicInteger();
-        // maxInFlight 1: the stuck consumer cannot claim anything more, as a dead one could not.
-        Subscription stuck = crashed.subscriber().subscribe(options("jobs", "workers").concurrency(1).maxInFlight(1)
-                .leaseTimeout(Duration.ofMillis(700)).shutdownTimeout(Duration.ofMillis(100)).build(), d -> {
-            hungOn.incrementAndGet();
-            hang.await();   // a consumer that stopped making progress
+    void aHandlerSlowerThanTheLeaseKeepsItsMessageWhileItRuns() throws Exception {
+        JdbcTransport slow = open();
+        JdbcTransport other = open(b -> b.pollInterval(Duration.ofMillis(50)));
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger started = new AtomicInteger();
+        List<Integer> finishedAttempts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Duration lease = Duration.ofMillis(600);
+        slow.subscriber().subscribe(options("jobs", "workers").concurrency(1).leaseTimeout(lease).build(), d -> {
+            started.incrementAndGet();
+            release.await();
+            finishedAttempts.add(d.attempt());
         });
-        crashed.publisher().publish("jobs", Message.ofText("job")).join();
-        await().atMost(Duration.ofSeconds(10)).until(() -> hungOn.get() == 1);
+        slow.publisher().publish("jobs", Message.ofText("long job")).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> started.get() == 1);
 
         Recorder r = new Recorder();
-        survivor.subscriber().subscribe(options("jobs", "workers").build(), r);
+        other.subscriber().subscribe(options("jobs", "workers").leaseTimeout(lease).build(), r);
+        // Five lease timeouts: without extension the message would be visible again after one.
+        await().during(lease.multipliedBy(5)).atMost(lease.multipliedBy(8)).until(() -> r.count() == 0);
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 1);
-        assertThat(r.deliveries.get(0).attempt()).isEqualTo(2);
-        hang.countDown();
-        stuck.close();
+        release.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> finishedAttempts.size() == 1);
+        assertThat(finishedAttempts).containsExactly(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> countRows(slow, "deliveries") == 0);
+        assertThat(r.count()).isZero();
+        assertThat(started.get()).isEqualTo(1);
     }
 
     @Test

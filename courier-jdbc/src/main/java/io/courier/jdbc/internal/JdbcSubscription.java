@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * failure) in batches, in the same transaction as the next claim. When nothing is visible it waits
  * for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
  * message or expired lease is due, at most the poll interval. Database errors never stop it: it
- * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again.
+ * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again. The main
+ * poller also extends the leases of what the subscription holds, every third of the lease timeout,
+ * so only a consumer that stopped (died, or lost the database) gives its deliveries up.
  *
  * <p>Where the database runs claims in parallel ({@link SqlDialect#claimLanes()}, PostgreSQL) and
  * {@code maxInFlight} holds several claim batches, helper pollers join when there is a backlog
@@ -74,6 +77,11 @@ public final class JdbcSubscription implements Subscription {
     private final String name;
 
     private final LinkedBlockingQueue<ClaimedRow> buffer = new LinkedBlockingQueue<>();
+    /** Every delivery claimed and not yet settled (buffered or running), by message row, with its lease. */
+    private final ConcurrentHashMap<Long, Held> held = new ConcurrentHashMap<>();
+    private final long leaseMillis;
+    /** When the main poller next extends the leases of held deliveries (epoch ms). */
+    private long nextLeaseExtension;
     private final ConcurrentLinkedQueue<Settlement> settled = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger settledSinceDrain = new AtomicInteger();
@@ -104,6 +112,7 @@ public final class JdbcSubscription implements Subscription {
         this.tuning = tuning;
         this.wakeups = wakeups;
         this.onClosed = onClosed;
+        this.leaseMillis = options.leaseTimeout().toMillis();
         this.claimThreshold = Math.max(1, Math.min(tuning.claimBatchSize(), options.maxInFlight()) / 2);
         this.lookBeforeClaiming = db.dialect().looksBeforeClaiming();
         this.name = "courier-" + db.dialect().name() + "-" + options.topic() + "-" + options.group();
@@ -157,10 +166,13 @@ public final class JdbcSubscription implements Subscription {
                 settle(Settlement.release(row, clock.millis()));
                 return;
             }
-            if (clock.millis() >= row.leaseUntil()) {
-                // Waited in the buffer past its lease: another consumer may hold it now. Leave it.
+            Held h = held.get(row.messageRow());
+            if (h == null || clock.millis() >= h.leaseUntil) {
+                // Its lease ran out before a worker reached it (extensions failed: the database was
+                // unreachable): another consumer may hold it now. Leave it.
                 log.debug("{}: lease of message {} expired before it was handled; leaving it for redelivery",
                         name, row.message().id());
+                held.remove(row.messageRow());
                 inFlight.decrementAndGet();
                 pollerSignal.signal();
                 continue;
@@ -173,6 +185,7 @@ public final class JdbcSubscription implements Subscription {
 
     private void settle(Settlement s) {
         // Handled: no longer in flight, though its settlement is written later, with the next request.
+        held.remove(s.row().messageRow());
         inFlight.decrementAndGet();
         settled.add(s);
         // Wake the poller once per drain (it then writes within the ack linger), and again when a claim
@@ -221,6 +234,9 @@ public final class JdbcSubscription implements Subscription {
                     finalFlush(pending);
                     return;
                 }
+                if (!helper) {
+                    extendLeasesIfDue();
+                }
                 if (helper && !helping && pending.isEmpty() && !closing) {
                     signal.await(pollNanos);
                     helping = backlogged;
@@ -242,7 +258,7 @@ public final class JdbcSubscription implements Subscription {
                         || System.nanoTime() - firstPendingAt >= ACK_LINGER_NANOS);
                 if (!claimWorth && !flushDue) {
                     long wait = pending.isEmpty() ? pollNanos : ACK_LINGER_NANOS - (System.nanoTime() - firstPendingAt);
-                    signal.await(Math.max(wait, 1));
+                    signal.await(Math.max(helper ? wait : Math.min(wait, untilLeaseExtension()), 1));
                     continue;
                 }
                 try {
@@ -277,6 +293,9 @@ public final class JdbcSubscription implements Subscription {
                     }
                     inFlight.addAndGet(claimed.size() - limit);
                     pending = new ArrayList<>();
+                    for (ClaimedRow row : claimed) {
+                        held.put(row.messageRow(), new Held(row));
+                    }
                     buffer.addAll(claimed);
                     if (limit > 0) {
                         idle = claimed.size() < limit;
@@ -362,12 +381,81 @@ public final class JdbcSubscription implements Subscription {
     }
 
     private void idleWait(long nextVisible, long pollNanos) throws InterruptedException {
-        long wait = pollNanos;
+        long wait = Math.min(pollNanos, untilLeaseExtension());
         if (nextVisible != Long.MAX_VALUE) {
             long untilDue = TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextVisible - clock.millis()));
             wait = Math.min(wait, untilDue);
         }
         pollerSignal.await(wait);
+    }
+
+    // ---------------------------------------------------------------- lease extension
+
+    /** A claimed delivery and the current end of its lease, which the main poller moves forward. */
+    private static final class Held {
+        final ClaimedRow row;
+        volatile long leaseUntil;
+
+        Held(ClaimedRow row) {
+            this.row = row;
+            this.leaseUntil = row.leaseUntil();
+        }
+    }
+
+    /** Nanoseconds until the next lease extension is due; long when nothing is held. */
+    private long untilLeaseExtension() {
+        if (held.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        return TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextLeaseExtension - clock.millis()));
+    }
+
+    /**
+     * Every third of the lease timeout, extends the leases of the deliveries this subscription holds
+     * (running or waiting in the buffer) that have used a third of their lease or more, so a handler
+     * slower than the lease is not redelivered to another consumer while it runs. Only a consumer
+     * that stops extending (it died, or cannot reach the database) loses its deliveries, after at
+     * most one lease timeout. Fenced like a settlement: a row someone else claimed meanwhile is not
+     * taken back.
+     */
+    private void extendLeasesIfDue() {
+        long now = clock.millis();
+        if (held.isEmpty() || now < nextLeaseExtension) {
+            return;
+        }
+        nextLeaseExtension = now + Math.max(1, leaseMillis / 3);
+        List<Held> due = new ArrayList<>();
+        for (Held h : held.values()) {
+            if (h.leaseUntil - now <= leaseMillis * 2 / 3) {
+                due.add(h);
+            }
+        }
+        if (due.isEmpty()) {
+            return;
+        }
+        long until = now + leaseMillis;
+        List<ClaimedRow> rows = new ArrayList<>(due.size());
+        for (Held h : due) {
+            rows.add(h.row);
+        }
+        try {
+            boolean[] extended = db.inTransaction(c -> store.extendLeases(c, groupId, owner, rows, until));
+            int lost = 0;
+            for (int i = 0; i < extended.length; i++) {
+                if (extended[i]) {
+                    due.get(i).leaseUntil = until;
+                } else {
+                    lost++;
+                }
+            }
+            if (lost > 0) {
+                log.warn("{}: {} message(s) were claimed by another consumer after their lease expired; their "
+                        + "settlement here will change nothing", name, lost);
+            }
+        } catch (SQLException | RuntimeException e) {
+            log.warn("{}: could not extend the leases of {} message(s): {}; retrying", name, rows.size(),
+                    SqlErrors.translate("extending leases", db.target(), e).getMessage());
+        }
     }
 
     /** Writes what is settled and releases what was claimed but never started. */
@@ -380,6 +468,7 @@ public final class JdbcSubscription implements Subscription {
         List<ClaimedRow> unstarted = new ArrayList<>();
         buffer.drainTo(unstarted);
         inFlight.addAndGet(-unstarted.size());
+        held.clear();
         long now = clock.millis();
         for (ClaimedRow row : unstarted) {
             all.add(Settlement.release(row, now));

@@ -188,6 +188,33 @@ public final class MessageStore {
         }
     }
 
+    /**
+     * Extends the leases of deliveries this owner still holds to {@code leaseUntil}, fenced like a
+     * settlement: a row another consumer claimed meanwhile (its lease had expired) is left alone.
+     *
+     * @return for each row, in order, whether its lease was extended
+     */
+    public boolean[] extendLeases(Connection c, long groupId, long owner, List<ClaimedRow> rows, long leaseUntil)
+            throws SQLException {
+        boolean[] extended = new boolean[rows.size()];
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + t.deliveries() + " SET visible_at = ?"
+                + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?")) {
+            for (ClaimedRow row : rows) {
+                ps.setLong(1, leaseUntil);
+                ps.setLong(2, groupId);
+                ps.setLong(3, row.messageRow());
+                ps.setLong(4, owner);
+                ps.setInt(5, row.attempts());
+                ps.addBatch();
+            }
+            int[] counts = ps.executeBatch();
+            for (int i = 0; i < extended.length && i < counts.length; i++) {
+                extended[i] = counts[i] > 0 || counts[i] == java.sql.Statement.SUCCESS_NO_INFO;
+            }
+        }
+        return extended;
+    }
+
     private static void fence(PreparedStatement ps, int from, long groupId, long owner, Settlement s) throws SQLException {
         ps.setLong(from, groupId);
         ps.setLong(from + 1, s.row().messageRow());
