@@ -1,7 +1,10 @@
 package io.courier.benchmarks;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -10,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToDoubleFunction;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -19,21 +23,29 @@ import org.HdrHistogram.Histogram;
  * side pays for the JIT in its figures), then {@code rounds} rounds of throughput phases (publishers
  * as fast as they can while a consumer drains; end-to-end rate = messages / time until the last was
  * consumed), Courier and the reference alternating in the order C R, R C, C R, ... so that a drift
- * in machine load hits both alike; the medians of the rounds are reported. Then a latency phase for
- * each side at the same fixed rate (half of the slower side's throughput, capped by the scenario's
- * {@link Scenario#maxLatencyRate()}, one message per publish, latency from the scheduled send time).
- * It writes {@code latest.json} and {@code latest.md} to the output directory ({@code docs/benchmarks}
- * by default).
+ * in machine load hits both alike; the medians of the rounds are reported. Then a short probe of each
+ * side with one message per publish (the latency phase's way of publishing), and a latency phase for
+ * each side at the same fixed rate: half of the slower side's probe rate, capped by the scenario's
+ * {@link Scenario#maxLatencyRate()}; latency from the scheduled send time. Last, the scenario's
+ * {@linkplain Scenario#extra() extra reference}, if it has one.
+ *
+ * <p>A scenario that fails is reported on stderr and written to the results with an {@code error}
+ * field; the run goes on with the next scenario and exits with status 1 at the end. The results are
+ * written after every scenario to {@code latest.json} and {@code latest.md} in the output directory
+ * ({@code docs/benchmarks} by default), keeping the entries of scenarios not run this time.
  */
 public final class Bench {
 
     private static final long WARMUP_MESSAGES = 200_000;
     private static final int MAX_WARMUP_PHASES = 6;
+    /** Longest probe phase (single-message throughput), seconds; shorter when {@code --seconds} is. */
+    private static final int MAX_PROBE_SECONDS = 3;
+    private static final String MISSING = "–";
 
     private Bench() {
     }
 
-    /** Entry point. */
+    /** Entry point; exits with status 1 when a scenario failed, 2 on bad arguments. */
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         int rounds = 5;
@@ -85,15 +97,52 @@ public final class Bench {
         }
 
         System.out.println("machine: " + Machine.oneLine());
-        List<Result> results = new ArrayList<>();
-        for (Scenario s : chosen) {
-            results.add(run(s, seconds, rounds, warmup));
+        List<String> failed = runAll(chosen, seconds, rounds, warmup, out);
+        if (!taskNames.isEmpty()) {
+            try {
+                TaskBench.run(taskNames, seconds, out);
+            } catch (Exception | AssertionError e) {
+                System.err.printf("%n!! task scenarios %s failed:%n", taskNames);
+                e.printStackTrace();
+                failed.addAll(taskNames);
+            }
         }
-        write(out, results);
-        TaskBench.run(taskNames, seconds, out);
+        System.out.println("\nwrote " + out.resolve("latest.json") + " and " + out.resolve("latest.md"));
+        if (!failed.isEmpty()) {
+            System.err.println("failed: " + String.join(", ", failed));
+        }
+        System.out.flush();
+        System.err.flush();
+        // Exit explicitly: a broken pipeline may have left threads behind that would keep the JVM alive.
+        System.exit(failed.isEmpty() ? 0 : 1);
     }
 
-    static Result run(Scenario s, int seconds, int rounds, int warmup) throws Exception {
+    /**
+     * Runs {@code scenarios} one after the other, writing the results after each; a scenario that fails
+     * is reported on stderr and written with an {@code error} field, and the next one runs.
+     *
+     * @return the names of the scenarios that failed (or whose extra reference failed)
+     */
+    static List<String> runAll(List<Scenario> scenarios, int seconds, int rounds, int warmup, Path out) throws Exception {
+        List<String> failed = new ArrayList<>();
+        for (Scenario s : scenarios) {
+            Map<String, Object> entry;
+            try {
+                entry = run(s, seconds, rounds, warmup);
+            } catch (Exception | AssertionError e) {
+                System.err.printf("%n!! scenario %s failed:%n", s.name());
+                e.printStackTrace();
+                entry = failure(s, seconds, rounds, warmup, e);
+            }
+            if (entry.get("error") != null || entry.keySet().stream().anyMatch(k -> k.endsWith("_error"))) {
+                failed.add(s.name());
+            }
+            write(out, List.of(entry));   // after every scenario, so that a later crash loses nothing
+        }
+        return failed;
+    }
+
+    static Map<String, Object> run(Scenario s, int seconds, int rounds, int warmup) throws Exception {
         System.out.printf("%n== %s: %s (%d s per phase, %d rounds, %d s warm-up)%n", s.name(), s.description(), seconds, rounds, warmup);
         System.out.println("load average: " + Machine.loadAverage());
         if (warmup > 0) {
@@ -117,25 +166,76 @@ public final class Bench {
         double r = median(reference, Driver.Throughput::endToEndPerSec);
         System.out.printf(Locale.ROOT, "median end to end: courier %,.0f/s, reference %,.0f/s, ratio %.3f%n", c, r, c / r);
 
-        double rate = Math.max(10, Math.floor(0.5 * Math.min(c, r)));
+        // The latency phase publishes one message per call: its rate must follow from what each side
+        // does that way, not from the batched throughput (which is many times higher for SQL).
+        int probeSeconds = Math.min(seconds, MAX_PROBE_SECONDS);
+        Driver.Throughput cp = Driver.throughput(s, s.courier(), probeSeconds, 1);
+        Driver.Throughput rp = Driver.throughput(s, s.raw(), probeSeconds, 1);
+        double rate = Math.max(10, Math.floor(0.5 * Math.min(cp.endToEndPerSec(), rp.endToEndPerSec())));
         if (s.maxLatencyRate() > 0) {
             rate = Math.min(rate, s.maxLatencyRate());
         }
+        System.out.printf(Locale.ROOT, "probe, one message per publish (%d s): courier %,.0f/s, reference %,.0f/s; latency rate %,.0f/s%n",
+                probeSeconds, cp.endToEndPerSec(), rp.endToEndPerSec(), rate);
         Driver.Latency cl = Driver.latency(s, s.courier(), seconds, rate);
         Driver.Latency rl = Driver.latency(s, s.raw(), seconds, rate);
         System.out.printf(Locale.ROOT, "latency at %,.0f msg/s: courier p50 %.2f ms p99 %.2f ms; reference p50 %.2f ms p99 %.2f ms%n",
                 rate, ms(cl.latency(), 50), ms(cl.latency(), 99), ms(rl.latency(), 50), ms(rl.latency(), 99));
+
+        Map<String, Object> extra = new LinkedHashMap<>();
+        if (s.extra() != null) {
+            long published = Math.round(median(courier, t -> t.published()));
+            try {
+                extra.putAll(s.extra().run(s, published));
+            } catch (Exception e) {
+                System.err.printf("%n!! %s of scenario %s failed:%n", s.extra().key(), s.name());
+                e.printStackTrace();
+                extra.put(s.extra().key() + "_error", String.valueOf(e));
+            }
+        }
         System.out.println("load average: " + Machine.loadAverage());
 
-        return new Result(s.name(), s.description(), s.payloadBytes(), seconds, rounds, warmup,
+        Result result = new Result(s.name(), s.description(), s.payloadBytes(), seconds, rounds, warmup,
                 round(c), round(median(courier, Driver.Throughput::publishPerSec)), s.reference(),
                 round(r), round(median(reference, Driver.Throughput::publishPerSec)),
                 Math.round(c / r * 1000) / 1000.0,
+                Result.mbPerSec(c, s.payloadBytes()), Result.mbPerSec(r, s.payloadBytes()),
                 courier.stream().map(t -> round(t.endToEndPerSec())).toList(),
                 reference.stream().map(t -> round(t.endToEndPerSec())).toList(),
-                cpuPerMessage(courier), cpuPerMessage(reference), rate,
+                cpuPerMessage(courier), cpuPerMessage(reference),
+                round(cp.endToEndPerSec()), round(rp.endToEndPerSec()), rate,
                 ms(cl.latency(), 50), ms(cl.latency(), 99), ms(rl.latency(), 50), ms(rl.latency(), 99),
                 Machine.describe());
+        Map<String, Object> entry = entry(result);
+        Object machine = entry.remove("machine");
+        entry.putAll(extra);
+        entry.put("machine", machine);
+        return entry;
+    }
+
+    /** The entry of a scenario that failed: what it is, when, and the error (message and stack trace). */
+    private static Map<String, Object> failure(Scenario s, int seconds, int rounds, int warmup, Throwable e) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("scenario", s.name());
+        m.put("description", s.description());
+        m.put("payload_bytes", s.payloadBytes());
+        m.put("seconds", seconds);
+        m.put("rounds", rounds);
+        m.put("warmup_seconds", warmup);
+        m.put("reference", s.reference());
+        m.put("error", String.valueOf(e));
+        StringWriter trace = new StringWriter();
+        e.printStackTrace(new PrintWriter(trace));
+        m.put("error_trace", trace.toString());
+        m.put("failed_at", Instant.now().toString());
+        m.put("machine", Machine.describe());
+        return m;
+    }
+
+    /** {@code r} as the ordered map that is written to {@code latest.json}. */
+    static Map<String, Object> entry(Result r) {
+        return new ObjectMapper().convertValue(r, new TypeReference<LinkedHashMap<String, Object>>() {
+        });
     }
 
     /**
@@ -155,7 +255,7 @@ public final class Bench {
         }
     }
 
-    private static double median(List<Driver.Throughput> runs, java.util.function.ToDoubleFunction<Driver.Throughput> f) {
+    private static double median(List<Driver.Throughput> runs, ToDoubleFunction<Driver.Throughput> f) {
         double[] v = runs.stream().mapToDouble(f).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
@@ -182,49 +282,148 @@ public final class Bench {
         return Math.round(v);
     }
 
-    static void write(Path dir, List<Result> results) throws Exception {
+    /**
+     * Adds {@code entries} to {@code dir/latest.json} (replacing earlier entries of the same scenarios,
+     * keeping the others) and rebuilds {@code dir/latest.md} from all of it.
+     */
+    static void write(Path dir, List<Map<String, Object>> entries) throws Exception {
         Files.createDirectories(dir);
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         // Keep figures of scenarios not run this time, so a partial run does not erase the others.
         Path json = dir.resolve("latest.json");
-        Map<String, Object> byName = new LinkedHashMap<>();
+        Map<String, Map<String, Object>> byName = new LinkedHashMap<>();
         if (Files.exists(json)) {
-            for (Map<?, ?> old : mapper.readValue(json.toFile(), Map[].class)) {
+            for (Map<String, Object> old : mapper.readValue(json.toFile(), new TypeReference<List<LinkedHashMap<String, Object>>>() {
+            })) {
                 byName.put(String.valueOf(old.get("scenario")), old);
             }
         }
-        for (Result r : results) {
-            byName.put(r.scenario(), r);
+        for (Map<String, Object> e : entries) {
+            byName.put(String.valueOf(e.get("scenario")), e);
         }
         mapper.writeValue(json.toFile(), new ArrayList<>(byName.values()));
+        Files.writeString(dir.resolve("latest.md"), markdown(new ArrayList<>(byName.values())));
+    }
 
+    /** The report: one row per entry, a fixed number of cells each, "–" for what an entry lacks. */
+    static String markdown(List<Map<String, Object>> entries) {
         StringBuilder md = new StringBuilder();
         md.append("# Latest benchmark results\n\n")
           .append("Written by `scripts/bench` on ").append(Instant.now()).append(".\n\n")
           .append("Machine: ").append(Machine.oneLine()).append(".\n\n")
           .append("End-to-end throughput: publishers publish durably as fast as they can while a consumer drains; ")
           .append("rate = messages / time until the last one was consumed; the median of the rounds (Courier and the ")
-          .append("reference alternating, after an unmeasured warm-up of each). CPU: this process's CPU time per message ")
-          .append("(client side only; the broker's CPU is not included). Latency: both sides at the same fixed rate, ")
-          .append("one message per publish, measured from the scheduled send time to the handler. Load: the machine's ")
-          .append("load averages (1, 5, 15 min) when the scenario ended: the machine is shared and figures vary with it.\n\n")
-          .append("| scenario | courier msg/s | reference | reference msg/s | ratio | CPU us/msg courier / reference | rate for latency | courier p50 / p99 ms | reference p50 / p99 ms | load |\n")
-          .append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (Object o : byName.values()) {
-            Map<?, ?> r = mapper.convertValue(o, Map.class);
+          .append("reference alternating, after an unmeasured warm-up of each). MB/s: payload bytes only (MB = 2^20 bytes). ")
+          .append("CPU: this process's CPU time per message (client side only; the broker's CPU is not included). ")
+          .append("Probe: each side's end-to-end rate with one message per publish. Latency: both sides at the same fixed ")
+          .append("rate (half the slower side's probe rate, capped per scenario), one message per publish, measured from ")
+          .append("the scheduled send time to the handler. Load: the machine's load averages (1, 5, 15 min) when the ")
+          .append("scenario ended: the machine is shared and figures vary with it. \"–\": not measured (rows from older ")
+          .append("runs of the harness, or a scenario that failed).\n\n")
+          .append("| scenario | courier msg/s | courier MB/s | reference | reference msg/s | reference MB/s | ratio ")
+          .append("| CPU us/msg courier / reference | probe msg/s courier / reference | rate for latency ")
+          .append("| courier p50 / p99 ms | reference p50 / p99 ms | load |\n")
+          .append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Map<String, Object> r : entries) {
             Map<?, ?> machine = r.get("machine") instanceof Map<?, ?> m ? m : Map.of();
-            md.append(String.format(Locale.ROOT, "| %s | %,.0f | %s | %,.0f | %.3f | %.1f / %.1f | %,.0f | %.2f / %.2f | %.2f / %.2f | %s |%n",
-                    r.get("scenario"), num(r.get("courier_per_s")), r.get("reference"), num(r.get("reference_per_s")),
-                    num(r.get("ratio")), num(r.get("courier_cpu_us_per_msg")), num(r.get("reference_cpu_us_per_msg")),
-                    num(r.get("latency_rate_per_s")), num(r.get("courier_p50_ms")), num(r.get("courier_p99_ms")),
-                    num(r.get("reference_p50_ms")), num(r.get("reference_p99_ms")),
-                    machine.get("load_average") == null ? "" : String.valueOf(machine.get("load_average"))));
+            Object error = r.get("error");
+            String reference = text(r.get("reference"));
+            if (error != null) {
+                reference = "**failed**: " + text(error);
+            }
+            md.append(row(
+                    text(r.get("scenario")),
+                    cell(r.get("courier_per_s"), "%,.0f"),
+                    cell(r.get("courier_mb_per_s"), "%,.2f"),
+                    reference,
+                    cell(r.get("reference_per_s"), "%,.0f"),
+                    cell(r.get("reference_mb_per_s"), "%,.2f"),
+                    cell(r.get("ratio"), "%.3f"),
+                    pair(r.get("courier_cpu_us_per_msg"), r.get("reference_cpu_us_per_msg"), "%.1f"),
+                    pair(r.get("courier_probe_per_s"), r.get("reference_probe_per_s"), "%,.0f"),
+                    cell(r.get("latency_rate_per_s"), "%,.0f"),
+                    pair(r.get("courier_p50_ms"), r.get("courier_p99_ms"), "%.2f"),
+                    pair(r.get("reference_p50_ms"), r.get("reference_p99_ms"), "%.2f"),
+                    text(machine.get("load_average"))));
         }
-        Files.writeString(dir.resolve("latest.md"), md.toString());
-        System.out.println("\nwrote " + json + " and " + dir.resolve("latest.md"));
+
+        List<Map<String, Object>> perf = entries.stream()
+                .filter(e -> e.containsKey("producer_performance_per_s") || e.containsKey("producer_performance_error"))
+                .toList();
+        if (!perf.isEmpty()) {
+            md.append("\n## Kafka ProducerPerformance (`kafka-*`)\n\n")
+              .append("A second reference for the Kafka scenarios: Kafka's own producer benchmark ")
+              .append("(`org.apache.kafka.tools.ProducerPerformance`, run by `scripts/perftest-kafka`) with the same producer ")
+              .append("settings, record size and about as many records as Courier published in a round. It only publishes ")
+              .append("(one thread, sends without waiting, nothing consumes) and its latency is send to acknowledgement: ")
+              .append("compare it with Courier's *publish* rate, not with the end-to-end figures above.\n\n")
+              .append("| scenario | records | courier publish msg/s | ProducerPerformance msg/s | ProducerPerformance MB/s ")
+              .append("| avg / p50 / p99 / max ms (send to ack) |\n")
+              .append("|---|---:|---:|---:|---:|---:|\n");
+            for (Map<String, Object> e : perf) {
+                String perSec = e.get("producer_performance_error") != null
+                        ? "**failed**: " + text(e.get("producer_performance_error"))
+                        : cell(e.get("producer_performance_per_s"), "%,.0f");
+                md.append(row(
+                        text(e.get("scenario")),
+                        cell(e.get("producer_performance_records"), "%,.0f"),
+                        cell(e.get("courier_publish_per_s"), "%,.0f"),
+                        perSec,
+                        cell(e.get("producer_performance_mb_per_s"), "%,.2f"),
+                        cell(e.get("producer_performance_avg_ms"), "%.2f") + " / " + cell(e.get("producer_performance_p50_ms"), "%.0f")
+                                + " / " + cell(e.get("producer_performance_p99_ms"), "%.0f") + " / "
+                                + cell(e.get("producer_performance_max_ms"), "%.0f")));
+            }
+        }
+
+        List<Map<String, Object>> tasks = entries.stream()
+                .filter(e -> String.valueOf(e.get("scenario")).startsWith("tasks-"))
+                .toList();
+        if (!tasks.isEmpty()) {
+            md.append("\n## Task queue (`tasks-*`)\n\n")
+              .append("For `tasks-*` rows, *msg/s* is the **burn-down rate**: tasks processed per second while working off a ")
+              .append("backlog of N no-op tasks (from the first handler call to the last). The reference is ")
+              .append(TaskBench.REFERENCE).append(" on the same PostgreSQL, run once per run; the ratio is Courier's rate / JobRunr's. ")
+              .append("Latency is enqueue-to-handler-start at the fixed rate. See docs/tasks.md, \"Benchmark\".\n\n")
+              .append("| scenario | tasks | workers | courier enqueue/s | reference enqueue/s | courier burn-down/s | reference burn-down/s | ratio |\n")
+              .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (Map<String, Object> e : tasks) {
+                md.append(row(
+                        text(e.get("scenario")),
+                        cell(e.get("tasks"), "%,.0f"),
+                        cell(e.get("workers"), "%.0f"),
+                        cell(e.get("courier_enqueue_per_s"), "%,.0f"),
+                        cell(e.get("reference_enqueue_per_s"), "%,.0f"),
+                        cell(e.get("courier_per_s"), "%,.0f"),
+                        cell(e.get("reference_per_s"), "%,.0f"),
+                        cell(e.get("ratio"), "%.2f")));
+            }
+        }
+        return md.toString();
     }
 
-    private static double num(Object o) {
-        return o instanceof Number n ? n.doubleValue() : Double.NaN;
+    private static String row(String... cells) {
+        return "| " + String.join(" | ", cells) + " |\n";
+    }
+
+    /** A number formatted with {@code format}, or "–" when {@code o} is missing, not a number or NaN. */
+    static String cell(Object o, String format) {
+        if (!(o instanceof Number n) || Double.isNaN(n.doubleValue()) || Double.isInfinite(n.doubleValue())) {
+            return MISSING;
+        }
+        return String.format(Locale.ROOT, format, n.doubleValue());
+    }
+
+    private static String pair(Object a, Object b, String format) {
+        return cell(a, format) + " / " + cell(b, format);
+    }
+
+    /** Text for one table cell: "–" when missing; on one line, no pipes, at most 160 characters. */
+    static String text(Object o) {
+        if (o == null || String.valueOf(o).isBlank()) {
+            return MISSING;
+        }
+        String s = String.valueOf(o).replace('\n', ' ').replace('\r', ' ').replace("|", "\\|");
+        return s.length() > 160 ? s.substring(0, 157) + "..." : s;
     }
 }

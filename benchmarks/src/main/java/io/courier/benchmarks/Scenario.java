@@ -1,5 +1,6 @@
 package io.courier.benchmarks;
 
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -14,12 +15,14 @@ import java.util.Objects;
  * @param courier       builds the Courier pipeline
  * @param raw           builds the reference pipeline
  * @param maxLatencyRate highest rate (messages/s) for the latency phase, 0 for none. The latency phase
- *                      publishes one message per call from {@code publishers} threads, so a rate above
- *                      what {@code publishers} synchronous round trips allow only measures queueing in
- *                      the publishers; transports with a network round trip per publish set a cap.
+ *                      runs at half the slower side's single-message rate (measured by a probe); the cap
+ *                      keeps it lower where that rate is known to be noisy.
+ * @param extra         a further reference run once per scenario after the latency phase (a vendor's
+ *                      own benchmark tool, for example), or null
  */
 public record Scenario(String name, String description, String reference, int payloadBytes, int publishers,
-                       int batchSize, PipelineFactory courier, PipelineFactory raw, double maxLatencyRate) {
+                       int batchSize, PipelineFactory courier, PipelineFactory raw, double maxLatencyRate,
+                       ExtraReference extra) {
 
     /** Validates. */
     public Scenario {
@@ -32,10 +35,16 @@ public record Scenario(String name, String description, String reference, int pa
         }
     }
 
-    /** A scenario whose latency phase runs at half the slower side's throughput, uncapped. */
+    /** A scenario with a latency-rate cap and no extra reference. */
+    public Scenario(String name, String description, String reference, int payloadBytes, int publishers,
+                    int batchSize, PipelineFactory courier, PipelineFactory raw, double maxLatencyRate) {
+        this(name, description, reference, payloadBytes, publishers, batchSize, courier, raw, maxLatencyRate, null);
+    }
+
+    /** A scenario whose latency phase runs at half the slower side's single-message rate, uncapped. */
     public Scenario(String name, String description, String reference, int payloadBytes, int publishers,
                     int batchSize, PipelineFactory courier, PipelineFactory raw) {
-        this(name, description, reference, payloadBytes, publishers, batchSize, courier, raw, 0);
+        this(name, description, reference, payloadBytes, publishers, batchSize, courier, raw, 0, null);
     }
 
     /** Creates a fresh pipeline (with fresh topics/tables) for one phase. */
@@ -43,5 +52,18 @@ public record Scenario(String name, String description, String reference, int pa
     public interface PipelineFactory {
         /** Builds the pipeline; {@code runId} is unique per phase for naming topics and tables. */
         Pipeline create(String runId) throws Exception;
+    }
+
+    /** A reference that is not a {@link Pipeline}: run once per scenario, its figures added to the result. */
+    public interface ExtraReference {
+        /** The prefix of its fields in the result, e.g. {@code producer_performance}; a failure is {@code <key>_error}. */
+        String key();
+
+        /**
+         * Runs it and returns the fields to add to the scenario's result (names prefixed with the
+         * reference's name). {@code courierPublished} is how many messages Courier published in its
+         * median throughput round, for tools that need a message count.
+         */
+        Map<String, Object> run(Scenario s, long courierPublished) throws Exception;
     }
 }

@@ -19,6 +19,7 @@ final class Scenarios {
         }
         RabbitMqScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         JdbcScenarios.scenarios().forEach(s -> m.put(s.name(), s));
+        KafkaScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         return m;
     }
 }

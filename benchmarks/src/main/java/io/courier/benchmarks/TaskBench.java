@@ -1,7 +1,5 @@
 package io.courier.benchmarks;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,8 +134,9 @@ final class TaskBench {
             results.add(new Result(s.name(), s.description(), 8, seconds, 1, 0,
                     Math.round(c.processPerSec()), Math.round(c.enqueuePerSec()), REFERENCE,
                     Math.round(reference.processPerSec()), Math.round(reference.enqueuePerSec()), ratio,
+                    Double.NaN, Double.NaN,
                     List.of((double) Math.round(c.processPerSec())), List.of((double) Math.round(reference.processPerSec())),
-                    Double.NaN, Double.NaN, rate,
+                    Double.NaN, Double.NaN, Double.NaN, Double.NaN, rate,
                     ms(lat, 50), ms(lat, 99), ms(referenceLatency, 50), ms(referenceLatency, 99), Machine.describe()));
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("tasks", n);
@@ -152,8 +151,13 @@ final class TaskBench {
             d.put("load_average_after", loadAverage());
             details.put(s.name(), d);
         }
-        Bench.write(out, results);
-        addDetails(out, details);
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (Result r : results) {
+            Map<String, Object> entry = Bench.entry(r);
+            entry.putAll(details.get(r.scenario()));
+            entries.add(entry);
+        }
+        Bench.write(out, entries);
     }
 
     /** Enqueues {@code n} tasks, then starts the workers and times the burn-down. */
@@ -278,46 +282,6 @@ final class TaskBench {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    /** Adds the task-specific fields to the scenarios' entries of {@code latest.json}, and a note to {@code latest.md}. */
-    private static void addDetails(Path dir, Map<String, Map<String, Object>> details) throws Exception {
-        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        Path json = dir.resolve("latest.json");
-        List<Map<String, Object>> entries = new ArrayList<>();
-        for (Map<?, ?> e : mapper.readValue(json.toFile(), Map[].class)) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> entry = new LinkedHashMap<>((Map<String, Object>) e);
-            Map<String, Object> d = details.get(String.valueOf(entry.get("scenario")));
-            if (d != null) {
-                entry.putAll(d);
-            }
-            entries.add(entry);
-        }
-        mapper.writeValue(json.toFile(), entries);
-
-        StringBuilder md = new StringBuilder(Files.readString(dir.resolve("latest.md")));
-        md.append("\n## Task queue (`tasks-*`)\n\n")
-          .append("For `tasks-*` rows, *msg/s* is the **burn-down rate**: tasks processed per second while working off a ")
-          .append("backlog of N no-op tasks (from the first handler call to the last). The reference is ")
-          .append(REFERENCE).append(" on the same PostgreSQL, run once per run; the ratio is Courier's rate / JobRunr's. ")
-          .append("Latency is enqueue-to-handler-start at the fixed rate. See docs/tasks.md, \"Benchmark\".\n\n")
-          .append("| scenario | tasks | workers | courier enqueue/s | reference enqueue/s | courier burn-down/s | reference burn-down/s | ratio |\n")
-          .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (Map<String, Object> e : entries) {
-            if (!String.valueOf(e.get("scenario")).startsWith("tasks-")) {
-                continue;
-            }
-            md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %,.0f | %,.0f | %,.0f | %,.0f | %.2f |%n",
-                    e.get("scenario"), ((Number) e.getOrDefault("tasks", 0)).longValue(), e.get("workers"),
-                    num(e.get("courier_enqueue_per_s")), num(e.get("reference_enqueue_per_s")),
-                    num(e.get("courier_per_s")), num(e.get("reference_per_s")), num(e.get("ratio"))));
-        }
-        Files.writeString(dir.resolve("latest.md"), md.toString());
-    }
-
-    private static double num(Object o) {
-        return o instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
     private static double ms(Histogram h, double percentile) {
