@@ -2,6 +2,7 @@ package io.courier.redis;
 
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Subscriber;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
@@ -61,7 +62,7 @@ public final class RedisStreamsTransport implements Transport {
     private final RedisConfig config;
     private final RedisContext context;
     private final RedisPublisher publisher;
-    private final Subscriber subscriber = this::subscribe;
+    private final Subscriber subscriber;
     private final Set<RedisSubscription> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -69,6 +70,7 @@ public final class RedisStreamsTransport implements Transport {
         this.config = config;
         this.context = new RedisContext(config);
         this.publisher = new RedisPublisher(context);
+        this.subscriber = config.keyOrdering() ? (KeyOrderedSubscriber) this::subscribe : (Subscriber) this::subscribe;
     }
 
     /**
@@ -102,6 +104,10 @@ public final class RedisStreamsTransport implements Transport {
         return publisher;
     }
 
+    /**
+     * The subscriber; the same instance on every call. A {@link KeyOrderedSubscriber} exactly when
+     * {@link RedisConfig#keyOrdering()} is set.
+     */
     @Override
     public Subscriber subscriber() {
         return subscriber;
