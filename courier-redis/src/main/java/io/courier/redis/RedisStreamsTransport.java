@@ -31,7 +31,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * lease}), and dead-letters an entry to {@code <topic>.dlq} once it was delivered
  * {@link RedisConfig#maxDeliveries()} times. Delayed messages and retries wait in sorted sets and
  * are moved onto the streams by an atomic Lua script when due. The publisher is a
- * {@link DelayedPublisher}.
+ * {@link DelayedPublisher}. With {@link RedisConfig.Builder#keyOrdering(boolean) keyOrdering(true)}
+ * the subscriber is a {@link KeyOrderedSubscriber}: each group records the delivered entries of
+ * every message key in a Redis list and hands an entry to a handler only while it is the first of
+ * its key (see {@code docs/transports/redis.md}, "Per-key ordering").
  *
  * <pre>{@code
  * try (RedisStreamsTransport redis = RedisStreamsTransport.create(
