@@ -64,6 +64,13 @@ import org.slf4j.LoggerFactory;
  * handler. {@code concurrency} worker threads run the handler and settle: acknowledge (batched
  * {@code XACK}), or reschedule a retry for this group only, or dead-letter, the last two in one
  * atomic script each.
+ *
+ * <p>With key ordering ({@link io.courier.redis.RedisConfig#keyOrdering()}) the read is a script that
+ * also appends each keyed entry to its key's list, a keyed entry waits in its key's {@link Lane}
+ * until it is the head of that list, settling removes it from the list, and a key-waiter thread
+ * polls the heads of waited-on keys, takes over heads whose holder's lease expired, runs in-place
+ * redeliveries after handler failures and renews the lease of waiting entries. Without it none of
+ * this runs and the read is the plain blocking {@code XREADGROUP}.
  */
 public final class RedisSubscription implements Subscription {
 
