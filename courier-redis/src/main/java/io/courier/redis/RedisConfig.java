@@ -80,6 +80,7 @@ public final class RedisConfig {
     private final Duration commandTimeout;
     private final Duration idleConsumerRemoval;
     private final String clientName;
+    private final boolean keyOrdering;
     private final Clock clock;
 
     private RedisConfig(Builder b) {
@@ -109,6 +110,7 @@ public final class RedisConfig {
         this.commandTimeout = b.commandTimeout;
         this.idleConsumerRemoval = b.idleConsumerRemoval;
         this.clientName = b.clientName;
+        this.keyOrdering = b.keyOrdering;
         this.clock = b.clock;
     }
 
@@ -151,6 +153,7 @@ public final class RedisConfig {
         b.commandTimeout = commandTimeout;
         b.idleConsumerRemoval = idleConsumerRemoval;
         b.clientName = clientName;
+        b.keyOrdering = keyOrdering;
         b.clock = clock;
         return b;
     }
@@ -294,6 +297,14 @@ public final class RedisConfig {
         return clientName;
     }
 
+    /**
+     * Whether the transport's subscriber keeps per-key order (default false): when true it is a
+     * {@link io.courier.KeyOrderedSubscriber}. See {@link Builder#keyOrdering(boolean)}.
+     */
+    public boolean keyOrdering() {
+        return keyOrdering;
+    }
+
     /** The clock that dates delayed deliveries and retries (default: system UTC). */
     public Clock clock() {
         return clock;
@@ -308,7 +319,8 @@ public final class RedisConfig {
                 + ", maxDeliveries=" + maxDeliveries + ", blockTimeout=" + blockTimeout + ", readBatchSize=" + readBatchSize
                 + ", claimInterval=" + claimInterval + ", claimBatchSize=" + claimBatchSize + ", schedulerInterval="
                 + schedulerInterval + ", maxPayloadBytes=" + maxPayloadBytes + ", waitReplicas=" + waitReplicas
-                + ", commandTimeout=" + commandTimeout + ", idleConsumerRemoval=" + idleConsumerRemoval + '}';
+                + ", commandTimeout=" + commandTimeout + ", idleConsumerRemoval=" + idleConsumerRemoval
+                + ", keyOrdering=" + keyOrdering + '}';
     }
 
     private String redactedUri() {
@@ -344,6 +356,7 @@ public final class RedisConfig {
         private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
         private Duration idleConsumerRemoval = DEFAULT_IDLE_CONSUMER_REMOVAL;
         private String clientName = "courier";
+        private boolean keyOrdering;
         private Clock clock = Clock.systemUTC();
 
         private Builder() {
@@ -553,6 +566,26 @@ public final class RedisConfig {
                 throw new IllegalArgumentException("clientName must be non-blank without spaces, but was '" + clientName + "'");
             }
             this.clientName = clientName;
+            return this;
+        }
+
+        /**
+         * Per-key ordering for every subscription of the transport (default false). When true the
+         * subscriber is a {@link io.courier.KeyOrderedSubscriber}: messages with the same key
+         * published by one publisher to one topic are handled by a group in publish order, one at a
+         * time, even with {@code concurrency > 1} and across several consumers of the group (in this
+         * or other processes, which must turn it on too). Retries scheduled with
+         * {@link io.courier.Delivery#retryAfter} may reorder; a handler failure keeps the message's
+         * place (it is handled again, in place, after the failure redelivery delay).
+         *
+         * <p>It costs a Lua script per read and per settlement, a Redis list per key with unsettled
+         * entries, and waiting: an entry whose key's earlier entry is held by another consumer waits
+         * (occupying an in-flight slot) until that one is settled. Messages without a key are not
+         * ordered and cost only the scripted read. Redis Cluster is not supported in this mode. See
+         * {@code docs/transports/redis.md}, "Per-key ordering".
+         */
+        public Builder keyOrdering(boolean keyOrdering) {
+            this.keyOrdering = keyOrdering;
             return this;
         }
 

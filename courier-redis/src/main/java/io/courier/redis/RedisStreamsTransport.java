@@ -2,6 +2,7 @@ package io.courier.redis;
 
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Subscriber;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
@@ -30,7 +31,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * lease}), and dead-letters an entry to {@code <topic>.dlq} once it was delivered
  * {@link RedisConfig#maxDeliveries()} times. Delayed messages and retries wait in sorted sets and
  * are moved onto the streams by an atomic Lua script when due. The publisher is a
- * {@link DelayedPublisher}.
+ * {@link DelayedPublisher}. With {@link RedisConfig.Builder#keyOrdering(boolean) keyOrdering(true)}
+ * the subscriber is a {@link KeyOrderedSubscriber}: each group records the delivered entries of
+ * every message key in a Redis list and hands an entry to a handler only while it is the first of
+ * its key (see {@code docs/transports/redis.md}, "Per-key ordering").
  *
  * <pre>{@code
  * try (RedisStreamsTransport redis = RedisStreamsTransport.create(
@@ -61,7 +65,7 @@ public final class RedisStreamsTransport implements Transport {
     private final RedisConfig config;
     private final RedisContext context;
     private final RedisPublisher publisher;
-    private final Subscriber subscriber = this::subscribe;
+    private final Subscriber subscriber;
     private final Set<RedisSubscription> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -69,6 +73,7 @@ public final class RedisStreamsTransport implements Transport {
         this.config = config;
         this.context = new RedisContext(config);
         this.publisher = new RedisPublisher(context);
+        this.subscriber = config.keyOrdering() ? (KeyOrderedSubscriber) this::subscribe : (Subscriber) this::subscribe;
     }
 
     /**
@@ -102,6 +107,10 @@ public final class RedisStreamsTransport implements Transport {
         return publisher;
     }
 
+    /**
+     * The subscriber; the same instance on every call. A {@link KeyOrderedSubscriber} exactly when
+     * {@link RedisConfig#keyOrdering()} is set.
+     */
     @Override
     public Subscriber subscriber() {
         return subscriber;

@@ -19,6 +19,7 @@ class RedisConfigTest {
         assertThat(c.defaultTrim()).isEqualTo(StreamTrim.none());
         assertThat(c.waitReplicas()).isZero();
         assertThat(c.verifyPeer()).isTrue();
+        assertThat(c.keyOrdering()).isFalse();
     }
 
     @Test
@@ -48,9 +49,10 @@ class RedisConfigTest {
     @Test
     void toBuilderKeepsEveryValueAndPerTopicTrimOverridesTheDefault() {
         RedisConfig c = RedisConfig.builder().keyPrefix("x:").defaultTrim(StreamTrim.maxLength(100))
-                .trim("clicks", StreamTrim.maxAge(Duration.ofDays(1)).exact()).maxDeliveries(3).build();
+                .trim("clicks", StreamTrim.maxAge(Duration.ofDays(1)).exact()).maxDeliveries(3).keyOrdering(true).build();
         RedisConfig copy = c.toBuilder().build();
         assertThat(copy.toString()).isEqualTo(c.toString());
+        assertThat(copy.keyOrdering()).isTrue();
         assertThat(copy.trimFor("clicks")).isEqualTo(new StreamTrim(StreamTrim.Mode.MAX_AGE, 0, Duration.ofDays(1), false));
         assertThat(copy.trimFor("orders")).isEqualTo(StreamTrim.maxLength(100));
     }

@@ -38,6 +38,7 @@ public final class EntryCodec {
     private static final byte[] ID_BYTES = bytes(ID);
     private static final byte[] TIMESTAMP_BYTES = bytes(TIMESTAMP);
     private static final byte[] PAYLOAD_BYTES = bytes(PAYLOAD);
+    private static final byte[] KEY_BYTES = bytes(KEY);
 
     private EntryCodec() {
     }
@@ -109,6 +110,16 @@ public final class EntryCodec {
         b.timestamp(timestamp != null ? timestamp : entryTime(entryId));
         b.payload(payload);
         return new Decoded(b.build(), attempt, Optional.ofNullable(firstFailure));
+    }
+
+    /** The raw value of the {@code key} field of an entry, or null when it has none. */
+    static byte[] rawKey(Map<byte[], byte[]> body) {
+        for (Map.Entry<byte[], byte[]> e : body.entrySet()) {
+            if (Arrays.equals(e.getKey(), KEY_BYTES)) {
+                return e.getValue();
+            }
+        }
+        return null;
     }
 
     /**

@@ -12,6 +12,9 @@ import java.nio.charset.StandardCharsets;
  *   prefix{topic}:delayed              sorted set of delayed messages, scored by due time (ms)
  *   prefix{topic}:retry-due:group      sorted set of one group's scheduled retries
  *   prefix{topic}:retry:group          stream of one group's due retries (read by that group only)
+ *   prefix{topic}:key:N:group:KEY      with key ordering: list of the tags of one group's delivered,
+ *                                      unsettled entries with message key KEY, in delivery order
+ *                                      (N = length of the group name, so no two names collide)
  * </pre>
  */
 public final class Keys {
@@ -53,6 +56,14 @@ public final class Keys {
     /** The stream of due retries of {@code group} on {@code topic}. */
     public byte[] retryStream(String topic, String group) {
         return bytes(streamName(topic) + ":retry:" + group);
+    }
+
+    /**
+     * The prefix of the per-key lists of {@code group} on {@code topic} (key ordering); the list of a
+     * message key is this prefix followed by the key's bytes.
+     */
+    public byte[] keyListPrefix(String topic, String group) {
+        return bytes(streamName(topic) + ":key:" + bytes(group).length + ":" + group + ":");
     }
 
     /** The dead-letter topic of {@code topic}: {@code <topic>.dlq}. */

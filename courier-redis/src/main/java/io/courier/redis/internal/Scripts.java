@@ -115,4 +115,209 @@ final class Scripts {
             end
             return removed
             """);
+
+    // ------------------------------------------------------------------ key ordering
+    //
+    // With key ordering every entry with a message key is, atomically with its delivery to the group,
+    // appended to the group's list of that key (Keys#keyListPrefix) as a tag "m:<id>" (topic stream)
+    // or "r:<id>" (the group's retry stream). A consumer hands an entry to its handler only while the
+    // entry is the head of its list; settling it removes it from the list in the same script.
+
+    /** Removes {@code tag} from a key list (normally its head); returns the new head or ''. */
+    private static final String RELEASE = """
+            local function release(list, tag)
+              if redis.call('LINDEX', list, 0) == tag then redis.call('LPOP', list) else redis.call('LREM', list, 1, tag) end
+              return redis.call('LINDEX', list, 0) or ''
+            end
+            local function source(tag)
+              if string.sub(tag, 1, 1) == 'r' then return KEYS[2] end
+              return KEYS[1]
+            end
+            """;
+
+    /**
+     * Reads new entries for a consumer of the group (XREADGROUP without BLOCK: scripts cannot block)
+     * and appends each keyed one to its key list. Because the group hands entries out in stream
+     * order and the script is atomic, every key list is in stream order.
+     * KEYS: stream, retry stream. ARGV: group, consumer, count, key-list prefix.
+     * Returns {last id of the stream, last id of the retry stream} when nothing was read (for the
+     * caller to block on with XREAD), else {'', '', then per entry: kind ('m'/'r'), id, 1 if it is
+     * the head of its key list (or has no key) else 0, fields}.
+     */
+    static final LuaScript READ_KEYED = new LuaScript("read-keyed", """
+            local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], KEYS[2], '>', '>')
+            local out = {'', ''}
+            if reply then
+              for _, s in ipairs(reply) do
+                local kind = 'm'
+                if s[1] == KEYS[2] then kind = 'r' end
+                for _, e in ipairs(s[2]) do
+                  local id, fields = e[1], e[2]
+                  local head = 1
+                  for i = 1, #fields, 2 do
+                    if fields[i] == 'key' then
+                      if redis.call('RPUSH', ARGV[4] .. fields[i + 1], kind .. ':' .. id) > 1 then head = 0 end
+                      break
+                    end
+                  end
+                  out[#out + 1] = kind
+                  out[#out + 1] = id
+                  out[#out + 1] = head
+                  out[#out + 1] = fields
+                end
+              end
+            end
+            if #out == 2 then
+              for i = 1, 2 do
+                local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
+                if #last > 0 then out[i] = last[1][1] else out[i] = '0-0' end
+              end
+            end
+            return out
+            """);
+
+    /**
+     * Acknowledges keyed entries and removes each from its key list.
+     * KEYS: stream, retry stream, then the key list of each entry. ARGV: group, then per entry its tag.
+     * Entries of the retry stream are also deleted. Returns the new head of each list ('' if empty).
+     */
+    static final LuaScript ACK_KEYED = new LuaScript("ack-keyed", RELEASE + """
+            local heads = {}
+            for i = 3, #KEYS do
+              local tag = ARGV[i - 1]
+              local s = source(tag)
+              local id = string.sub(tag, 3)
+              redis.call('XACK', s, ARGV[1], id)
+              if s == KEYS[2] then redis.call('XDEL', s, id) end
+              heads[#heads + 1] = release(KEYS[i], tag)
+            end
+            return heads
+            """);
+
+    /**
+     * {@link #RESCHEDULE} for a keyed entry, which also leaves its key list.
+     * KEYS: source stream, retry zset, key list. ARGV: as RESCHEDULE, then the tag.
+     * Returns {1 or 0 as RESCHEDULE, new head of the key list or ''}.
+     */
+    static final LuaScript RESCHEDULE_KEYED = new LuaScript("reschedule-keyed", """
+            local done = 0
+            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+            if #pending > 0 then
+              redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+              redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+              if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+              done = 1
+            end
+            local list, tag = KEYS[3], ARGV[6]
+            if redis.call('LINDEX', list, 0) == tag then redis.call('LPOP', list) else redis.call('LREM', list, 1, tag) end
+            return {done, redis.call('LINDEX', list, 0) or ''}
+            """);
+
+    /**
+     * {@link #DEAD_LETTER} for a keyed entry, which also leaves its key list.
+     * KEYS: source stream, dead-letter stream, key list. ARGV: group, entry id, delete source,
+     * trim mode, trim op, trim threshold, tag, then the dead-letter entry's fields.
+     * Returns {1 or 0 as DEAD_LETTER, new head of the key list or ''}.
+     */
+    static final LuaScript DEAD_LETTER_KEYED = new LuaScript("dead-letter-keyed", XADD + """
+            local done = 0
+            local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+            if #pending > 0 then
+              local fields = {}
+              for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+              xadd(KEYS[2], ARGV[4], ARGV[5], ARGV[6], fields)
+              redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+              if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+              done = 1
+            end
+            local list, tag = KEYS[3], ARGV[7]
+            if redis.call('LINDEX', list, 0) == tag then redis.call('LPOP', list) else redis.call('LREM', list, 1, tag) end
+            return {done, redis.call('LINDEX', list, 0) or ''}
+            """);
+
+    /**
+     * Looks at the head of key lists a consumer waits on. Heads no longer pending (settled, or
+     * deleted by trimming) are dropped; a head pending longer than the lease under another consumer
+     * is claimed (XCLAIM, counting a delivery) so a dead consumer never blocks a key for good.
+     * KEYS: stream, retry stream, then the key lists. ARGV: group, consumer, lease (ms).
+     * Returns per list {state, tag, delivery count, fields}: state 'none' (empty list), 'mine' (head
+     * is this consumer's; no fields), 'claimed' (just claimed by this consumer; with fields) or
+     * 'other' (another consumer holds it within its lease).
+     */
+    static final LuaScript HEADS = new LuaScript("heads", RELEASE + """
+            local out = {}
+            for i = 3, #KEYS do
+              local res = {'none', '', 0, {}}
+              while true do
+                local tag = redis.call('LINDEX', KEYS[i], 0)
+                if not tag then break end
+                local s = source(tag)
+                local id = string.sub(tag, 3)
+                local p = redis.call('XPENDING', s, ARGV[1], id, id, 1)
+                local drop = false
+                if #p == 0 then
+                  drop = true
+                elseif p[1][2] == ARGV[2] then
+                  if #redis.call('XRANGE', s, id, id) > 0 then
+                    res = {'mine', tag, p[1][4], {}}
+                    break
+                  end
+                  redis.call('XACK', s, ARGV[1], id)
+                  drop = true
+                elseif p[1][3] >= tonumber(ARGV[3]) then
+                  local c = redis.call('XCLAIM', s, ARGV[1], ARGV[2], ARGV[3], id)
+                  if c[1] and c[1][2] then
+                    res = {'claimed', tag, p[1][4] + 1, c[1][2]}
+                    break
+                  end
+                  redis.call('XACK', s, ARGV[1], id)
+                  drop = true
+                else
+                  res = {'other', tag, p[1][4], {}}
+                  break
+                end
+                if drop then redis.call('LPOP', KEYS[i]) end
+              end
+              out[#out + 1] = res
+            end
+            return out
+            """);
+
+    /**
+     * Renews the lease of keyed entries a consumer holds but is not handling (they wait for their
+     * turn): resets their idle time (XCLAIM JUSTID, which counts no delivery), only if they are still
+     * this consumer's. KEYS: stream, retry stream, then the key list of each entry. ARGV: group,
+     * consumer, then per entry its tag. Returns per entry 0 (renewed), 1 (no longer this
+     * consumer's) or 2 (renewed, but in no key list: read before key ordering was turned on).
+     */
+    static final LuaScript RENEW = new LuaScript("renew", RELEASE + """
+            local out = {}
+            for i = 3, #KEYS do
+              local tag = ARGV[i]
+              local s = source(tag)
+              local id = string.sub(tag, 3)
+              local p = redis.call('XPENDING', s, ARGV[1], id, id, 1)
+              if #p == 0 or p[1][2] ~= ARGV[2] then
+                out[#out + 1] = 1
+              else
+                redis.call('XCLAIM', s, ARGV[1], ARGV[2], 0, id, 'JUSTID')
+                if redis.call('LPOS', KEYS[i], tag) then out[#out + 1] = 0 else out[#out + 1] = 2 end
+              end
+            end
+            return out
+            """);
+
+    /**
+     * Delivers a keyed entry again to the consumer that holds it (after a handler failure, keeping
+     * its place in the key order): XCLAIM counts the delivery and returns the fields, only if the
+     * entry is still this consumer's. KEYS: source stream. ARGV: group, consumer, entry id.
+     * Returns {delivery count, fields}, or {} when the entry is no longer this consumer's.
+     */
+    static final LuaScript REDELIVER = new LuaScript("redeliver", """
+            local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+            if #p == 0 or p[1][2] ~= ARGV[2] then return {} end
+            local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3])
+            if not (c[1] and c[1][2]) then return {} end
+            return {p[1][4] + 1, c[1][2]}
+            """);
 }
