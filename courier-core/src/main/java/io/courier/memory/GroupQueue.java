@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.TreeSet;
@@ -16,11 +17,18 @@ import java.util.function.BooleanSupplier;
 /**
  * The messages one consumer group still has to handle on one topic: ready ones in arrival order,
  * delayed ones by due time, leased ones by lease expiry. Thread-safe (one lock per group).
+ *
+ * <p>Per-key order: of the messages with one key, only the earliest the group still has (ready,
+ * delayed, leased or waiting for a retry) is ever visible; the others wait in their key's queue until
+ * it is acknowledged. So each key has at most one message in flight per group, handled in arrival
+ * (publish) order, and a failing message holds its key's later messages back until it is handled.
+ * Messages without a key never wait.
  */
 final class GroupQueue {
 
     static final class Entry {
         final long seq;
+        final String key;   // null for a message without a key
         Message message;
         Instant visibleAt;
         int deliveries;
@@ -29,6 +37,7 @@ final class GroupQueue {
 
         Entry(long seq, Message message, Instant visibleAt) {
             this.seq = seq;
+            this.key = message.key().orElse(null);
             this.message = message;
             this.visibleAt = visibleAt;
         }
@@ -55,6 +64,10 @@ final class GroupQueue {
     // Only the leases held now: a lease leaves the set when its message is acked or rescheduled, so the
     // set stays as small as the messages in flight.
     private final TreeSet<Lease> leases = new TreeSet<>(BY_EXPIRY);
+    /** Keyed messages of the group by key, in arrival order; only the first of each is ready, delayed or leased. */
+    private final HashMap<String, ArrayDeque<Entry>> byKey = new HashMap<>();
+    /** Messages waiting in {@link #byKey} behind an earlier one of their key. */
+    private int waitingForKey;
     private long nextSeq;
     private long nextToken;
     private int leased;
@@ -103,11 +116,43 @@ final class GroupQueue {
 
     private void add(Message message, Instant deliverAt, Instant now) {
         Entry e = new Entry(++nextSeq, message, deliverAt);
-        if (deliverAt.isAfter(now)) {
+        if (e.key != null) {
+            ArrayDeque<Entry> sameKey = byKey.computeIfAbsent(e.key, k -> new ArrayDeque<>());
+            sameKey.add(e);
+            if (sameKey.size() > 1) {
+                waitingForKey++;   // becomes visible when the ones before it are acknowledged
+                return;
+            }
+        }
+        schedule(e, now);
+    }
+
+    private void schedule(Entry e, Instant now) {
+        if (e.visibleAt.isAfter(now)) {
             delayed.add(e);
         } else {
             ready.add(e);
         }
+    }
+
+    /** {@code e} left the group for good: the next message of its key, if any, may now be handled. */
+    private void keyDone(Entry e) {
+        if (e.key == null) {
+            return;
+        }
+        ArrayDeque<Entry> sameKey = byKey.get(e.key);
+        if (sameKey == null || sameKey.peekFirst() != e) {
+            return;
+        }
+        sameKey.pollFirst();
+        Entry next = sameKey.peekFirst();
+        if (next == null) {
+            byKey.remove(e.key);
+            return;
+        }
+        waitingForKey--;
+        schedule(next, clock.instant());
+        changed.signal();
     }
 
     /**
@@ -183,6 +228,7 @@ final class GroupQueue {
             Entry e = c.entry();
             if (e.leaseToken == c.token()) {
                 release(e);
+                keyDone(e);
             }
         } finally {
             lock.unlock();
@@ -233,7 +279,7 @@ final class GroupQueue {
     int size() {
         lock.lock();
         try {
-            return ready.size() + delayed.size() + leased;
+            return ready.size() + delayed.size() + leased + waitingForKey;
         } finally {
             lock.unlock();
         }

@@ -6,7 +6,7 @@ import io.courier.Message;
 import io.courier.PublishResult;
 import io.courier.Publisher;
 import io.courier.StartPosition;
-import io.courier.Subscriber;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The reference transport: everything in this JVM's memory, nothing on disk.
  *
  * <p>It implements the whole core contract (consumer groups, competing consumers, leases with
- * redelivery, delayed delivery, retries, graceful shutdown), so it is the transport of choice for
+ * redelivery, delayed delivery, retries, per-key ordering, graceful shutdown), so it is the transport of choice for
  * unit tests and for single-process use where losing messages on a crash is acceptable. It keeps
  * nothing across a restart and cannot be shared between processes.
  *
@@ -56,7 +56,7 @@ public final class InMemoryTransport implements Transport {
     private final Set<MemorySubscription> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final MemoryPublisher publisher = new MemoryPublisher();
-    private final Subscriber subscriber = this::subscribe;
+    private final KeyOrderedSubscriber subscriber = this::subscribe;
 
     private InMemoryTransport(Builder b) {
         this.maxPayloadBytes = b.maxPayloadBytes;
@@ -83,8 +83,9 @@ public final class InMemoryTransport implements Transport {
         return publisher;
     }
 
+    /** The subscriber; messages with one key are handled by a group in publish order, one at a time. */
     @Override
-    public Subscriber subscriber() {
+    public KeyOrderedSubscriber subscriber() {
         return subscriber;
     }
 

@@ -5,7 +5,7 @@ import io.courier.memory.InMemoryTransport;
 
 /**
  * The in-memory transport against the conformance suite. It keeps everything in one JVM's heap, so
- * it declares no persistence, no restart and no cross-process use; it has delayed delivery and no
+ * it declares no persistence, no restart and no cross-process use; it has delayed delivery and
  * per-key ordering.
  */
 class InMemoryTransportConformanceTest extends TransportConformanceSuite {
@@ -24,7 +24,7 @@ class InMemoryTransportConformanceTest extends TransportConformanceSuite {
                 .survivesRestart(false)
                 .crossProcess(false)
                 .delayedDelivery(true)
-                .keyOrdering(false)
+                .keyOrdering(true)
                 .maxPayloadBytes(MAX_PAYLOAD_BYTES)
                 .build();
     }

@@ -34,7 +34,7 @@ import org.junit.platform.launcher.core.LauncherFactory;
 class SuiteSelfTest {
 
     private static final TransportFeatures QUICK = TransportFeatures.builder()
-            .delayedDelivery(true).awaitTimeout(Duration.ofSeconds(3)).build();
+            .delayedDelivery(true).keyOrdering(true).awaitTimeout(Duration.ofSeconds(3)).build();
 
     @Test
     void misdeclaredCapabilityFailsTheDeclarationCheck() {
