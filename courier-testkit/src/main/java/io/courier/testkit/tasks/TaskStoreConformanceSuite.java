@@ -25,6 +25,7 @@ import io.courier.tasks.TaskScheduler;
 import io.courier.tasks.TaskServer;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStateException;
+import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.TaskStore;
 import io.courier.tasks.spi.TransactionalTaskStore;
 import io.courier.testkit.fault.ChildJvm;
@@ -580,6 +581,37 @@ public abstract class TaskStoreConformanceSuite {
         awaitGone(info.id());
         // Documented: the lost attempt counts as a failure, so the rerun is retry 1.
         assertThat(retried).containsExactly(1);
+    }
+
+    // ------------------------------------------------------------------ store SPI
+
+    @Test
+    void completeAllSettlesEachTaskOnItsOwnLease() {
+        TaskInfo unique = client.enqueue(Task.ofText("batch:unique", "u"), TaskOptions.builder().unique(Duration.ofHours(1)).build());
+        TaskInfo kept = client.enqueue(Task.of("batch:kept"), TaskOptions.builder().retention(Duration.ofHours(1)).build());
+        TaskInfo requeued = client.enqueue(Task.of("batch:requeued"));
+        Instant now = Instant.now();
+        Map<String, String> tokens = new ConcurrentHashMap<>();
+        store.claim("default", 10, "conformance", now, Duration.ofMinutes(1))
+                .forEach(c -> tokens.put(c.info().id(), c.leaseToken()));
+        assertThat(tokens).containsOnlyKeys(unique.id(), kept.id(), requeued.id());
+        assertThat(store.requeue(new Lease(requeued.id(), tokens.get(requeued.id())))).isTrue();
+
+        Set<String> lost = store.completeAll(List.of(
+                new Lease(unique.id(), tokens.get(unique.id())),
+                new Lease(kept.id(), tokens.get(kept.id())),
+                new Lease(requeued.id(), tokens.get(requeued.id())),   // stale: the task was requeued
+                new Lease("no-such-task", "no-such-token")), now);
+
+        assertThat(lost).containsExactlyInAnyOrder(requeued.id(), "no-such-task");
+        assertThat(inspector.task(unique.id())).isEmpty();
+        assertThat(inspector.task(kept.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.COMPLETED));
+        assertThat(inspector.task(requeued.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.PENDING));
+        // The unique lock went with the completed task.
+        client.enqueue(Task.ofText("batch:unique", "u"), TaskOptions.builder().unique(Duration.ofHours(1)).build());
+        // Completing again changes nothing and reports every lease stale.
+        assertThat(store.completeAll(List.of(new Lease(kept.id(), tokens.get(kept.id()))), now)).containsExactly(kept.id());
+        assertThat(store.completeAll(List.of(), now)).isEmpty();
     }
 
     // ------------------------------------------------------------------ queues
