@@ -102,6 +102,10 @@ public final class TaskServer implements AutoCloseable {
     private static final int MAX_ERROR_LENGTH = 4000;
     /** Most completions written in one store call. */
     private static final int MAX_COMPLETION_BATCH = 256;
+    /** Attempts at writing one batch of completions before its tasks are left to lease recovery. */
+    private static final int COMPLETION_ATTEMPTS = 3;
+    /** Pause after the first failed attempt at writing completions; the second pause is twice as long. */
+    private static final Duration COMPLETION_RETRY_DELAY = Duration.ofMillis(200);
     static final String LEASE_EXPIRED_ERROR =
             "lease expired: the worker running the task stopped renewing its lease (crashed, killed or cut off)";
 
@@ -461,27 +465,66 @@ public final class TaskServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes a batch of completions. A failed write is tried again ({@value #COMPLETION_ATTEMPTS}
+     * attempts, {@link #COMPLETION_RETRY_DELAY} apart, growing): a completion is not given up on a
+     * short database hiccup. If every attempt fails the tasks stay ACTIVE under their lease, which
+     * is no longer renewed, so they are recovered and run again when it expires: never lost, at worst
+     * run twice, as at-least-once promises. A write that committed although its reply was lost is
+     * harmless to repeat: its tasks come back as stale leases.
+     */
     private void completeAll(List<Execution> batch) {
         try {
             List<Lease> leases = new ArrayList<>(batch.size());
             for (Execution e : batch) {
                 leases.add(e.lease);
             }
-            Set<String> lost = store.completeAll(leases, clock.instant());
+            Set<String> lost = null;
+            RuntimeException failure = null;
+            for (int attempt = 1; attempt <= COMPLETION_ATTEMPTS && lost == null; attempt++) {
+                try {
+                    lost = store.completeAll(leases, clock.instant());
+                } catch (RuntimeException ex) {
+                    if (failure == null) {
+                        failure = ex;
+                    } else {
+                        failure.addSuppressed(ex);
+                    }
+                    if (attempt < COMPLETION_ATTEMPTS && !pauseBeforeRetry(COMPLETION_RETRY_DELAY.multipliedBy(attempt))) {
+                        break;
+                    }
+                }
+            }
+            if (lost == null) {
+                for (Execution e : batch) {
+                    log.error("task {} finished but could not be marked completed; it runs again after its lease expires",
+                            e.lease.taskId(), failure);
+                }
+                return;
+            }
+            if (failure != null) {
+                log.warn("{} completion(s) written after a failed attempt", batch.size(), failure);
+            }
             for (Execution e : batch) {
                 if (lost.contains(e.lease.taskId())) {
                     log.warn("task {} finished but its lease had been lost; the result is discarded", e.lease.taskId());
                 }
                 count(e, false);
             }
-        } catch (RuntimeException ex) {
-            for (Execution e : batch) {
-                log.error("task {} finished but could not be marked completed; it runs again after its lease expires",
-                        e.lease.taskId(), ex);
-            }
         } finally {
             awaitingCompletion.addAndGet(-batch.size());
             batch.forEach(this::done);
+        }
+    }
+
+    /** Sleeps before another attempt at a write; false if interrupted (the interrupt is kept). */
+    private static boolean pauseBeforeRetry(Duration delay) {
+        try {
+            Thread.sleep(delay.toMillis());
+            return true;
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

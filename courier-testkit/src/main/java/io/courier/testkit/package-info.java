@@ -12,7 +12,8 @@
  *       SIGKILL test.</li>
  * </ul>
  *
- * <p>Fault-injection helpers live in {@link io.courier.testkit.fault}. This module is meant for test
+ * <p>The task-store conformance suite lives in {@link io.courier.testkit.tasks}; fault-injection
+ * helpers live in {@link io.courier.testkit.fault}. This module is meant for test
  * scope only; see {@code docs/testkit.md}.
  */
 package io.courier.testkit;

@@ -17,8 +17,9 @@ import java.util.Set;
  * Where tasks live. {@link io.courier.tasks.TaskClient}, {@link io.courier.tasks.TaskServer},
  * {@link io.courier.tasks.TaskScheduler} and {@link io.courier.tasks.TaskInspector} are written
  * against this interface only; implementations are
- * {@link io.courier.tasks.sql.SqlTaskStore} (SQLite, PostgreSQL) and
- * {@link io.courier.tasks.redis.RedisTaskStore}, all proven by one conformance suite.
+ * {@code SqlTaskStore} (SQLite, PostgreSQL; module {@code courier-tasks-jdbc}) and
+ * {@code RedisTaskStore} (module {@code courier-tasks-redis}), all proven by one conformance suite
+ * ({@code TaskStoreConformanceSuite} in {@code courier-testkit}).
  *
  * <p><b>Contract.</b> Every method is atomic: it happens entirely or not at all, and two processes
  * calling it at once never both succeed where only one may (two claims never return the same task;

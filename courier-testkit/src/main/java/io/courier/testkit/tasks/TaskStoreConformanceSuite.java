@@ -1,4 +1,4 @@
-package io.courier.tasks.conformance;
+package io.courier.testkit.tasks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -25,12 +25,10 @@ import io.courier.tasks.TaskScheduler;
 import io.courier.tasks.TaskServer;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStateException;
+import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.TaskStore;
-import io.courier.tasks.sql.SqlTaskStore;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import io.courier.tasks.spi.TransactionalTaskStore;
+import io.courier.testkit.fault.ChildJvm;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -56,47 +54,85 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The task-store conformance suite: everything the task client, server, scheduler and inspector
- * promise, run against a real store. A store's test extends this class and says how to make a fresh,
- * isolated store (and how to remove it again):
+ * promise, run against a real store. A store's test extends this class, says how to make a fresh,
+ * isolated store for one test (a new file, schema or key prefix) and names the factory that opens it,
+ * and inherits every test:
  *
  * <pre>{@code
- * class SqliteTaskStoreTest extends TaskStoreConformanceTest {
+ * class SqliteTaskStoreTest extends TaskStoreConformanceSuite {
  *     @TempDir Path dir;
- *     protected List<String> newStoreSpec() { return List.of("sqlite", dir.resolve("tasks.db").toString()); }
+ *
+ *     protected Map<String, String> newStoreConfig() {
+ *         return Map.of("file", dir.resolve("tasks-" + UUID.randomUUID() + ".db").toString());
+ *     }
+ *
+ *     protected Class<? extends TaskStoreFactory> storeFactory() {
+ *         return SqliteStores.class;   // public, no-arg constructor: the SIGKILL test's child JVM loads it
+ *     }
+ *
+ *     protected Connection callerConnection() throws SQLException {   // only for a TransactionalTaskStore
+ *         return ((SqlTaskStore) store).dataSource().getConnection();
+ *     }
  * }
  * }</pre>
+ *
+ * <p><b>Lifecycle.</b> Before each test {@link #newStoreConfig()} describes a fresh store and the
+ * factory opens it; after the test every server and scheduler it started is closed, then the store,
+ * then {@link #dropStore(Map)} removes what {@code newStoreConfig()} created.
+ *
+ * <p><b>Capabilities.</b> A store that implements {@link TransactionalTaskStore} runs the
+ * transactional-enqueue test, for which the test class must override {@link #callerConnection()};
+ * for any other store that test is skipped with a message saying so.
  *
  * <p>Timing: no sleeps to wait for results (Awaitility polls with generous limits); the only time
  * assertions are lower bounds that are correctness (a scheduled task never runs early, a retry never
  * comes before its backoff) and upper bounds many times the configured interval.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-public abstract class TaskStoreConformanceTest {
+public abstract class TaskStoreConformanceSuite {
 
     /** Upper bound for anything the suite waits for. */
     protected static final Duration PATIENCE = Duration.ofSeconds(20);
 
+    /** The store of the running test, opened before it and closed after it. */
     protected TaskStore store;
+    /** A client over {@link #store}. */
     protected TaskClient client;
+    /** An inspector over {@link #store}. */
     protected TaskInspector inspector;
-    private List<String> spec;
+    private Map<String, String> config;
     private final List<AutoCloseable> toClose = new ArrayList<>();
     private final List<Runnable> releases = new CopyOnWriteArrayList<>();
 
     /**
-     * A spec (see {@link TestStores}) for a fresh, empty store used by this test only: a new file,
-     * schema or key prefix.
+     * The configuration of a fresh, empty store used by the running test only (a new file, schema or
+     * key prefix), as {@link #storeFactory()} understands it. Keys must not contain {@code =}.
      */
-    protected abstract List<String> newStoreSpec() throws Exception;
+    protected abstract Map<String, String> newStoreConfig() throws Exception;
 
-    /** Removes what {@link #newStoreSpec()} created; the store is closed already. */
-    protected void dropStore(List<String> spec) throws Exception {
+    /**
+     * The factory that opens a store from {@link #newStoreConfig()}'s configuration: public, with a
+     * public no-argument constructor, because the SIGKILL test's child JVM loads it by name.
+     */
+    protected abstract Class<? extends TaskStoreFactory> storeFactory();
+
+    /** Removes what {@link #newStoreConfig()} created; the store is closed already. Does nothing by default. */
+    protected void dropStore(Map<String, String> config) throws Exception {
+    }
+
+    /**
+     * A new JDBC connection to the database of {@link #store}, for the transactional-enqueue test;
+     * the suite closes it. Must be overridden when the store is a {@link TransactionalTaskStore}.
+     */
+    protected Connection callerConnection() throws Exception {
+        throw new UnsupportedOperationException(store.getClass().getName() + " is a TransactionalTaskStore: "
+                + getClass().getName() + " must override callerConnection() to test enqueue in the caller's transaction");
     }
 
     @BeforeEach
     void openStore() throws Exception {
-        spec = newStoreSpec();
-        store = TestStores.open(spec);
+        config = newStoreConfig();
+        store = storeFactory().getConstructor().newInstance().open(config);
         client = TaskClient.create(store);
         inspector = TaskInspector.create(store);
     }
@@ -108,8 +144,12 @@ public abstract class TaskStoreConformanceTest {
         for (AutoCloseable c : toClose) {
             c.close();
         }
-        store.close();
-        dropStore(spec);
+        if (store != null) {
+            store.close();
+        }
+        if (config != null) {
+            dropStore(config);
+        }
     }
 
     /** A server builder with intervals short enough for tests. */
@@ -525,44 +565,15 @@ public abstract class TaskStoreConformanceTest {
     @Test
     void taskOfAWorkerKilledWithSigkillRunsAgainAfterItsLeaseExpires() throws Exception {
         TaskInfo info = client.enqueue(Task.of("crash-me"), TaskOptions.builder().maxRetry(3).build());
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
-                KillableWorker.class.getName()));
-        command.addAll(spec);
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).start();
-        AtomicReference<String> started = new AtomicReference<>();
-        StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    synchronized (output) {
-                        output.append(line).append('\n');
-                    }
-                    if (line.startsWith("STARTED ")) {
-                        started.set(line.substring("STARTED ".length()));
-                    }
-                }
-            } catch (java.io.IOException ignored) {
-                // the child was killed
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        try {
-            await().atMost(PATIENCE).failFast(() -> !child.isAlive()).until(() -> started.get() != null);
-        } catch (Throwable t) {
-            child.destroyForcibly();
-            synchronized (output) {
-                throw new AssertionError("worker process did not start the task; its output:\n" + output, t);
-            }
-        }
-        assertThat(started.get()).isEqualTo(info.id());
-        assertThat(inspector.task(info.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.ACTIVE));
+        try (ChildJvm child = ChildJvm.builder(KillableTaskWorker.class)
+                .args(KillableTaskWorker.arguments(storeFactory(), config))
+                .start()) {
+            String started = child.awaitLine(l -> l.startsWith("STARTED "), PATIENCE);
+            assertThat(started).isEqualTo("STARTED " + info.id());
+            assertThat(inspector.task(info.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.ACTIVE));
 
-        child.destroyForcibly();   // SIGKILL: no shutdown hook, no requeue, the lease just stops being renewed
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            child.kill();   // SIGKILL: no shutdown hook, no requeue, the lease just stops being renewed
+        }
         assertThat(inspector.task(info.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.ACTIVE));
 
         List<Integer> retried = new CopyOnWriteArrayList<>();
@@ -570,6 +581,37 @@ public abstract class TaskStoreConformanceTest {
         awaitGone(info.id());
         // Documented: the lost attempt counts as a failure, so the rerun is retry 1.
         assertThat(retried).containsExactly(1);
+    }
+
+    // ------------------------------------------------------------------ store SPI
+
+    @Test
+    void completeAllSettlesEachTaskOnItsOwnLease() {
+        TaskInfo unique = client.enqueue(Task.ofText("batch:unique", "u"), TaskOptions.builder().unique(Duration.ofHours(1)).build());
+        TaskInfo kept = client.enqueue(Task.of("batch:kept"), TaskOptions.builder().retention(Duration.ofHours(1)).build());
+        TaskInfo requeued = client.enqueue(Task.of("batch:requeued"));
+        Instant now = Instant.now();
+        Map<String, String> tokens = new ConcurrentHashMap<>();
+        store.claim("default", 10, "conformance", now, Duration.ofMinutes(1))
+                .forEach(c -> tokens.put(c.info().id(), c.leaseToken()));
+        assertThat(tokens).containsOnlyKeys(unique.id(), kept.id(), requeued.id());
+        assertThat(store.requeue(new Lease(requeued.id(), tokens.get(requeued.id())))).isTrue();
+
+        Set<String> lost = store.completeAll(List.of(
+                new Lease(unique.id(), tokens.get(unique.id())),
+                new Lease(kept.id(), tokens.get(kept.id())),
+                new Lease(requeued.id(), tokens.get(requeued.id())),   // stale: the task was requeued
+                new Lease("no-such-task", "no-such-token")), now);
+
+        assertThat(lost).containsExactlyInAnyOrder(requeued.id(), "no-such-task");
+        assertThat(inspector.task(unique.id())).isEmpty();
+        assertThat(inspector.task(kept.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.COMPLETED));
+        assertThat(inspector.task(requeued.id())).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.PENDING));
+        // The unique lock went with the completed task.
+        client.enqueue(Task.ofText("batch:unique", "u"), TaskOptions.builder().unique(Duration.ofHours(1)).build());
+        // Completing again changes nothing and reports every lease stale.
+        assertThat(store.completeAll(List.of(new Lease(kept.id(), tokens.get(kept.id()))), now)).containsExactly(kept.id());
+        assertThat(store.completeAll(List.of(), now)).isEmpty();
     }
 
     // ------------------------------------------------------------------ queues
@@ -674,11 +716,11 @@ public abstract class TaskStoreConformanceTest {
 
     @Test
     void enqueueInACallersTransactionExistsOnlyIfItCommits() throws Exception {
-        assumeTrue(store instanceof SqlTaskStore, "transactional enqueue is a SQL store capability");
-        SqlTaskStore sql = (SqlTaskStore) store;
+        assumeTrue(store instanceof TransactionalTaskStore,
+                "skipped: " + store.name() + " is not a TransactionalTaskStore (enqueue in the caller's transaction)");
         String rolledBack;
         String committed;
-        try (Connection tx = sql.dataSource().getConnection()) {
+        try (Connection tx = callerConnection()) {
             tx.setAutoCommit(false);
             rolledBack = client.enqueue(tx, Task.of("order:confirm"), TaskOptions.defaults()).id();
             tx.rollback();
@@ -690,7 +732,7 @@ public abstract class TaskStoreConformanceTest {
         assertThat(inspector.task(committed)).isPresent();
 
         // A failed enqueue inside the transaction leaves the caller's transaction usable.
-        try (Connection tx = sql.dataSource().getConnection()) {
+        try (Connection tx = callerConnection()) {
             tx.setAutoCommit(false);
             assertThatThrownBy(() -> client.enqueue(tx, Task.of("x"), TaskOptions.builder().taskId(committed).build()))
                     .isInstanceOf(TaskIdConflictException.class);

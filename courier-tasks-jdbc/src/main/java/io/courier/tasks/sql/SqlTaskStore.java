@@ -53,12 +53,18 @@ import org.sqlite.SQLiteDataSource;
  *
  * <p><b>Schema.</b> Created on first use (tables {@code <prefix>tasks}, {@code <prefix>task_unique},
  * {@code <prefix>task_queues}, {@code <prefix>task_stats}, {@code <prefix>task_servers},
- * {@code <prefix>task_schedules} and {@code <prefix>task_schema}, which holds the schema version).
- * Creation is serialized between processes; a database whose schema is newer than this library
- * is refused with a {@link TaskStoreException}.
+ * {@code <prefix>task_schedules} and {@code <prefix>task_schema}, which holds one row per applied
+ * schema version). Creation and upgrades are serialized between processes and run in one
+ * transaction: a database of an older version (tables of an earlier Courier) is migrated to
+ * {@link #SCHEMA_VERSION} when the store opens, and one whose schema is newer than this library is
+ * refused with a {@link TaskStoreException}. On PostgreSQL an upgrade builds indexes and so blocks
+ * writes to the tasks table while it runs (seconds per million tasks).
  *
  * <p><b>Claiming.</b> On PostgreSQL a claim is one {@code UPDATE ... WHERE id IN (SELECT ... FOR
  * UPDATE SKIP LOCKED) RETURNING ...}: workers of many processes never wait for each other's rows.
+ * It reads a partial index whose predicate and order are exactly the claim's, and starts past the
+ * last task the previous full claim took, so that a long burn-down does not step over the index
+ * entries of every task already claimed (see {@code docs/tasks.md}, "PostgreSQL hot path").
  * On SQLite every write is a {@code BEGIN IMMEDIATE} transaction: one writer at a time, which is
  * what SQLite offers; the claim is the same {@code UPDATE ... RETURNING}.
  *
@@ -75,14 +81,19 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     /** Prefix of every table name unless another is given. */
     public static final String DEFAULT_TABLE_PREFIX = "courier_";
-    /** The schema version this library writes and reads. */
-    public static final int SCHEMA_VERSION = 1;
+    /**
+     * The schema version this library writes and reads. Version 2 replaced PostgreSQL's indexes with
+     * partial ones (see {@code docs/tasks.md}); an older schema is upgraded when the store opens.
+     */
+    public static final int SCHEMA_VERSION = 2;
 
     private static final Pattern PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
     private static final String COLUMNS = "id, queue, type, payload, state, retried, max_retry, timeout_ms, deadline_ms, "
             + "retention_ms, enqueued_at, process_at, last_error, last_failed_at, started_at, lease_owner, "
             + "lease_expires_at, completed_at";
     private static final int BULK_LIMIT = 1000;
+    private static final long CLAIM_CURSOR_LIFETIME_MILLIS = 1000;
+    private static final long CLAIM_CURSOR_LIFETIME_NANOS = CLAIM_CURSOR_LIFETIME_MILLIS * 1_000_000;
 
     private final DataSource dataSource;
     private final boolean ownsDataSource;
@@ -94,6 +105,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     private final String stats;
     private final String servers;
     private final String schedules;
+    private final Map<String, ClaimCursor> claimCursors = new java.util.concurrent.ConcurrentHashMap<>();
 
     private SqlTaskStore(DataSource dataSource, boolean ownsDataSource, String prefix) {
         this.dataSource = dataSource;
@@ -209,11 +221,13 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                     throw new TaskStoreException("the task tables with prefix '" + p + "' have schema version " + version
                             + ", newer than this library supports (" + SCHEMA_VERSION + "); upgrade Courier");
                 }
-                if (version == null) {
-                    for (String ddl : dialect.schemaV1(p)) {
+                // One row per applied version: a new database goes through every migration, an old one
+                // through those it lacks, all in this one transaction.
+                for (int next = version == null ? 1 : version + 1; next <= SCHEMA_VERSION; next++) {
+                    for (String ddl : dialect.migrationTo(next, p)) {
                         s.execute(ddl);
                     }
-                    s.execute("INSERT INTO " + p + "task_schema (version) VALUES (" + SCHEMA_VERSION + ")");
+                    s.execute("INSERT INTO " + p + "task_schema (version) VALUES (" + next + ")");
                 }
             }
             return null;
@@ -320,29 +334,99 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             return List.of();
         }
         String token = UUID.randomUUID().toString();
-        return writeRelaxed("claim from queue '" + queue + "'", c -> {
-            List<ClaimedTask> claimed = new ArrayList<>(max);
-            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'active', lease_owner = ?, "
-                    + "lease_token = ?, lease_expires_at = ?, started_at = ? WHERE id IN (SELECT id FROM " + tasks
-                    + " WHERE queue = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM " + queues
-                    + " WHERE name = ? AND paused = 1) ORDER BY process_at, " + dialect.insertionOrder()
-                    + " LIMIT ?" + dialect.skipLocked()
-                    + ") RETURNING " + COLUMNS)) {
-                ps.setString(1, workerId);
-                ps.setString(2, token);
-                ps.setLong(3, now.plus(lease).toEpochMilli());
-                ps.setLong(4, now.toEpochMilli());
-                ps.setString(5, queue);
-                ps.setString(6, queue);
-                ps.setInt(7, max);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        claimed.add(new ClaimedTask(toInfo(rs), token));
+        ClaimCursor cursor = dialect == SqlDialect.POSTGRESQL ? claimCursors.get(queue) : null;
+        if (cursor != null && System.nanoTime() - cursor.sinceNanos() > CLAIM_CURSOR_LIFETIME_NANOS) {
+            claimCursors.remove(queue, cursor);
+            cursor = null;
+        }
+        ClaimCursor from = cursor;
+        List<ClaimedTask> claimed = new ArrayList<>(max);
+        long[] lastKey = writeRelaxed("claim from queue '" + queue + "'", c -> {
+            claimed.clear();
+            long[] last = claimInto(c, claimed, queue, max, workerId, token, now, lease, from);
+            if (from != null && claimed.isEmpty()) {
+                // Nothing past the cursor: tasks behind it (forwarded retries, requeued tasks) may still wait.
+                last = claimInto(c, claimed, queue, max, workerId, token, now, lease, null);
+            }
+            return last;
+        });
+        if (dialect == SqlDialect.POSTGRESQL) {
+            if (claimed.size() == max && lastKey != null) {
+                ClaimCursor next = new ClaimCursor(lastKey[0], lastKey[1], from != null ? from.sinceNanos() : System.nanoTime());
+                claimCursors.merge(queue, next, ClaimCursor::later);
+            } else if (from != null) {
+                claimCursors.remove(queue, from);
+            }
+        }
+        return claimed;
+    }
+
+    /**
+     * One claim statement: up to {@code max} pending tasks of {@code queue} in order, past
+     * {@code cursor} if given. Returns the (process_at, seq) key of the last task claimed (PostgreSQL;
+     * null on SQLite or when nothing was claimed).
+     */
+    private long[] claimInto(Connection c, List<ClaimedTask> claimed, String queue, int max, String workerId,
+                             String token, Instant now, Duration lease, ClaimCursor cursor) throws SQLException {
+        boolean pg = dialect == SqlDialect.POSTGRESQL;
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'active', lease_owner = ?, "
+                + "lease_token = ?, lease_expires_at = ?, started_at = ? WHERE id IN (SELECT id FROM " + tasks
+                + " WHERE queue = ? AND state = 'pending'" + (cursor != null ? " AND (process_at, seq) > (?, ?)" : "")
+                + " AND NOT EXISTS (SELECT 1 FROM " + queues
+                + " WHERE name = ? AND paused = 1) ORDER BY process_at, " + dialect.insertionOrder()
+                + " LIMIT ?" + dialect.skipLocked()
+                + ") RETURNING " + COLUMNS + (pg ? ", seq" : ""))) {
+            int i = 1;
+            ps.setString(i++, workerId);
+            ps.setString(i++, token);
+            ps.setLong(i++, now.plus(lease).toEpochMilli());
+            ps.setLong(i++, now.toEpochMilli());
+            ps.setString(i++, queue);
+            if (cursor != null) {
+                ps.setLong(i++, cursor.processAt());
+                ps.setLong(i++, cursor.seq());
+            }
+            ps.setString(i++, queue);
+            ps.setInt(i, max);
+            long[] last = null;
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    claimed.add(new ClaimedTask(toInfo(rs), token));
+                    if (pg) {
+                        long[] key = {rs.getLong("process_at"), rs.getLong("seq")};
+                        if (last == null || ClaimCursor.compare(key, last) > 0) {
+                            last = key;
+                        }
                     }
                 }
             }
-            return claimed;
-        });
+            return last;
+        }
+    }
+
+    /**
+     * Where a queue's claims have got to in the pending index (PostgreSQL). A burn-down claims from
+     * the front of the index, and the entries of tasks claimed moments ago stay in it until vacuum
+     * removes them: without a cursor every claim would step over all of them again, so the cost of a
+     * claim would grow with the number of tasks worked off. A claim starts past the cursor instead.
+     * Tasks can become pending behind it (a forwarded retry, a task requeued at shutdown), so the
+     * cursor is dropped when a claim past it finds less than a full batch (the next claim starts from
+     * the front; when it found nothing, the same transaction looks from the front at once) and, in any
+     * case, {@value #CLAIM_CURSOR_LIFETIME_MILLIS} ms after it was set: a task behind it waits at most
+     * about that long. Per store instance; another process has its own.
+     */
+    private record ClaimCursor(long processAt, long seq, long sinceNanos) {
+
+        static int compare(long[] a, long[] b) {
+            int c = Long.compare(a[0], b[0]);
+            return c != 0 ? c : Long.compare(a[1], b[1]);
+        }
+
+        /** The cursor further on, keeping the earlier start time (so the lifetime is never extended). */
+        static ClaimCursor later(ClaimCursor a, ClaimCursor b) {
+            ClaimCursor further = compare(new long[] {a.processAt, a.seq}, new long[] {b.processAt, b.seq}) >= 0 ? a : b;
+            return new ClaimCursor(further.processAt, further.seq, Math.min(a.sinceNanos, b.sinceNanos));
+        }
     }
 
     @Override
@@ -669,8 +753,18 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     public QueueInfo queueInfo(String queue, LocalDate day) {
         return read("read queue '" + queue + "'", c -> {
             Map<String, Long> counts = new HashMap<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM " + tasks + " WHERE queue = ? GROUP BY state")) {
-                ps.setString(1, queue);
+            // One count per state, each with the state spelled out, so that PostgreSQL can use that
+            // state's partial index rather than read the whole table.
+            StringBuilder sql = new StringBuilder();
+            for (TaskState state : TaskState.values()) {
+                sql.append(sql.length() == 0 ? "" : " UNION ALL ").append("SELECT '").append(state.wireName())
+                        .append("', COUNT(*) FROM ").append(tasks).append(" WHERE queue = ? AND state = '")
+                        .append(state.wireName()).append("'");
+            }
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                for (int i = 1; i <= TaskState.values().length; i++) {
+                    ps.setString(i, queue);
+                }
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         counts.put(rs.getString(1), rs.getLong(2));
@@ -744,12 +838,12 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         String order = (state == TaskState.COMPLETED ? "completed_at, " : "process_at, ") + dialect.insertionOrder();
         return read("list " + state.wireName() + " tasks of queue '" + queue + "'", c -> {
             List<TaskInfo> result = new ArrayList<>();
+            // The state spelled out (it is one of a closed set), so that PostgreSQL picks its partial index.
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM " + tasks
-                    + " WHERE queue = ? AND state = ? ORDER BY " + order + " LIMIT ? OFFSET ?")) {
+                    + " WHERE queue = ? AND state = '" + state.wireName() + "' ORDER BY " + order + " LIMIT ? OFFSET ?")) {
                 ps.setString(1, queue);
-                ps.setString(2, state.wireName());
-                ps.setInt(3, limit);
-                ps.setInt(4, offset);
+                ps.setInt(2, limit);
+                ps.setInt(3, offset);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         result.add(toInfo(rs));

@@ -1,0 +1,56 @@
+package io.courier.tasks.sql;
+
+import io.courier.testkit.tasks.TaskStoreConformanceSuite;
+import io.courier.testkit.tasks.TaskStoreFactory;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import java.util.UUID;
+
+/** The task-store conformance suite on PostgreSQL (127.0.0.1:5432, db test), one fresh schema per test, dropped after. */
+class PostgresTaskStoreTest extends TaskStoreConformanceSuite {
+
+    /** The PostgreSQL database the tests use (trust auth). */
+    static final String URL = "jdbc:postgresql://127.0.0.1:5432/test";
+    /** The PostgreSQL user. */
+    static final String USER = "postgres";
+
+    /** Opens the schema {@code config.schema}; loaded by name in the SIGKILL test's child JVM. */
+    public static final class Factory implements TaskStoreFactory {
+        @Override
+        public SqlTaskStore open(Map<String, String> config) {
+            return SqlTaskStore.postgres(URL + "?currentSchema=" + config.get("schema"), USER, "");
+        }
+    }
+
+    @Override
+    protected Map<String, String> newStoreConfig() throws SQLException {
+        String schema = "tasks_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        execute("CREATE SCHEMA " + schema);
+        return Map.of("schema", schema);
+    }
+
+    @Override
+    protected void dropStore(Map<String, String> config) throws SQLException {
+        execute("DROP SCHEMA IF EXISTS " + config.get("schema") + " CASCADE");
+    }
+
+    @Override
+    protected Class<Factory> storeFactory() {
+        return Factory.class;
+    }
+
+    @Override
+    protected Connection callerConnection() throws SQLException {
+        return ((SqlTaskStore) store).dataSource().getConnection();
+    }
+
+    static void execute(String sql) throws SQLException {
+        try (Connection c = DriverManager.getConnection(URL, USER, "");
+             Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+}
