@@ -607,9 +607,9 @@ public final class RabbitMqConfig {
          * subscription, messages of one key run one after another; different keys run concurrently.
          *
          * <p>Every process publishing to or consuming from a key-ordered topic must use the same number
-         * of partitions. Topics may only configure the exchange name and a {@code TOPIC} or {@code DIRECT}
-         * type (the transport owns routing and binding keys); {@link #build()} rejects other
-         * {@link TopicTopology} settings and an {@code x-single-active-consumer} queue argument.
+         * of partitions. Topics may only configure the exchange name (one exchange per topic) and a
+         * {@code TOPIC} or {@code DIRECT} type (the transport owns routing and binding keys); {@link #build()}
+         * rejects other {@link TopicTopology} settings and an {@code x-single-active-consumer} queue argument.
          */
         public Builder keyOrdering(int partitions) {
             requirePartitions(partitions);
@@ -647,7 +647,14 @@ public final class RabbitMqConfig {
                 throw new IllegalArgumentException("keyOrdering(" + keyOrderingPartitions + ") declares every partition queue with "
                         + "x-single-active-consumer itself; remove queueArgument(\"x-single-active-consumer\", ...)");
             }
+            Map<String, String> topicByExchange = new LinkedHashMap<>();
             topologies.forEach((topic, t) -> {
+                String other = topicByExchange.putIfAbsent(t.exchange(), topic);
+                if (other != null) {
+                    throw new IllegalArgumentException("keyOrdering(" + keyOrderingPartitions + ") binds partition queues by partition "
+                            + "routing keys, so every topic needs an exchange of its own; topics '" + other + "' and '" + topic
+                            + "' share exchange '" + t.exchange() + "'");
+                }
                 String why = null;
                 if (t.exchangeType() != ExchangeType.TOPIC && t.exchangeType() != ExchangeType.DIRECT) {
                     why = "its exchange type is " + t.exchangeType() + ", but partitions are routed by routing key (use TOPIC or DIRECT)";
