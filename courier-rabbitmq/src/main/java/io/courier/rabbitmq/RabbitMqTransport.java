@@ -58,6 +58,12 @@ import org.slf4j.LoggerFactory;
  * manually after the handler returned; failures are redelivered later through the delay ladder with
  * an attempt count, never requeued in a hot loop. Delivery is at-least-once.
  *
+ * <p><b>Per-key ordering</b> is opt-in, for the whole transport: with
+ * {@link RabbitMqConfig.Builder#keyOrdering(int) keyOrdering(partitions)} the subscriber is a
+ * {@link KeyOrderedSubscriber}, each group has one single-active-consumer queue per partition and
+ * keyed messages go to the partition of their key (see {@code docs/transports/rabbitmq.md}, "Per-key
+ * ordering").
+ *
  * <p><b>Connections.</b> One connection for publishing and one for consuming (so a broker that blocks
  * publishers never stalls consumers), both recovered automatically; consumers resume after recovery
  * and publishes wait up to {@link RabbitMqConfig#recoveryTimeout()} for it.
