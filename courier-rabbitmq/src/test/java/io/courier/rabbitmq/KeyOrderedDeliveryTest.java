@@ -28,12 +28,14 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Key-ordered mode ({@link RabbitMqConfig.Builder#keyOrdering(int)}) on the real broker, beyond the
  * conformance suite: two subscriptions of one group in two transports (as two processes would be),
- * partitions handed over while messages flow, a subscription killed mid-stream, and retries that
- * must go back to their key's partition queue.
+ * partitions handed over while messages flow, a subscription killed mid-stream (classic and quorum
+ * queues), and retries that must go back to their key's partition queue.
  */
 class KeyOrderedDeliveryTest {
 
@@ -61,7 +63,12 @@ class KeyOrderedDeliveryTest {
     }
 
     private RabbitMqTransport transport(int port) {
-        RabbitMqTransport t = RabbitMqTransport.connect(RabbitBroker.config().port(port).keyOrdering(PARTITIONS).build());
+        return transport(port, QueueType.CLASSIC);
+    }
+
+    private RabbitMqTransport transport(int port, QueueType queueType) {
+        RabbitMqTransport t = RabbitMqTransport.connect(RabbitBroker.config().port(port).keyOrdering(PARTITIONS)
+                .queueType(queueType).build());
         toClose.add(t);
         return t;
     }
@@ -213,14 +220,15 @@ class KeyOrderedDeliveryTest {
      * the standby subscription active. Nothing is lost and every key stays in order; only a message
      * whose acknowledgement the cut swallowed is handled again, right after its first handling.
      */
-    @Test
-    void standbyTakesOverInOrderWhenTheActiveSubscriptionIsKilled() throws Exception {
+    @ParameterizedTest
+    @EnumSource(QueueType.class)
+    void standbyTakesOverInOrderWhenTheActiveSubscriptionIsKilled(QueueType queueType) throws Exception {
         String group = "g";
         String topic = topic("ko-kill", group);
         TcpProxy proxy = TcpProxy.start(RabbitBroker.HOST, RabbitBroker.PORT);
         toClose.add(proxy);
-        RabbitMqTransport a = transport(proxy.port());
-        RabbitMqTransport b = transport(RabbitBroker.PORT);
+        RabbitMqTransport a = transport(proxy.port(), queueType);
+        RabbitMqTransport b = transport(RabbitBroker.PORT, queueType);
         Recorder r = new Recorder();
         Object killLock = new Object();
         AtomicBoolean killed = new AtomicBoolean();

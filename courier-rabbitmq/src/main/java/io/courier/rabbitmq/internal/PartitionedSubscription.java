@@ -72,6 +72,7 @@ public final class PartitionedSubscription implements Subscription {
     private final SubscriptionOptions options;
     private final Handler handler;
     private final ConnectionWatch connection;
+    private final Topology topology;
     private final RabbitPublisher publisher;
     private final ScheduledExecutorService scheduler;
     private final Duration retryInterval;
@@ -125,6 +126,7 @@ public final class PartitionedSubscription implements Subscription {
         this.options = options;
         this.handler = handler;
         this.connection = connection;
+        this.topology = topology;
         this.publisher = publisher;
         this.scheduler = scheduler;
         this.retryInterval = retryInterval;
@@ -386,6 +388,10 @@ public final class PartitionedSubscription implements Subscription {
                 if (!connection.isOpen() || System.nanoTime() - nextRetryNanos < 0) {
                     return;   // the client is still recovering the connection, or a failed attempt is too recent
                 }
+                if (partitions.stream().anyMatch(p -> p.lost)) {
+                    // declared again if a failure cleared the cache (the queues may have been deleted)
+                    topology.declarePartitionedGroup(options.topic(), options.group());
+                }
                 for (Partition p : partitions) {
                     if (p.lost) {
                         consume(p);
@@ -419,6 +425,7 @@ public final class PartitionedSubscription implements Subscription {
                 log.warn("cannot maintain the consumers of group '{}' on topic '{}' ({}); trying again in {}",
                         options.group(), options.topic(), e.toString(), retryInterval);
                 nextRetryNanos = System.nanoTime() + retryInterval.toNanos();
+                topology.invalidate();
                 for (Partition p : partitions) {
                     if (p.channel == null || !p.channel.isOpen()) {
                         p.lost = true;
