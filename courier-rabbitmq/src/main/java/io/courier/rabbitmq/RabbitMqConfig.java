@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -64,6 +65,14 @@ public final class RabbitMqConfig {
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
     /** Default name prefix of the delay exchanges and queues. */
     public static final String DEFAULT_DELAY_PREFIX = "courier.delay";
+    /**
+     * Largest number of partitions {@link Builder#keyOrdering(int)} accepts. Every subscription of a
+     * key-ordered transport opens one channel per partition (plus one) on the consumer connection,
+     * whose channels RabbitMQ limits (2047 by default).
+     */
+    public static final int MAX_KEY_ORDERING_PARTITIONS = 64;
+    /** {@link #keyOrderingPartitions()} when key ordering is off (the default). */
+    public static final int NO_KEY_ORDERING = 0;
 
     /** How the connection is encrypted. */
     public enum TlsMode {
@@ -96,6 +105,7 @@ public final class RabbitMqConfig {
     private final Map<String, TopicTopology> topologies;
     private final Map<String, Set<String>> declaredGroups;
     private final String delayPrefix;
+    private final int keyOrderingPartitions;
 
     private RabbitMqConfig(Builder b) {
         this.host = b.host;
@@ -121,6 +131,7 @@ public final class RabbitMqConfig {
         b.declaredGroups.forEach((t, g) -> groups.put(t, Collections.unmodifiableSet(new LinkedHashSet<>(g))));
         this.declaredGroups = Collections.unmodifiableMap(groups);
         this.delayPrefix = b.delayPrefix;
+        this.keyOrderingPartitions = b.keyOrderingPartitions;
     }
 
     /** The defaults: {@code amqp://guest:guest@localhost:5672/}, classic durable queues. */
@@ -157,6 +168,7 @@ public final class RabbitMqConfig {
         b.topologies.putAll(topologies);
         declaredGroups.forEach((t, g) -> b.declaredGroups.put(t, new LinkedHashSet<>(g)));
         b.delayPrefix = delayPrefix;
+        b.keyOrderingPartitions = keyOrderingPartitions;
         return b;
     }
 
@@ -279,12 +291,58 @@ public final class RabbitMqConfig {
         return topic + "." + group;
     }
 
+    /**
+     * The number of partitions of every topic in key-ordered mode (see {@link Builder#keyOrdering(int)}),
+     * or {@value #NO_KEY_ORDERING} when key ordering is off.
+     */
+    public int keyOrderingPartitions() {
+        return keyOrderingPartitions;
+    }
+
+    /** True when {@link Builder#keyOrdering(int)} was set: the subscriber is a {@link io.courier.KeyOrderedSubscriber}. */
+    public boolean keyOrdered() {
+        return keyOrderingPartitions != NO_KEY_ORDERING;
+    }
+
+    /**
+     * The queue of partition {@code partition} of {@code group} on {@code topic} in key-ordered mode:
+     * {@code <topic>.<group>.p<partition>}.
+     */
+    public static String partitionQueueName(String topic, String group, int partition) {
+        return groupQueueName(topic, group) + ".p" + partition;
+    }
+
+    /**
+     * The partition a message with {@code key} is published to in key-ordered mode: the CRC-32 (the
+     * IEEE 802.3 polynomial of zlib and gzip, {@link java.util.zip.CRC32}) of the key's UTF-8 bytes,
+     * read as an unsigned 32-bit number, modulo {@code partitions}. Stable across processes, versions
+     * and languages, so any publisher can compute it.
+     *
+     * @throws IllegalArgumentException when {@code partitions} is not between 1 and
+     *                                  {@value #MAX_KEY_ORDERING_PARTITIONS}
+     */
+    public static int keyPartition(String key, int partitions) {
+        Objects.requireNonNull(key, "key");
+        requirePartitions(partitions);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(key.getBytes(StandardCharsets.UTF_8));
+        return (int) (crc.getValue() % partitions);
+    }
+
+    private static void requirePartitions(int partitions) {
+        if (partitions < 1 || partitions > MAX_KEY_ORDERING_PARTITIONS) {
+            throw new IllegalArgumentException("keyOrdering partitions must be between 1 and " + MAX_KEY_ORDERING_PARTITIONS
+                    + ", but was " + partitions);
+        }
+    }
+
     @Override
     public String toString() {
         return "RabbitMqConfig{" + (tlsMode == TlsMode.NONE ? "amqp" : "amqps") + "://" + username + "@" + host + ":" + port
                 + "/" + virtualHost + ", tls=" + tlsMode + ", connectionName=" + connectionName
                 + ", queueType=" + queueType + ", durable=" + durable + ", publishConfirmTimeout=" + publishConfirmTimeout
-                + ", recoveryTimeout=" + recoveryTimeout + ", publisherChannels=" + publisherChannels + '}';
+                + ", recoveryTimeout=" + recoveryTimeout + ", publisherChannels=" + publisherChannels
+                + (keyOrdered() ? ", keyOrderingPartitions=" + keyOrderingPartitions : "") + '}';
     }
 
     /** Builds a {@link RabbitMqConfig}. Not thread-safe. */
@@ -310,6 +368,7 @@ public final class RabbitMqConfig {
         private final Map<String, TopicTopology> topologies = new LinkedHashMap<>();
         private final Map<String, Set<String>> declaredGroups = new LinkedHashMap<>();
         private String delayPrefix = DEFAULT_DELAY_PREFIX;
+        private int keyOrderingPartitions = NO_KEY_ORDERING;
 
         private Builder() {
         }
@@ -535,6 +594,35 @@ public final class RabbitMqConfig {
             return this;
         }
 
+        /**
+         * Turns on per-key ordering for the whole transport, with {@code partitions} partitions per topic
+         * (1 to {@value #MAX_KEY_ORDERING_PARTITIONS}; off by default). The subscriber then implements
+         * {@link io.courier.KeyOrderedSubscriber}: messages with the same key published by one publisher
+         * to one topic are handled by a group in publish order, one at a time, whatever the concurrency.
+         *
+         * <p>How: the publisher routes a keyed message to partition {@link #keyPartition(String, int)}
+         * (unkeyed messages round-robin over the partitions); each group has one queue per partition,
+         * {@code <topic>.<group>.p<i>}, declared with {@code x-single-active-consumer}, so exactly one
+         * subscription of the group consumes a partition at a time and the others stand by. Inside a
+         * subscription, messages of one key run one after another; different keys run concurrently.
+         *
+         * <p>Every process publishing to or consuming from a key-ordered topic must use the same number
+         * of partitions. Topics may only configure the exchange name (one exchange per topic) and a
+         * {@code TOPIC} or {@code DIRECT} type (the transport owns routing and binding keys); {@link #build()}
+         * rejects other {@link TopicTopology} settings and an {@code x-single-active-consumer} queue argument.
+         */
+        public Builder keyOrdering(int partitions) {
+            requirePartitions(partitions);
+            this.keyOrderingPartitions = partitions;
+            return this;
+        }
+
+        /** Turns per-key ordering off again (the default). */
+        public Builder noKeyOrdering() {
+            this.keyOrderingPartitions = NO_KEY_ORDERING;
+            return this;
+        }
+
         /** Name prefix of the shared delay exchanges and queues (default {@value #DEFAULT_DELAY_PREFIX}). */
         public Builder delayPrefix(String prefix) {
             this.delayPrefix = Objects.requireNonNull(prefix, "delayPrefix");
@@ -552,6 +640,37 @@ public final class RabbitMqConfig {
             if (d.isZero() || d.isNegative()) {
                 throw new IllegalArgumentException(what + " must be > 0, but was " + d);
             }
+        }
+
+        private void checkKeyOrderingCompatible() {
+            if (queueArguments.containsKey("x-single-active-consumer")) {
+                throw new IllegalArgumentException("keyOrdering(" + keyOrderingPartitions + ") declares every partition queue with "
+                        + "x-single-active-consumer itself; remove queueArgument(\"x-single-active-consumer\", ...)");
+            }
+            Map<String, String> topicByExchange = new LinkedHashMap<>();
+            topologies.forEach((topic, t) -> {
+                String other = topicByExchange.putIfAbsent(t.exchange(), topic);
+                if (other != null) {
+                    throw new IllegalArgumentException("keyOrdering(" + keyOrderingPartitions + ") binds partition queues by partition "
+                            + "routing keys, so every topic needs an exchange of its own; topics '" + other + "' and '" + topic
+                            + "' share exchange '" + t.exchange() + "'");
+                }
+                String why = null;
+                if (t.exchangeType() != ExchangeType.TOPIC && t.exchangeType() != ExchangeType.DIRECT) {
+                    why = "its exchange type is " + t.exchangeType() + ", but partitions are routed by routing key (use TOPIC or DIRECT)";
+                } else if (!t.bindingArguments().isEmpty()) {
+                    why = "it sets binding arguments " + t.bindingArguments().keySet();
+                } else if (!t.routingKey().isEmpty() && !t.routingKey().equals(topic)) {
+                    why = "it sets routing key '" + t.routingKey() + "'";
+                } else if (!t.bindingKeys().equals(t.exchangeType() == ExchangeType.TOPIC ? List.of("#") : List.of(t.routingKey()))) {
+                    why = "it sets binding keys " + t.bindingKeys();
+                }
+                if (why != null) {
+                    throw new IllegalArgumentException("keyOrdering(" + keyOrderingPartitions + ") routes messages to partition queues "
+                            + "with routing keys of its own, so topic '" + topic + "' may only choose its exchange name and a TOPIC or "
+                            + "DIRECT exchange type; " + why);
+                }
+            });
         }
 
         /** Validates and builds. */
@@ -587,6 +706,9 @@ public final class RabbitMqConfig {
             }
             if (delayPrefix.length() > 40) {
                 throw new IllegalArgumentException("delayPrefix must be at most 40 characters, but was " + delayPrefix.length());
+            }
+            if (keyOrderingPartitions != NO_KEY_ORDERING) {
+                checkKeyOrderingCompatible();
             }
             return new RabbitMqConfig(this);
         }

@@ -2,6 +2,7 @@ package io.courier.rabbitmq;
 
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Subscriber;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
@@ -9,6 +10,7 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.rabbitmq.internal.ConnectionWatch;
 import io.courier.rabbitmq.internal.DelayLadder;
+import io.courier.rabbitmq.internal.PartitionedSubscription;
 import io.courier.rabbitmq.internal.RabbitPublisher;
 import io.courier.rabbitmq.internal.RabbitSubscription;
 import io.courier.rabbitmq.internal.Topology;
@@ -56,6 +58,12 @@ import org.slf4j.LoggerFactory;
  * manually after the handler returned; failures are redelivered later through the delay ladder with
  * an attempt count, never requeued in a hot loop. Delivery is at-least-once.
  *
+ * <p><b>Per-key ordering</b> is opt-in, for the whole transport: with
+ * {@link RabbitMqConfig.Builder#keyOrdering(int) keyOrdering(partitions)} the subscriber is a
+ * {@link KeyOrderedSubscriber}, each group has one single-active-consumer queue per partition and
+ * keyed messages go to the partition of their key (see {@code docs/transports/rabbitmq.md}, "Per-key
+ * ordering").
+ *
  * <p><b>Connections.</b> One connection for publishing and one for consuming (so a broker that blocks
  * publishers never stalls consumers), both recovered automatically; consumers resume after recovery
  * and publishes wait up to {@link RabbitMqConfig#recoveryTimeout()} for it.
@@ -75,12 +83,13 @@ public final class RabbitMqTransport implements Transport {
     private final ScheduledExecutorService confirmTimer;
     private final Topology topology;
     private final RabbitPublisher publisher;
-    private final Set<RabbitSubscription> subscriptions = ConcurrentHashMap.newKeySet();
-    private final Subscriber subscriber = this::subscribe;
+    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final Subscriber subscriber;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RabbitMqTransport(RabbitMqConfig config) {
         this.config = config;
+        this.subscriber = config.keyOrdered() ? new KeyOrderedRabbitSubscriber() : new RabbitSubscriber();
         this.publishing = ConnectionWatch.open(config, "publisher");
         try {
             this.consuming = ConnectionWatch.open(config, "consumer");
@@ -140,9 +149,30 @@ public final class RabbitMqTransport implements Transport {
         return publisher;
     }
 
+    /**
+     * The subscriber: a {@link KeyOrderedSubscriber} when the configuration turned on
+     * {@linkplain RabbitMqConfig.Builder#keyOrdering(int) key ordering}, a plain {@link Subscriber}
+     * otherwise.
+     */
     @Override
     public Subscriber subscriber() {
         return subscriber;
+    }
+
+    /** Competing consumers on one queue per group. */
+    private final class RabbitSubscriber implements Subscriber {
+        @Override
+        public Subscription subscribe(SubscriptionOptions options, Handler handler) {
+            return RabbitMqTransport.this.subscribe(options, handler);
+        }
+    }
+
+    /** One queue per partition and group, each with a single active consumer. */
+    private final class KeyOrderedRabbitSubscriber implements KeyOrderedSubscriber {
+        @Override
+        public Subscription subscribe(SubscriptionOptions options, Handler handler) {
+            return RabbitMqTransport.this.subscribe(options, handler);
+        }
     }
 
     /** The longest delay {@link DelayedPublisher} accepts on this transport (about 77 days). */
@@ -153,8 +183,10 @@ public final class RabbitMqTransport implements Transport {
     /**
      * Declares {@code group}'s queue on {@code topic} now, without consuming, so that it keeps every
      * message published from now on. The programmatic form of {@link RabbitMqConfig.Builder#declareGroups}.
+     * In key-ordered mode it declares the group's partition queues {@code <topic>.<group>.p0} ... instead.
      *
-     * @return the queue name
+     * @return the queue name {@code <topic>.<group>}; in key-ordered mode the common prefix of the
+     *         partition queues
      */
     public String declareGroup(String topic, String group) {
         ensureOpen();
@@ -166,7 +198,10 @@ public final class RabbitMqTransport implements Transport {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
         ensureOpen();
-        RabbitSubscription s = new RabbitSubscription(options, handler, consuming, topology, publisher, scheduler,
+        Subscription s = config.keyOrdered()
+                ? new PartitionedSubscription(options, handler, consuming, topology, publisher, scheduler,
+                config.recoveryInterval(), subscriptions::remove)
+                : new RabbitSubscription(options, handler, consuming, topology, publisher, scheduler,
                 config.recoveryInterval(), subscriptions::remove);
         subscriptions.add(s);
         if (closed.get()) {
@@ -187,7 +222,7 @@ public final class RabbitMqTransport implements Transport {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        for (RabbitSubscription s : new ArrayList<>(subscriptions)) {
+        for (Subscription s : new ArrayList<>(subscriptions)) {
             try {
                 s.close();
             } catch (RuntimeException e) {

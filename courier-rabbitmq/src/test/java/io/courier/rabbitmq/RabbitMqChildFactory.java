@@ -13,10 +13,14 @@ public final class RabbitMqChildFactory implements TransportFactory {
 
     @Override
     public Transport create(Map<String, String> config) {
-        return RabbitMqTransport.connect(RabbitMqConfig.builder()
+        RabbitMqConfig.Builder b = RabbitMqConfig.builder()
                 .host(config.get("host"))
                 .port(Integer.parseInt(config.get("port")))
-                .connectionName("courier-conformance-child")
-                .build());
+                .connectionName("courier-conformance-child");
+        String partitions = config.get("keyOrderingPartitions");
+        if (partitions != null) {
+            b.keyOrdering(Integer.parseInt(partitions));
+        }
+        return RabbitMqTransport.connect(b.build());
     }
 }

@@ -102,4 +102,75 @@ class RabbitMqConfigTest {
         assertThat(TopicTopology.builder("x", ExchangeType.TOPIC).bindingKeys("a.*", "b.#").build().bindingKeys())
                 .containsExactly("a.*", "b.#");
     }
+
+    @Test
+    void keyOrderingIsOffByDefaultAndKeptByToBuilder() {
+        assertThat(RabbitMqConfig.defaults().keyOrdered()).isFalse();
+        assertThat(RabbitMqConfig.defaults().keyOrderingPartitions()).isEqualTo(RabbitMqConfig.NO_KEY_ORDERING);
+        RabbitMqConfig c = RabbitMqConfig.builder().keyOrdering(8).build();
+        assertThat(c.keyOrdered()).isTrue();
+        assertThat(c.keyOrderingPartitions()).isEqualTo(8);
+        assertThat(c.toBuilder().build().keyOrderingPartitions()).isEqualTo(8);
+        assertThat(c.toBuilder().noKeyOrdering().build().keyOrdered()).isFalse();
+        assertThat(c.toString()).contains("keyOrderingPartitions=8");
+        assertThat(RabbitMqConfig.partitionQueueName("orders", "billing", 3)).isEqualTo("orders.billing.p3");
+    }
+
+    @Test
+    void keyOrderingPartitionCountIsValidated() {
+        assertThatThrownBy(() -> RabbitMqConfig.builder().keyOrdering(0))
+                .hasMessage("keyOrdering partitions must be between 1 and 64, but was 0");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().keyOrdering(RabbitMqConfig.MAX_KEY_ORDERING_PARTITIONS + 1))
+                .hasMessage("keyOrdering partitions must be between 1 and 64, but was 65");
+        assertThat(RabbitMqConfig.builder().keyOrdering(1).build().keyOrderingPartitions()).isEqualTo(1);
+        assertThat(RabbitMqConfig.builder().keyOrdering(64).build().keyOrderingPartitions()).isEqualTo(64);
+    }
+
+    @Test
+    void keyOrderingRejectsTopologiesThatRouteByAnythingButItsPartitionKeys() {
+        RabbitMqConfig ordered = RabbitMqConfig.builder().keyOrdering(4).build();
+        assertThatThrownBy(() -> ordered.toBuilder().topic("audit", TopicTopology.builder("audit", ExchangeType.FANOUT).build()).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("topic 'audit'").hasMessageContaining("exchange type is FANOUT");
+        assertThatThrownBy(() -> ordered.toBuilder().topic("eu", TopicTopology.builder("by-region", ExchangeType.HEADERS)
+                .bindingArgument("x-match", "all").build()).build())
+                .hasMessageContaining("exchange type is HEADERS");
+        assertThatThrownBy(() -> ordered.toBuilder().topic("orders", TopicTopology.builder("events", ExchangeType.DIRECT)
+                .routingKey("orders-created").build()).build())
+                .hasMessageContaining("routing key 'orders-created'");
+        assertThatThrownBy(() -> ordered.toBuilder()
+                .topic("orders", TopicTopology.builder("events", ExchangeType.DIRECT).build())
+                .topic("payments", TopicTopology.builder("events", ExchangeType.DIRECT).build()).build())
+                .hasMessageContaining("topics 'orders' and 'payments' share exchange 'events'");
+        assertThatThrownBy(() -> ordered.toBuilder().topic("orders", TopicTopology.builder("events", ExchangeType.TOPIC)
+                .bindingKeys("orders.#").build()).build())
+                .hasMessageContaining("binding keys [orders.#]");
+        assertThatThrownBy(() -> ordered.toBuilder().queueArgument("x-single-active-consumer", false).build())
+                .hasMessageContaining("x-single-active-consumer");
+        // the order of the builder calls does not matter: build() checks
+        assertThatThrownBy(() -> RabbitMqConfig.builder().topic("audit", TopicTopology.builder("audit", ExchangeType.FANOUT).build())
+                .keyOrdering(4).build())
+                .hasMessageContaining("exchange type is FANOUT");
+
+        // the exchange name and a TOPIC or DIRECT type may be chosen
+        RabbitMqConfig ok = ordered.toBuilder()
+                .topic("orders", TopicTopology.builder("shop-orders", ExchangeType.DIRECT).build())
+                .topic("payments", TopicTopology.builder("shop-payments", ExchangeType.TOPIC).build())
+                .topic("refunds", TopicTopology.defaultFor("refunds"))
+                .build();
+        assertThat(ok.topologyFor("orders").exchange()).isEqualTo("shop-orders");
+        // without key ordering the same settings stay allowed
+        assertThat(RabbitMqConfig.builder().queueArgument("x-single-active-consumer", true)
+                .topic("audit", TopicTopology.builder("audit", ExchangeType.FANOUT).build()).build().keyOrdered()).isFalse();
+    }
+
+    @Test
+    void keyPartitionIsCrc32OfTheUtf8KeyModuloThePartitions() {
+        // CRC-32 of "123456789" is the standard check value 0xCBF43926 = 3421780262
+        assertThat(RabbitMqConfig.keyPartition("123456789", 8)).isEqualTo(6);
+        assertThat(RabbitMqConfig.keyPartition("123456789", 64)).isEqualTo(38);
+        assertThat(RabbitMqConfig.keyPartition("123456789", 1)).isZero();
+        assertThat(RabbitMqConfig.keyPartition("order-42", 16)).isEqualTo(RabbitMqConfig.keyPartition("order-42", 16));
+        assertThatThrownBy(() -> RabbitMqConfig.keyPartition("k", 0)).isInstanceOf(IllegalArgumentException.class);
+    }
 }

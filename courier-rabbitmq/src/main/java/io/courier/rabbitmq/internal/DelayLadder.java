@@ -95,6 +95,11 @@ public final class DelayLadder {
         return prefix + ".release." + topic;
     }
 
+    /** The TTL-0 queue that releases delayed messages of partition {@code partition} of {@code topic} (key-ordered mode). */
+    public String releaseQueue(String topic, int partition) {
+        return releaseQueue(topic) + ".p" + partition;
+    }
+
     /** The binding key on {@link #deliverExchange()} that matches exactly {@code token}. */
     public String deliveryBindingKey(String token) {
         return "*.".repeat(LEVELS) + token;
@@ -108,6 +113,11 @@ public final class DelayLadder {
     /** The destination token of a topic (used by delayed publishes). */
     public static String topicToken(String topic) {
         return token("t-", topic);
+    }
+
+    /** The destination token of one partition of a topic (used by delayed publishes in key-ordered mode). */
+    public static String topicPartitionToken(String topic, int partition) {
+        return token("t" + partition + "-", topic);
     }
 
     /**

@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,7 @@ public final class RabbitPublisher implements DelayedPublisher {
     private final ChannelPool pool;
     private final BlockingQueue<Waiting> waiting = new LinkedBlockingQueue<>();
     private final Thread waitingSender;
+    private final AtomicInteger roundRobin = new AtomicInteger();
     private volatile boolean closed;
 
     /**
@@ -97,13 +99,15 @@ public final class RabbitPublisher implements DelayedPublisher {
             throw new IllegalArgumentException("delay must be at most " + DelayLadder.MAX_DELAY + " on RabbitMQ, but was "
                     + Duration.between(Instant.now(), deliverAt));
         }
+        int partition = partitionOf(message);
         return submit(topic, "message " + message.id(), () -> {
             Topology.Route route = topology.topicRoute(topic);
             Duration delay = deliverAt == null ? Duration.ZERO : Duration.between(Instant.now(), deliverAt);
             DelayLadder.Hop hop = delay.isNegative() || delay.isZero() ? null
-                    : topology.ladder().route(delay, topology.delayedTopicToken(topic));
+                    : topology.ladder().route(delay, partition < 0 ? topology.delayedTopicToken(topic)
+                    : topology.delayedTopicToken(topic, partition));
             if (hop == null) {
-                return sendNow(topic, message, route.exchange(), route.routingKey(), Map.of());
+                return sendNow(topic, message, route.exchange(), routingKey(route, partition), Map.of());
             }
             return sendNow(topic, message, hop.exchange(), hop.routingKey(),
                     Map.of(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString()));
@@ -177,7 +181,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                             pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
                         }
                         if (pc != null) {
-                            PendingConfirm p = pending(topic, m.id(), route.exchange(), route.routingKey());
+                            PendingConfirm p = pending(topic, m.id(), route.exchange(), routingKey(route, partitionOf(m)));
                             if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), m.payload())) {
                                 sent = p.future;
                             }
@@ -232,6 +236,24 @@ public final class RabbitPublisher implements DelayedPublisher {
             }
             return List.copyOf(results);
         });
+    }
+
+    /**
+     * The partition {@code message} goes to in key-ordered mode: its key's
+     * {@link RabbitMqConfig#keyPartition(String, int)}, or the next one round-robin when it has no key;
+     * -1 when key ordering is off.
+     */
+    private int partitionOf(Message message) {
+        int partitions = config.keyOrderingPartitions();
+        if (partitions == RabbitMqConfig.NO_KEY_ORDERING) {
+            return -1;
+        }
+        return message.key().map(k -> RabbitMqConfig.keyPartition(k, partitions))
+                .orElseGet(() -> Math.floorMod(roundRobin.getAndIncrement(), partitions));
+    }
+
+    private static String routingKey(Topology.Route route, int partition) {
+        return partition < 0 ? route.routingKey() : Topology.partitionRoutingKey(partition);
     }
 
     /** True when a publish can be handed to the broker now. */

@@ -10,7 +10,9 @@ import io.courier.rabbitmq.TopicTopology;
 import io.courier.rabbitmq.TopologyMismatchException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,6 +31,8 @@ import org.slf4j.LoggerFactory;
 public final class Topology {
 
     private static final Logger log = LoggerFactory.getLogger(Topology.class);
+    /** A members queue nobody consumes any more is deleted by the broker after a day. */
+    private static final int MEMBERS_QUEUE_EXPIRY_MILLIS = 24 * 60 * 60 * 1000;
     private static final Pattern INEQUIVALENT = Pattern.compile("inequivalent arg '([^']+)' for (queue|exchange) '([^']*)'");
 
     /**
@@ -52,6 +56,7 @@ public final class Topology {
     private final Map<String, Route> declaredTopics = new ConcurrentHashMap<>();
     private final Set<String> declaredQueues = ConcurrentHashMap.newKeySet();
     private final Set<String> declaredReleases = ConcurrentHashMap.newKeySet();
+    private final Map<String, List<String>> declaredPartitionedGroups = new ConcurrentHashMap<>();
     private volatile boolean ladderDeclared;
     private Channel channel;
 
@@ -91,6 +96,10 @@ public final class Topology {
      * retries, to the delay ladder), once; returns the queue name.
      */
     public String declareGroup(String topic, String group) {
+        if (config.keyOrdered()) {
+            declarePartitionedGroup(topic, group);
+            return RabbitMqConfig.groupQueueName(topic, group);
+        }
         String queue = RabbitMqConfig.groupQueueName(topic, group);
         int bytes = queue.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > 255) {
@@ -117,6 +126,96 @@ public final class Topology {
         });
         declaredQueues.add(queue);
         return queue;
+    }
+
+    /**
+     * Key-ordered mode: declares (once) {@code group}'s partition queues on {@code topic}, each with
+     * {@code x-single-active-consumer}, bound to the topic's exchange with its partition routing key and
+     * to the delay ladder (for retries); returns the partition queues by partition.
+     */
+    public List<String> declarePartitionedGroup(String topic, String group) {
+        List<String> queues = declaredPartitionedGroups.get(RabbitMqConfig.groupQueueName(topic, group));
+        if (queues != null) {
+            return queues;
+        }
+        int partitions = config.keyOrderingPartitions();
+        String last = RabbitMqConfig.partitionQueueName(topic, group, partitions - 1);
+        String members = membersQueue(topic, group);
+        for (String name : List.of(last, members)) {
+            int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > 255) {
+                throw new IllegalArgumentException("queue names of a key-ordered group must be at most 255 bytes, but '" + name
+                        + "' has " + bytes + " (topic '" + topic + "', group '" + group + "')");
+            }
+        }
+        ensureLadder();
+        TopicTopology t = config.topologyFor(topic);
+        List<String> names = new ArrayList<>(partitions);
+        for (int p = 0; p < partitions; p++) {
+            names.add(RabbitMqConfig.partitionQueueName(topic, group, p));
+        }
+        declare("declare the " + partitions + " partition queues '" + names.get(0) + "' ... of group '" + group + "' on topic '"
+                + topic + "'", ch -> {
+            declareExchange(ch, t);
+            for (int p = 0; p < partitions; p++) {
+                String queue = names.get(p);
+                Map<String, Object> args = new LinkedHashMap<>(config.queueArguments());
+                if (config.queueType() == QueueType.QUORUM) {
+                    args.put("x-queue-type", "quorum");
+                }
+                args.put("x-single-active-consumer", true);
+                ch.queueDeclare(queue, config.durable(), false, false, args);
+                ch.queueBind(queue, t.exchange(), partitionRoutingKey(p));
+                ch.queueBind(queue, ladder.deliverExchange(), ladder.deliveryBindingKey(DelayLadder.queueToken(queue)));
+            }
+        });
+        List<String> result = List.copyOf(names);
+        declaredPartitionedGroups.put(RabbitMqConfig.groupQueueName(topic, group), result);
+        return result;
+    }
+
+    /**
+     * The queue whose consumer count is the number of subscriptions of a key-ordered group: each
+     * subscription consumes it; nothing is ever published to it.
+     */
+    public static String membersQueue(String topic, String group) {
+        return RabbitMqConfig.groupQueueName(topic, group) + ".members";
+    }
+
+    /** Declares {@code group}'s members queue on {@code channel}: transient, deleted by the broker after a day unused. */
+    static void declareMembersQueue(Channel channel, String queue) throws IOException {
+        channel.queueDeclare(queue, false, false, false, Map.of("x-queue-type", "classic", "x-expires", MEMBERS_QUEUE_EXPIRY_MILLIS));
+    }
+
+    /** The routing key of partition {@code partition} in key-ordered mode. */
+    public static String partitionRoutingKey(int partition) {
+        return "partition-" + partition;
+    }
+
+    /**
+     * Key-ordered mode: declares (once) the release queue of partition {@code partition} of {@code
+     * topic}, which hands delayed messages to the topic's exchange with that partition's routing key,
+     * and returns the destination token to put in the delay routing key.
+     */
+    public String delayedTopicToken(String topic, int partition) {
+        String token = DelayLadder.topicPartitionToken(topic, partition);
+        String release = ladder.releaseQueue(topic, partition);
+        if (declaredReleases.contains(release)) {
+            return token;
+        }
+        ensureLadder();
+        TopicTopology t = config.topologyFor(topic);
+        declare("declare the delay release queue '" + release + "' of topic '" + topic + "'", ch -> {
+            declareExchange(ch, t);
+            Map<String, Object> args = Map.of(
+                    "x-message-ttl", 0,
+                    "x-dead-letter-exchange", t.exchange(),
+                    "x-dead-letter-routing-key", partitionRoutingKey(partition));
+            ch.queueDeclare(release, true, false, false, args);
+            ch.queueBind(release, ladder.deliverExchange(), ladder.deliveryBindingKey(token));
+        });
+        declaredReleases.add(release);
+        return token;
     }
 
     /**
@@ -157,6 +256,7 @@ public final class Topology {
         declaredTopics.clear();
         declaredQueues.clear();
         declaredReleases.clear();
+        declaredPartitionedGroups.clear();
         ladderDeclared = false;
     }
 
