@@ -69,7 +69,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       record and returns when every one is acknowledged. Records have no key and go round-robin over
  *       the partitions (Courier's {@code spreadUnkeyedMessages}); both sides add a message id and a
  *       time header ({@code ce_id}, {@code ce_time}).</li>
- *   <li>Consumer: one {@code KafkaConsumer} per pipeline on its own poll thread (poll timeout 100 ms),
+ *   <li>Consumer: one {@code KafkaConsumer} per pipeline on its own poll thread (poll timeout 100 ms, 5 ms while paused),
  *       classic group protocol, cooperative-sticky assignment, {@code read_committed},
  *       {@code enable.auto.commit=false}, {@code auto.offset.reset=earliest}, {@code max.poll.records} =
  *       {@value #MAX_IN_FLIGHT}, session timeout 30 s, the same fetch sizes. Records go to
@@ -98,13 +98,20 @@ final class KafkaScenarios {
     static final int PUBLISHERS = 4;
     static final int BATCH = 500;
     static final int CONCURRENCY = 4;
-    static final int MAX_IN_FLIGHT = 200;
+    /**
+     * Records handed out and unfinished, at most, per consumer (also {@code max.poll.records}). Kafka
+     * consumers fetch in large batches; a budget of a few hundred would measure the pause/poll cycle,
+     * not the transport.
+     */
+    static final int MAX_IN_FLIGHT = 2000;
     static final Duration LINGER = KafkaConfig.DEFAULT_LINGER;
     static final int BATCH_SIZE_BYTES = KafkaConfig.DEFAULT_BATCH_SIZE_BYTES;
     static final Compression COMPRESSION = Compression.NONE;
     static final Duration COMMIT_INTERVAL = KafkaConfig.DEFAULT_COMMIT_INTERVAL;
     static final Duration SESSION_TIMEOUT = SubscriptionOptions.DEFAULT_LEASE_TIMEOUT;
     static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+    /** Poll timeout while the partitions are paused for backpressure (Courier's consumer does the same). */
+    static final Duration PAUSED_POLL_TIMEOUT = Duration.ofMillis(5);
     /** The latency phase runs at no more than this rate (one synchronous publish waits for linger.ms plus a round trip). */
     static final double LATENCY_RATE = 1000;
 
@@ -331,7 +338,10 @@ final class KafkaScenarios {
                     } else if (!consumer.paused().isEmpty()) {
                         consumer.resume(consumer.paused());
                     }
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+                    // While paused, poll briefly: it keeps the group membership alive, and the loop must
+                    // resume as soon as the workers have made room (a 100 ms poll here would cap the rate).
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(consumer.paused().isEmpty() ? POLL_TIMEOUT
+                            : PAUSED_POLL_TIMEOUT);
                     for (TopicPartition tp : records.partitions()) {
                         List<ConsumerRecord<byte[], byte[]>> chunk = records.records(tp);
                         inFlight.addAndGet(chunk.size());
