@@ -44,6 +44,15 @@ public final class PartitionTracker {
         return e;
     }
 
+    /** {@link #add(long)} for several records at once, offsets in increasing order. */
+    public synchronized Entry[] addAll(long[] offsets) {
+        Entry[] added = new Entry[offsets.length];
+        for (int i = 0; i < offsets.length; i++) {
+            added[i] = add(offsets[i]);
+        }
+        return added;
+    }
+
     /** Marks {@code entry} finished: it no longer holds back commits. Idempotent. */
     public synchronized void finish(Entry entry) {
         if (!entry.done) {
