@@ -437,6 +437,13 @@ public final class KafkaSubscriptionImpl implements Subscription {
             }
         }
         boolean held = !want.isEmpty();
+        if (held && want.size() < assignment.size() && allOfTopicHeld(assignment, want)) {
+            // Every partition of the topic is held: hold the retry partitions too. A fetch for them
+            // alone (they are idle as a rule) would wait fetch.max.wait.ms at the broker for records
+            // that do not come, and the consumer sends a broker no other fetch while one is pending:
+            // the topic's partitions, once resumed, would wait with it.
+            want.addAll(assignment);
+        }
         Set<TopicPartition> paused = consumer.paused();
         Set<TopicPartition> resume = new HashSet<>(paused);
         resume.removeAll(want);
@@ -448,6 +455,19 @@ public final class KafkaSubscriptionImpl implements Subscription {
             consumer.resume(resume);
         }
         return held;
+    }
+
+    private boolean allOfTopicHeld(Set<TopicPartition> assignment, Set<TopicPartition> held) {
+        boolean any = false;
+        for (TopicPartition tp : assignment) {
+            if (tp.topic().equals(options.topic())) {
+                if (!held.contains(tp)) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        return any;
     }
 
     private void commitIfDue(boolean force) {

@@ -67,7 +67,7 @@ public final class RecordCodec {
             headers.add(name, h.getValue().getBytes(StandardCharsets.UTF_8));
         }
         headers.add(ID, message.id().getBytes(StandardCharsets.UTF_8));
-        headers.add(TIME, message.timestamp().toString().getBytes(StandardCharsets.UTF_8));
+        headers.add(TIME, instantBytes(message.timestamp()));
         extra.forEach((k, v) -> headers.add(k, v.getBytes(StandardCharsets.UTF_8)));
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
@@ -187,6 +187,54 @@ public final class RecordCodec {
             return Instant.parse(value.trim());
         } catch (DateTimeParseException e) {
             throw new UnconvertibleRecordException("header '" + TIME + "' must be an RFC 3339 timestamp, but was '" + value + "'", e);
+        }
+    }
+
+    /** First second of year 0000 and first second after 9999: the years {@link Instant#toString()} writes with 4 digits. */
+    private static final long MIN_FAST_SECOND = -62_167_219_200L;
+    private static final long MAX_FAST_SECOND = 253_402_300_800L;
+
+    /**
+     * {@code t.toString()} as US-ASCII bytes, written directly for the years 0000 to 9999 (the
+     * fraction as {@code Instant.toString()} writes it: none, or 3, 6 or 9 digits).
+     */
+    static byte[] instantBytes(Instant t) {
+        long seconds = t.getEpochSecond();
+        if (seconds < MIN_FAST_SECOND || seconds >= MAX_FAST_SECOND) {
+            return t.toString().getBytes(StandardCharsets.US_ASCII);
+        }
+        int nanos = t.getNano();
+        int fraction = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1000 == 0 ? 6 : 9;
+        byte[] b = new byte[fraction == 0 ? 20 : 21 + fraction];
+        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(Math.floorDiv(seconds, 86_400));
+        int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+        put(b, 0, date.getYear(), 4);
+        b[4] = '-';
+        put(b, 5, date.getMonthValue(), 2);
+        b[7] = '-';
+        put(b, 8, date.getDayOfMonth(), 2);
+        b[10] = 'T';
+        put(b, 11, secondOfDay / 3600, 2);
+        b[13] = ':';
+        put(b, 14, secondOfDay / 60 % 60, 2);
+        b[16] = ':';
+        put(b, 17, secondOfDay % 60, 2);
+        if (fraction > 0) {
+            b[19] = '.';
+            int f = nanos;
+            for (int i = fraction; i < 9; i++) {
+                f /= 10;
+            }
+            put(b, 20, f, fraction);
+        }
+        b[b.length - 1] = 'Z';
+        return b;
+    }
+
+    private static void put(byte[] b, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            b[i] = (byte) ('0' + value % 10);
+            value /= 10;
         }
     }
 

@@ -69,6 +69,11 @@ class RecordCodecTest {
                         default -> random.nextInt(1_000_000_000);
                     });
             assertThat(RecordCodec.parseCanonicalInstant(t.toString())).as(t.toString()).isEqualTo(t);
+            assertThat(new String(RecordCodec.instantBytes(t), StandardCharsets.US_ASCII)).isEqualTo(t.toString());
+        }
+        for (Instant t : new Instant[] {Instant.MIN, Instant.MAX, Instant.EPOCH, Instant.parse("-0001-12-31T23:59:59.999Z"),
+                Instant.parse("+10000-01-01T00:00:00Z"), Instant.parse("9999-12-31T23:59:59.999999999Z")}) {
+            assertThat(new String(RecordCodec.instantBytes(t), StandardCharsets.US_ASCII)).isEqualTo(t.toString());
         }
         assertThat(RecordCodec.parseCanonicalInstant("2024-02-29T23:59:59.5Z")).isEqualTo(Instant.parse("2024-02-29T23:59:59.5Z"));
         for (String other : new String[] {"2023-02-29T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
