@@ -138,14 +138,17 @@ public final class LaneDispatcher {
 
         @Override
         public void run() {
+            Task task;
+            synchronized (this) {
+                task = queue.peekFirst();
+            }
             for (int i = 0; i < turn; i++) {
-                Task task;
-                synchronized (this) {
-                    task = queue.peekFirst();
-                }
                 if (task == null) {
                     if (retire(this)) {
                         return;
+                    }
+                    synchronized (this) {
+                        task = queue.peekFirst();
                     }
                     continue;
                 }
@@ -165,6 +168,7 @@ public final class LaneDispatcher {
                 }
                 synchronized (this) {
                     queue.pollFirst();
+                    task = queue.peekFirst();
                 }
             }
             execute(this); // let other lanes have their turn

@@ -302,15 +302,13 @@ public final class RecordCodec {
 
     /** {@code bytes} as UTF-8, strictly (malformed input is refused); ASCII, the usual case, without a decoder. */
     private static String utf8(byte[] bytes, String what, boolean header) throws UnconvertibleRecordException {
-        boolean ascii = true;
+        int or = 0;
         for (byte x : bytes) {
-            if (x < 0) {
-                ascii = false;
-                break;
-            }
+            or |= x; // no early exit: the loop vectorizes, and ASCII is the usual case
         }
-        if (ascii) {
-            return new String(bytes, StandardCharsets.US_ASCII);
+        if (or >= 0) {
+            // All bytes below 0x80: ASCII, so ISO-8859-1 gives the same string, by a plain copy.
+            return new String(bytes, StandardCharsets.ISO_8859_1);
         }
         try {
             return StandardCharsets.UTF_8.newDecoder()
