@@ -379,7 +379,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
                 BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
                 Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
                 if (outcome instanceof Outcome.Ack) {
-                    tracker.finish(entry);
+                    stop = false;
+                    tracker.finishAndStop(entry);
                 } else if (outcome instanceof Outcome.Retry retry) {
                     stop = false; // the retry publish settles the record
                     republish(retry.apply(message), retry.delay());

@@ -61,6 +61,12 @@ public final class PartitionTracker {
         }
     }
 
+    /** {@link #finish(Entry)} and {@link #stopped()} in one step. */
+    public synchronized void finishAndStop(Entry entry) {
+        finish(entry);
+        stopped();
+    }
+
     /** A worker started on a record of this partition. */
     public synchronized void started() {
         active++;
