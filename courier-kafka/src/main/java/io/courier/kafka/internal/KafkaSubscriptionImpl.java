@@ -373,7 +373,9 @@ public final class KafkaSubscriptionImpl implements Subscription {
                     return true;
                 }
             }
-            tracker.started();
+            if (closing || !tracker.tryStart()) {
+                return true;
+            }
             boolean stop = true;
             try {
                 BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);

@@ -67,6 +67,19 @@ public final class PartitionTracker {
         stopped();
     }
 
+    /**
+     * A worker starts on a record of this partition, unless the partition was revoked: then false
+     * and nothing changes. Atomic with {@link #revoke()}, so a revocation that waits for
+     * {@link #awaitIdle} never misses a record that started.
+     */
+    public synchronized boolean tryStart() {
+        if (revoked) {
+            return false;
+        }
+        active++;
+        return true;
+    }
+
     /** A worker started on a record of this partition. */
     public synchronized void started() {
         active++;
@@ -124,7 +137,7 @@ public final class PartitionTracker {
     }
 
     /** The partition was taken away: workers must not start on its records any more. */
-    public void revoke() {
+    public synchronized void revoke() {
         revoked = true;
     }
 
