@@ -25,6 +25,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -135,41 +136,69 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         return transactions != null ? publishAtomically(topic, partitions, List.copyOf(messages)) : publishEach(topic, partitions, messages);
     }
 
+    /**
+     * Sends every message and completes once all are acknowledged or failed. One callback per record
+     * stores its outcome and counts down; the last one builds the results (no future per record).
+     */
     private CompletableFuture<List<PublishResult>> publishEach(String topic, int partitions, List<Message> messages) {
-        List<CompletableFuture<PublishResult>> futures = new ArrayList<>(messages.size());
-        for (Message m : messages) {
-            CompletableFuture<PublishResult> f;
+        int n = messages.size();
+        Message[] batch = messages.toArray(Message[]::new);
+        // Per record: its RecordMetadata, or a Throwable (Kafka's error, or a refusal before sending).
+        Object[] outcomes = new Object[n];
+        AtomicInteger remaining = new AtomicInteger(n);
+        CompletableFuture<List<PublishResult>> result = new CompletableFuture<>();
+        for (int i = 0; i < n; i++) {
+            int index = i;
+            Message m = batch[i];
+            boolean checked = false;
             try {
                 Objects.requireNonNull(m, "message");
                 Payloads.checkSize(topic, m, config.maxPayloadBytes());
-                f = send(RecordCodec.toRecord(topic, partitionFor(m, partitions), m, Map.of(), false))
-                        .handle((meta, error) -> result(topic, m, meta, error));
+                ProducerRecord<byte[], byte[]> record = RecordCodec.toRecord(topic, partitionFor(m, partitions), m, Map.of(), false);
+                checked = true;
+                producer.send(record, (meta, error) -> {
+                    outcomes[index] = error != null ? failure(topic, m, error) : meta;
+                    if (remaining.decrementAndGet() == 0) {
+                        completeBatch(topic, batch, outcomes, result);
+                    }
+                });
             } catch (RuntimeException e) {
-                f = CompletableFuture.failedFuture(e);
-            }
-            futures.add(f);
-        }
-        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).handle((ignored, error) -> {
-            List<PublishResult> results = new ArrayList<>(messages.size());
-            List<BatchPublishException.Outcome> outcomes = new ArrayList<>(messages.size());
-            boolean failed = false;
-            for (int i = 0; i < futures.size(); i++) {
-                CompletableFuture<PublishResult> f = futures.get(i);
-                try {
-                    PublishResult r = f.join();
-                    results.add(r);
-                    outcomes.add(BatchPublishException.Outcome.published(r));
-                } catch (CompletionException e) {
-                    failed = true;
-                    String id = messages.get(i) == null ? "null" : messages.get(i).id();
-                    outcomes.add(BatchPublishException.Outcome.failed(id, unwrap(e)));
+                outcomes[index] = checked ? failure(topic, m, e) : e;
+                if (remaining.decrementAndGet() == 0) {
+                    completeBatch(topic, batch, outcomes, result);
                 }
             }
-            if (failed) {
-                throw new BatchPublishException(topic, outcomes);
+        }
+        return result;
+    }
+
+    private static void completeBatch(String topic, Message[] batch, Object[] outcomes, CompletableFuture<List<PublishResult>> result) {
+        try {
+            PublishResult[] results = new PublishResult[batch.length];
+            boolean failed = false;
+            for (int i = 0; i < batch.length; i++) {
+                if (outcomes[i] instanceof RecordMetadata meta) {
+                    results[i] = PublishResult.of(batch[i].id(), topic, position(meta));
+                } else {
+                    failed = true;
+                }
             }
-            return List.copyOf(results);
-        });
+            if (!failed) {
+                result.complete(List.of(results));
+                return;
+            }
+            List<BatchPublishException.Outcome> list = new ArrayList<>(batch.length);
+            for (int i = 0; i < batch.length; i++) {
+                if (results[i] != null) {
+                    list.add(BatchPublishException.Outcome.published(results[i]));
+                } else {
+                    list.add(BatchPublishException.Outcome.failed(batch[i] == null ? "null" : batch[i].id(), (Throwable) outcomes[i]));
+                }
+            }
+            result.completeExceptionally(new BatchPublishException(topic, list));
+        } catch (RuntimeException | Error e) {
+            result.completeExceptionally(e);
+        }
     }
 
     private CompletableFuture<List<PublishResult>> publishAtomically(String topic, int partitions, List<Message> messages) {

@@ -14,7 +14,9 @@ import io.courier.spi.BasicDelivery;
 import io.courier.spi.ConsumerThreads;
 import io.courier.spi.HandlerInvoker;
 import io.courier.spi.Outcome;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.HashMap;
@@ -82,6 +84,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
     /** Poll timeout while records wait in a backlog, so that they are handed out soon after room frees up. */
     private static final Duration BACKLOG_POLL_TIMEOUT = Duration.ofMillis(5);
     private static final Duration SEND_RETRY = Duration.ofSeconds(1);
+    /** Records a lane handles in a row on a worker before other lanes get their turn. */
+    static final int LANE_TURN = 256;
 
     private final SubscriptionOptions options;
     private final KafkaSubscriptionOptions kafkaOptions;
@@ -128,7 +132,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
             t.setDaemon(true);
             return t;
         });
-        this.lanes = new LaneDispatcher(workers);
+        this.lanes = new LaneDispatcher(workers, LANE_TURN);
         this.pollThread = new Thread(this::pollLoop, name + "-poll");
         this.pollThread.setDaemon(true);
     }
@@ -167,8 +171,10 @@ public final class KafkaSubscriptionImpl implements Subscription {
             consumer.subscribe(List.of(options.topic(), retryTopic), new Listener());
             while (running) {
                 try {
-                    updatePauses();
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(backlogs.isEmpty() ? POLL_TIMEOUT : BACKLOG_POLL_TIMEOUT);
+                    boolean held = updatePauses();
+                    // While records wait or partitions are paused for backpressure, poll briefly: the
+                    // loop must hand out records and resume partitions soon after workers made room.
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(held || !backlogs.isEmpty() ? BACKLOG_POLL_TIMEOUT : POLL_TIMEOUT);
                     for (TopicPartition tp : records.partitions()) {
                         if (trackers.containsKey(tp)) {
                             backlogs.computeIfAbsent(tp, k -> new ArrayDeque<>()).addAll(records.records(tp));
@@ -208,33 +214,39 @@ public final class KafkaSubscriptionImpl implements Subscription {
 
     /**
      * Hands records from the backlogs to the workers while fewer than {@code maxInFlight} are
-     * unfinished, one partition after the other so that none takes the whole budget, and no
+     * unfinished, in chunks, the partitions sharing the budget so that none takes it all, and no
      * partition beyond its {@linkplain #partitionCap() share}. What stays in a backlog waits (its
      * partition paused) until records finish.
      */
     private void drain() {
         int budget = options.maxInFlight() - inFlight();
         int cap = partitionCap();
-        boolean progress = true;
-        while (budget > 0 && progress) {
-            progress = false;
+        while (budget > 0 && !backlogs.isEmpty()) {
+            int share = Math.max(1, budget / backlogs.size());
+            boolean progress = false;
             Iterator<Map.Entry<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>>> it = backlogs.entrySet().iterator();
             while (it.hasNext() && budget > 0) {
                 Map.Entry<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> e = it.next();
                 PartitionTracker tracker = trackers.get(e.getKey());
-                if (tracker == null || e.getValue().isEmpty()) {
+                ArrayDeque<ConsumerRecord<byte[], byte[]>> backlog = e.getValue();
+                if (tracker == null || backlog.isEmpty()) {
                     it.remove();
                     continue;
                 }
-                if (tracker.unfinished() >= cap || tracker.window() >= WINDOW_CAP) {
+                int n = Math.min(Math.min(share, budget), Math.min(cap - tracker.unfinished(), WINDOW_CAP - tracker.window()));
+                n = Math.min(n, backlog.size());
+                if (n <= 0) {
                     continue;
                 }
-                dispatch(tracker, e.getValue().pollFirst());
-                budget--;
+                dispatch(tracker, backlog, n);
+                budget -= n;
                 progress = true;
-                if (e.getValue().isEmpty()) {
+                if (backlog.isEmpty()) {
                     it.remove();
                 }
+            }
+            if (!progress) {
+                break;
             }
         }
     }
@@ -252,27 +264,36 @@ public final class KafkaSubscriptionImpl implements Subscription {
         return Math.max(1, options.maxInFlight() / runnable);
     }
 
-    private void dispatch(PartitionTracker tracker, ConsumerRecord<byte[], byte[]> record) {
-        PartitionTracker.Entry entry = tracker.add(record.offset());
-        Message message;
-        try {
-            message = RecordCodec.toMessage(record);
-        } catch (UnconvertibleRecordException e) {
-            deadLetter(record, e.getMessage(), tracker, entry);
+    /** Hands the first {@code n} records of {@code backlog} to their lanes (decoded by the workers). */
+    private void dispatch(PartitionTracker tracker, ArrayDeque<ConsumerRecord<byte[], byte[]>> backlog, int n) {
+        List<ConsumerRecord<byte[], byte[]>> chunk = new ArrayList<>(n);
+        long[] offsets = new long[n];
+        for (int i = 0; i < n; i++) {
+            ConsumerRecord<byte[], byte[]> r = backlog.pollFirst();
+            chunk.add(r);
+            offsets[i] = r.offset();
+        }
+        PartitionTracker.Entry[] entries = tracker.addAll(offsets);
+        TopicPartition tp = tracker.partition();
+        if (kafkaOptions.ordering() == Ordering.PARTITION) {
+            List<Work> works = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                works.add(new Work(tracker, entries[i], chunk.get(i), tp));
+            }
+            lanes.submitAll(tp, works);
             return;
         }
-        Work work = new Work(tracker, entry, message, RecordCodec.attempt(record), laneOf(tracker.partition(), message));
-        lanes.submit(work.lane, work);
-    }
-
-    private Object laneOf(TopicPartition tp, Message message) {
-        if (kafkaOptions.ordering() == Ordering.PARTITION) {
-            return tp;
+        Map<Object, List<Work>> byLane = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            ConsumerRecord<byte[], byte[]> r = chunk.get(i);
+            // By the key's bytes: equal keys are equal strings (a key that is not UTF-8 is dead-lettered).
+            Object lane = r.key() == null ? new Object() : new KeyLane(tp, ByteBuffer.wrap(r.key()));
+            byLane.computeIfAbsent(lane, k -> new ArrayList<>()).add(new Work(tracker, entries[i], r, lane));
         }
-        return message.key().<Object>map(k -> new KeyLane(tp, k)).orElseGet(Object::new);
+        byLane.forEach(lanes::submitAll);
     }
 
-    private record KeyLane(TopicPartition partition, String key) {
+    private record KeyLane(TopicPartition partition, ByteBuffer key) {
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, PartitionTracker tracker, PartitionTracker.Entry entry) {
@@ -320,37 +341,48 @@ public final class KafkaSubscriptionImpl implements Subscription {
         }
     }
 
-    /** Handling of one record, possibly over several in-place attempts. */
-    private final class Work implements Runnable {
+    /** Handling of one record, possibly over several in-place attempts; a task of its lane. */
+    private final class Work implements LaneDispatcher.Task {
         private final PartitionTracker tracker;
         private final PartitionTracker.Entry entry;
-        private final Message message;
+        private final ConsumerRecord<byte[], byte[]> record;
         private final Object lane;
+        private Message message;
         private int attempt;
 
-        Work(PartitionTracker tracker, PartitionTracker.Entry entry, Message message, int attempt, Object lane) {
+        Work(PartitionTracker tracker, PartitionTracker.Entry entry, ConsumerRecord<byte[], byte[]> record, Object lane) {
             this.tracker = tracker;
             this.entry = entry;
-            this.message = message;
-            this.attempt = attempt;
+            this.record = record;
             this.lane = lane;
         }
 
         @Override
-        public void run() {
+        public boolean run() {
             if (closing || tracker.revoked()) {
                 // Not started: the record stays uncommitted and goes to whoever owns the partition next.
-                lanes.release(lane);
-                return;
+                return true;
             }
-            tracker.started();
+            if (message == null) {
+                try {
+                    RecordCodec.Decoded d = RecordCodec.decode(record);
+                    message = d.message();
+                    attempt = d.attempt();
+                } catch (UnconvertibleRecordException e) {
+                    deadLetter(record, e.getMessage(), tracker, entry);
+                    return true;
+                }
+            }
+            if (closing || !tracker.tryStart()) {
+                return true;
+            }
             boolean stop = true;
-            boolean releaseLane = true;
             try {
                 BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
                 Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
                 if (outcome instanceof Outcome.Ack) {
-                    tracker.finish(entry);
+                    stop = false;
+                    tracker.finishAndStop(entry);
                 } else if (outcome instanceof Outcome.Retry retry) {
                     stop = false; // the retry publish settles the record
                     republish(retry.apply(message), retry.delay());
@@ -358,16 +390,15 @@ public final class KafkaSubscriptionImpl implements Subscription {
                     if (closing) {
                         // Interrupted or failed while the subscription closes: not a verdict on the
                         // record. Left uncommitted, it goes to the group's next consumer as it was.
-                        return;
+                        return true;
                     }
                     if (kafkaOptions.retryMode() == RetryMode.IN_PLACE) {
                         // The lane waits for this record; nothing behind it in the lane overtakes it.
                         attempt++;
-                        releaseLane = !later(this::resubmit, failed.redeliveryDelay());
-                    } else {
-                        stop = false;
-                        republish(message, failed.redeliveryDelay());
+                        return !later(() -> lanes.resume(lane), failed.redeliveryDelay());
                     }
+                    stop = false;
+                    republish(message, failed.redeliveryDelay());
                 }
             } catch (RuntimeException e) {
                 log.error("subscription {}/{}: settling {}@{} failed; it will be delivered again", options.topic(),
@@ -376,18 +407,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
                 if (stop) {
                     tracker.stopped();
                 }
-                if (releaseLane) {
-                    lanes.release(lane);
-                }
             }
-        }
-
-        private void resubmit() {
-            try {
-                workers.execute(this);
-            } catch (RejectedExecutionException e) {
-                lanes.release(lane);
-            }
+            return true;
         }
 
         private void republish(Message m, Duration delay) {
@@ -403,10 +424,11 @@ public final class KafkaSubscriptionImpl implements Subscription {
         return n;
     }
 
-    private void updatePauses() {
+    /** Pauses the partitions that must not get more records now, resumes the others; true when some are paused. */
+    private boolean updatePauses() {
         Set<TopicPartition> assignment = consumer.assignment();
         if (assignment.isEmpty()) {
-            return;
+            return false;
         }
         boolean full = closing || inFlight() >= options.maxInFlight();
         int cap = partitionCap();
@@ -416,6 +438,14 @@ public final class KafkaSubscriptionImpl implements Subscription {
             if (full || backlogs.containsKey(tp) || (t != null && (t.unfinished() >= cap || t.window() >= WINDOW_CAP))) {
                 want.add(tp);
             }
+        }
+        boolean held = !want.isEmpty();
+        if (held && want.size() < assignment.size() && allOfTopicHeld(assignment, want)) {
+            // Every partition of the topic is held: hold the retry partitions too. A fetch for them
+            // alone (they are idle as a rule) would wait fetch.max.wait.ms at the broker for records
+            // that do not come, and the consumer sends a broker no other fetch while one is pending:
+            // the topic's partitions, once resumed, would wait with it.
+            want.addAll(assignment);
         }
         Set<TopicPartition> paused = consumer.paused();
         Set<TopicPartition> resume = new HashSet<>(paused);
@@ -427,6 +457,20 @@ public final class KafkaSubscriptionImpl implements Subscription {
         if (!resume.isEmpty()) {
             consumer.resume(resume);
         }
+        return held;
+    }
+
+    private boolean allOfTopicHeld(Set<TopicPartition> assignment, Set<TopicPartition> held) {
+        boolean any = false;
+        for (TopicPartition tp : assignment) {
+            if (tp.topic().equals(options.topic())) {
+                if (!held.contains(tp)) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        return any;
     }
 
     private void commitIfDue(boolean force) {

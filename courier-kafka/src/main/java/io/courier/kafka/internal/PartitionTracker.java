@@ -44,12 +44,40 @@ public final class PartitionTracker {
         return e;
     }
 
+    /** {@link #add(long)} for several records at once, offsets in increasing order. */
+    public synchronized Entry[] addAll(long[] offsets) {
+        Entry[] added = new Entry[offsets.length];
+        for (int i = 0; i < offsets.length; i++) {
+            added[i] = add(offsets[i]);
+        }
+        return added;
+    }
+
     /** Marks {@code entry} finished: it no longer holds back commits. Idempotent. */
     public synchronized void finish(Entry entry) {
         if (!entry.done) {
             entry.done = true;
             unfinished--;
         }
+    }
+
+    /** {@link #finish(Entry)} and {@link #stopped()} in one step. */
+    public synchronized void finishAndStop(Entry entry) {
+        finish(entry);
+        stopped();
+    }
+
+    /**
+     * A worker starts on a record of this partition, unless the partition was revoked: then false
+     * and nothing changes. Atomic with {@link #revoke()}, so a revocation that waits for
+     * {@link #awaitIdle} never misses a record that started.
+     */
+    public synchronized boolean tryStart() {
+        if (revoked) {
+            return false;
+        }
+        active++;
+        return true;
     }
 
     /** A worker started on a record of this partition. */
@@ -109,7 +137,7 @@ public final class PartitionTracker {
     }
 
     /** The partition was taken away: workers must not start on its records any more. */
-    public void revoke() {
+    public synchronized void revoke() {
         revoked = true;
     }
 

@@ -67,7 +67,7 @@ public final class RecordCodec {
             headers.add(name, h.getValue().getBytes(StandardCharsets.UTF_8));
         }
         headers.add(ID, message.id().getBytes(StandardCharsets.UTF_8));
-        headers.add(TIME, message.timestamp().toString().getBytes(StandardCharsets.UTF_8));
+        headers.add(TIME, instantBytes(message.timestamp()));
         extra.forEach((k, v) -> headers.add(k, v.getBytes(StandardCharsets.UTF_8)));
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
@@ -83,26 +83,36 @@ public final class RecordCodec {
      *                                      value, or {@code ce_time} / {@code courier-attempt} is malformed
      */
     public static Message toMessage(ConsumerRecord<byte[], byte[]> record) throws UnconvertibleRecordException {
+        return decode(record).message();
+    }
+
+    /**
+     * {@link #toMessage} and {@link #attempt} in one pass over the headers.
+     *
+     * @throws UnconvertibleRecordException as {@link #toMessage}
+     */
+    public static Decoded decode(ConsumerRecord<byte[], byte[]> record) throws UnconvertibleRecordException {
         Message.Builder b = Message.builder();
         if (record.key() != null) {
-            b.key(utf8(record.key(), "the record key"));
+            b.key(utf8(record.key(), "the record key", false));
         }
-        Map<String, String> headers = new LinkedHashMap<>();
         String id = null;
         Instant time = null;
+        int attempt = 1;
         for (Header h : record.headers()) {
             String name = h.key();
-            if (h.value() == null) {
+            byte[] raw = h.value();
+            if (raw == null) {
                 throw new UnconvertibleRecordException("header '" + name + "' has no value");
             }
-            String value = utf8(h.value(), "the value of header '" + name + "'");
             switch (name) {
-                case ID -> id = value;
-                case TIME -> time = parseInstant(value);
-                case ATTEMPT -> parseAttempt(value);
+                case ID -> id = utf8(raw, name);
+                case TIME -> time = parseInstant(utf8(raw, name));
+                case ATTEMPT -> attempt = parseAttempt(utf8(raw, name));
                 default -> {
+                    String value = utf8(raw, name);
                     if (!INTERNAL.contains(name)) {
-                        headers.put(fromKafkaName(name), value);
+                        b.header(fromKafkaName(name), value);
                     }
                 }
             }
@@ -113,10 +123,18 @@ public final class RecordCodec {
         } else if (record.timestamp() >= 0) {
             b.timestamp(Instant.ofEpochMilli(record.timestamp()));
         }
-        b.headers(headers);
         byte[] value = record.value();
         b.payload(value == null ? new byte[0] : value);
-        return b.build();
+        return new Decoded(b.build(), attempt);
+    }
+
+    /**
+     * A record decoded: its message and the delivery attempt it carries ({@link #ATTEMPT}, or 1).
+     *
+     * @param message the message
+     * @param attempt the attempt, at least 1
+     */
+    public record Decoded(Message message, int attempt) {
     }
 
     /** The delivery attempt a record carries: its {@link #ATTEMPT} header, or 1. Call after {@link #toMessage}. */
@@ -161,6 +179,10 @@ public final class RecordCodec {
     }
 
     private static Instant parseInstant(String value) throws UnconvertibleRecordException {
+        Instant fast = parseCanonicalInstant(value);
+        if (fast != null) {
+            return fast;
+        }
         try {
             return Instant.parse(value.trim());
         } catch (DateTimeParseException e) {
@@ -168,7 +190,126 @@ public final class RecordCodec {
         }
     }
 
-    private static String utf8(byte[] bytes, String what) throws UnconvertibleRecordException {
+    /** First second of year 0000 and first second after 9999: the years {@link Instant#toString()} writes with 4 digits. */
+    private static final long MIN_FAST_SECOND = -62_167_219_200L;
+    private static final long MAX_FAST_SECOND = 253_402_300_800L;
+
+    /**
+     * {@code t.toString()} as US-ASCII bytes, written directly for the years 0000 to 9999 (the
+     * fraction as {@code Instant.toString()} writes it: none, or 3, 6 or 9 digits).
+     */
+    static byte[] instantBytes(Instant t) {
+        long seconds = t.getEpochSecond();
+        if (seconds < MIN_FAST_SECOND || seconds >= MAX_FAST_SECOND) {
+            return t.toString().getBytes(StandardCharsets.US_ASCII);
+        }
+        int nanos = t.getNano();
+        int fraction = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1000 == 0 ? 6 : 9;
+        byte[] b = new byte[fraction == 0 ? 20 : 21 + fraction];
+        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(Math.floorDiv(seconds, 86_400));
+        int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+        put(b, 0, date.getYear(), 4);
+        b[4] = '-';
+        put(b, 5, date.getMonthValue(), 2);
+        b[7] = '-';
+        put(b, 8, date.getDayOfMonth(), 2);
+        b[10] = 'T';
+        put(b, 11, secondOfDay / 3600, 2);
+        b[13] = ':';
+        put(b, 14, secondOfDay / 60 % 60, 2);
+        b[16] = ':';
+        put(b, 17, secondOfDay % 60, 2);
+        if (fraction > 0) {
+            b[19] = '.';
+            int f = nanos;
+            for (int i = fraction; i < 9; i++) {
+                f /= 10;
+            }
+            put(b, 20, f, fraction);
+        }
+        b[b.length - 1] = 'Z';
+        return b;
+    }
+
+    private static void put(byte[] b, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            b[i] = (byte) ('0' + value % 10);
+            value /= 10;
+        }
+    }
+
+    /**
+     * {@code value} when it has the form {@link Instant#toString()} writes for years 0000 to 9999,
+     * {@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}, with a valid date and a second below 60; otherwise null
+     * (the caller falls back to {@link Instant#parse}, which gives the same result for these strings
+     * and also accepts the other ISO-8601 forms). Parsing every delivered record's {@code ce_time}
+     * with a {@code DateTimeFormatter} costs more than the rest of decoding it.
+     */
+    static Instant parseCanonicalInstant(String v) {
+        int n = v.length();
+        if (n < 20 || n == 21 || n > 30 || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
+                || v.charAt(13) != ':' || v.charAt(16) != ':' || v.charAt(n - 1) != 'Z') {
+            return null;
+        }
+        int year = digits(v, 0, 4);
+        int month = digits(v, 5, 2);
+        int day = digits(v, 8, 2);
+        int hour = digits(v, 11, 2);
+        int minute = digits(v, 14, 2);
+        int second = digits(v, 17, 2);
+        if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59
+                || second < 0 || second > 59) {
+            return null;
+        }
+        int nanos = 0;
+        if (n > 20) {
+            if (v.charAt(19) != '.') {
+                return null;
+            }
+            int fraction = n - 21;
+            int f = digits(v, 20, fraction);
+            if (f < 0) {
+                return null;
+            }
+            nanos = f;
+            for (int i = fraction; i < 9; i++) {
+                nanos *= 10;
+            }
+        }
+        if (day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
+            return null;
+        }
+        long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
+        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second, nanos);
+    }
+
+    /** The {@code count} decimal digits at {@code from} as a number, or -1 when one is not a digit. */
+    private static int digits(String s, int from, int count) {
+        int r = 0;
+        for (int i = from; i < from + count; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            r = r * 10 + (c - '0');
+        }
+        return r;
+    }
+
+    private static String utf8(byte[] bytes, String headerName) throws UnconvertibleRecordException {
+        return utf8(bytes, headerName, true);
+    }
+
+    /** {@code bytes} as UTF-8, strictly (malformed input is refused); ASCII, the usual case, without a decoder. */
+    private static String utf8(byte[] bytes, String what, boolean header) throws UnconvertibleRecordException {
+        int or = 0;
+        for (byte x : bytes) {
+            or |= x; // no early exit: the loop vectorizes, and ASCII is the usual case
+        }
+        if (or >= 0) {
+            // All bytes below 0x80: ASCII, so ISO-8859-1 gives the same string, by a plain copy.
+            return new String(bytes, StandardCharsets.ISO_8859_1);
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
@@ -176,7 +317,7 @@ public final class RecordCodec {
                     .decode(ByteBuffer.wrap(bytes))
                     .toString();
         } catch (CharacterCodingException e) {
-            throw new UnconvertibleRecordException(what + " is not valid UTF-8", e);
+            throw new UnconvertibleRecordException((header ? "the value of header '" + what + "'" : what) + " is not valid UTF-8", e);
         }
     }
 }

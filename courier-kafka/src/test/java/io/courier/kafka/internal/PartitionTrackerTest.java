@@ -45,6 +45,25 @@ class PartitionTrackerTest {
     }
 
     @Test
+    void noRecordStartsOnceThePartitionIsRevoked() {
+        assertThat(tracker.tryStart()).isTrue();
+        assertThat(tracker.active()).isEqualTo(1);
+        tracker.revoke();
+        assertThat(tracker.tryStart()).isFalse();
+        assertThat(tracker.active()).as("a refused start is not counted").isEqualTo(1);
+    }
+
+    @Test
+    void addAllAndFinishAndStop() {
+        PartitionTracker.Entry[] e = tracker.addAll(new long[] {3, 4, 6});
+        tracker.started();
+        tracker.finishAndStop(e[0]);
+        assertThat(tracker.active()).isZero();
+        assertThat(tracker.unfinished()).isEqualTo(2);
+        assertThat(tracker.committable()).isEqualTo(4);
+    }
+
+    @Test
     void awaitIdleWaitsForActiveRecords() throws Exception {
         tracker.started();
         assertThat(tracker.awaitIdle(System.nanoTime() + 1_000_000)).isFalse();
