@@ -82,10 +82,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>What differs is what each side does on top. Courier: its consumer also reads the group's retry
  * topic, and subscribing starts its delay forwarder (a consumer of the delay topics, idle here); it
- * dispatches record by record with a per-partition share of the in-flight budget (the raw side hands
- * a partition's polled records to a worker as one chunk, and bounds in flight before each poll only,
- * so it may hold up to twice as many); it decodes every record into a {@link Message} and calls the
- * handler through the router. The raw side passes the record's value.
+ * hands a partition's polled records to its lane in chunks, tracks every record for the offset commit,
+ * bounds in flight exactly (the raw side hands a partition's chunk to a worker and bounds in flight
+ * before each poll only, so it may hold up to twice as many); its workers decode every record into a
+ * {@link Message} (headers included) and call the handler through the router. The raw side passes the
+ * record's value and never reads its headers.
  *
  * <p>The second reference is Kafka's own {@code ProducerPerformance}, run by
  * {@code scripts/perftest-kafka} after the latency phase ({@link ProducerPerformance}).
