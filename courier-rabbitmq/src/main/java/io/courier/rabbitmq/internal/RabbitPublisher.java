@@ -14,6 +14,7 @@ import io.courier.spi.Payloads;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -218,23 +219,24 @@ public final class RabbitPublisher implements DelayedPublisher {
     private static CompletableFuture<List<PublishResult>> combine(String topic, List<Message> messages,
                                                                   List<CompletableFuture<PublishResult>> futures) {
         return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).handle((ignored, error) -> {
-            List<PublishResult> results = new ArrayList<>(futures.size());
+            if (error == null) {
+                // every message was confirmed: no per-message outcomes to build
+                List<PublishResult> results = new ArrayList<>(futures.size());
+                for (CompletableFuture<PublishResult> f : futures) {
+                    results.add(f.join());
+                }
+                return Collections.unmodifiableList(results);
+            }
             List<BatchPublishException.Outcome> outcomes = new ArrayList<>(futures.size());
-            boolean failed = false;
             for (int i = 0; i < futures.size(); i++) {
                 try {
-                    PublishResult r = futures.get(i).join();
-                    results.add(r);
-                    outcomes.add(BatchPublishException.Outcome.published(r));
-                } catch (CompletionException e) {
-                    failed = true;
-                    outcomes.add(BatchPublishException.Outcome.failed(messages.get(i).id(), e.getCause()));
+                    outcomes.add(BatchPublishException.Outcome.published(futures.get(i).join()));
+                } catch (CompletionException | java.util.concurrent.CancellationException e) {
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    outcomes.add(BatchPublishException.Outcome.failed(messages.get(i).id(), cause));
                 }
             }
-            if (failed) {
-                throw new CompletionException(new BatchPublishException(topic, outcomes));
-            }
-            return List.copyOf(results);
+            throw new CompletionException(new BatchPublishException(topic, outcomes));
         });
     }
 

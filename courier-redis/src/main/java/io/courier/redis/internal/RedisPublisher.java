@@ -14,7 +14,6 @@ import io.lettuce.core.protocol.AsyncCommand;
 import io.lettuce.core.protocol.Command;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import io.lettuce.core.protocol.RedisCommand;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,16 +83,22 @@ public final class RedisPublisher implements DelayedPublisher {
         XAddArgs batchArgs = context.xaddArgs(topic);
         List<AsyncCommand<byte[], byte[], String>> commands = new ArrayList<>(messages.size());
         for (Message m : messages) {
-            Prepared p = prepare(stream, batchArgs, topic, m);
-            CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(p.stream);
-            p.args.build(args);
-            for (int i = 0; i < p.fields.length; i += 2) {
-                args.addKey(p.fields[i]).addValue(p.fields[i + 1]);
+            XAddArgs xaddArgs = batchArgs;
+            Message stored = m;
+            String entryId = m.headers().isEmpty() ? null : m.headers().get(ENTRY_ID_HEADER);
+            if (entryId != null) {
+                xaddArgs = context.xaddArgs(topic).id(entryId);
+                stored = m.toBuilder().removeHeader(ENTRY_ID_HEADER).build();
+            }
+            CommandArgs<byte[], byte[]> args = new CommandArgs<>(ByteArrayCodec.INSTANCE).addKey(stream);
+            xaddArgs.build(args);
+            List<byte[]> fields = EntryCodec.encode(stored, 1, null);
+            for (int i = 0; i < fields.size(); i += 2) {
+                args.addKey(fields.get(i)).addValue(fields.get(i + 1));
             }
             commands.add(new AsyncCommand<>(new Command<>(CommandType.XADD, new StatusOutput<>(ByteArrayCodec.INSTANCE), args)));
         }
-        List<RedisCommand<byte[], byte[], ?>> batch = new ArrayList<>(commands);
-        context.publishing().dispatch(batch);
+        context.publishing().dispatch(commands);
         CompletableFuture<?>[] all = commands.toArray(new CompletableFuture<?>[0]);
         CompletableFuture<Void> stored = CompletableFuture.allOf(all).handle((v, e) -> null);
         CompletableFuture<Void> replicated = context.config().waitReplicas() > 0
@@ -110,7 +115,7 @@ public final class RedisPublisher implements DelayedPublisher {
                 }
             }
             if (!failed) {
-                return List.copyOf(results);
+                return java.util.Collections.unmodifiableList(results);
             }
             // Some failed: say per message which were stored and which were not.
             List<BatchPublishException.Outcome> outcomes = new ArrayList<>(messages.size());
@@ -163,20 +168,16 @@ public final class RedisPublisher implements DelayedPublisher {
     private record Prepared(byte[] stream, XAddArgs args, byte[][] fields) {
     }
 
+    /** The {@code XADD} of one message: the entry id it names in {@link #ENTRY_ID_HEADER} is used, not stored. */
     private Prepared prepare(String topic, Message message) {
-        return prepare(streamKey(topic), context.xaddArgs(topic), topic, message);
-    }
-
-    /** {@code sharedArgs} is used as it is unless the message names its entry id (then a copy gets the id). */
-    private Prepared prepare(byte[] stream, XAddArgs sharedArgs, String topic, Message message) {
-        XAddArgs args = sharedArgs;
+        XAddArgs args = context.xaddArgs(topic);
         Message stored = message;
         String entryId = message.headers().get(ENTRY_ID_HEADER);
         if (entryId != null) {
-            args = context.xaddArgs(topic).id(entryId);
+            args.id(entryId);
             stored = message.toBuilder().removeHeader(ENTRY_ID_HEADER).build();
         }
-        return new Prepared(stream, args, EntryCodec.encode(stored, 1, null).toArray(new byte[0][]));
+        return new Prepared(streamKey(topic), args, EntryCodec.encode(stored, 1, null).toArray(new byte[0][]));
     }
 
     /** The stream key of {@code topic}, computed once per topic (for the first 1024 topics). */
