@@ -6,7 +6,6 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
-import com.rabbitmq.client.MessageProperties;
 import com.rabbitmq.client.impl.ClientVersion;
 import io.courier.Message;
 import io.courier.Publisher;
@@ -15,8 +14,12 @@ import io.courier.SubscriptionOptions;
 import io.courier.rabbitmq.RabbitMqConfig;
 import io.courier.rabbitmq.RabbitMqTransport;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,7 +39,9 @@ import java.util.function.Consumer;
  * enabled once per channel and tracked by delivery tag; a publish call returns once the broker
  * confirmed its whole batch; one connection for publishing and one for consuming; the consumer is one
  * channel with {@code basic.qos(PREFETCH)}, its deliveries handed to {@code CONCURRENCY} worker threads,
- * each message acknowledged on its own after the callback returned. The raw side uses one channel per
+ * each message acknowledged on its own after the callback returned; every message carries a message
+ * id, the AMQP timestamp and its exact publish time in a header (Courier: {@code courier-timestamp},
+ * raw: {@code ts}), as an application that traces its messages sends them. The raw side uses one channel per
  * publishing thread, Courier a pool with as many channels as there are publishing threads.
  * Every phase declares fresh names and deletes them in {@link Pipeline#close()}.
  *
@@ -302,7 +307,16 @@ final class RabbitMqScenarios {
             void publishAndAwaitConfirms(List<byte[]> batch) throws IOException, InterruptedException {
                 for (byte[] body : batch) {
                     outstanding.put(channel.getNextPublishSeqNo(), Boolean.TRUE);
-                    channel.basicPublish(exchange, exchange, true, MessageProperties.PERSISTENT_BASIC, body);
+                    // What an application that can trace its messages sends, and what Courier sends: a
+                    // message id, the AMQP timestamp and the exact publish time in a header.
+                    Instant now = Instant.now();
+                    AMQP.BasicProperties props = new AMQP.BasicProperties.Builder()
+                            .deliveryMode(2)
+                            .messageId(UUID.randomUUID().toString())
+                            .timestamp(Date.from(now))
+                            .headers(Map.of("ts", now.toString()))
+                            .build();
+                    channel.basicPublish(exchange, exchange, true, props, body);
                 }
                 long deadline = System.nanoTime() + CONFIRM_TIMEOUT_NANOS;
                 synchronized (this) {
