@@ -1,6 +1,7 @@
 package io.courier.kafka.internal;
 
 import io.courier.Message;
+import io.courier.spi.IsoInstants;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -67,7 +68,7 @@ public final class RecordCodec {
             headers.add(name, h.getValue().getBytes(StandardCharsets.UTF_8));
         }
         headers.add(ID, message.id().getBytes(StandardCharsets.UTF_8));
-        headers.add(TIME, instantBytes(message.timestamp()));
+        headers.add(TIME, IsoInstants.toAsciiBytes(message.timestamp()));
         extra.forEach((k, v) -> headers.add(k, v.getBytes(StandardCharsets.UTF_8)));
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
@@ -179,7 +180,7 @@ public final class RecordCodec {
     }
 
     private static Instant parseInstant(String value) throws UnconvertibleRecordException {
-        Instant fast = parseCanonicalInstant(value);
+        Instant fast = IsoInstants.parseCanonical(value);
         if (fast != null) {
             return fast;
         }
@@ -188,112 +189,6 @@ public final class RecordCodec {
         } catch (DateTimeParseException e) {
             throw new UnconvertibleRecordException("header '" + TIME + "' must be an RFC 3339 timestamp, but was '" + value + "'", e);
         }
-    }
-
-    /** First second of year 0000 and first second after 9999: the years {@link Instant#toString()} writes with 4 digits. */
-    private static final long MIN_FAST_SECOND = -62_167_219_200L;
-    private static final long MAX_FAST_SECOND = 253_402_300_800L;
-
-    /**
-     * {@code t.toString()} as US-ASCII bytes, written directly for the years 0000 to 9999 (the
-     * fraction as {@code Instant.toString()} writes it: none, or 3, 6 or 9 digits).
-     */
-    static byte[] instantBytes(Instant t) {
-        long seconds = t.getEpochSecond();
-        if (seconds < MIN_FAST_SECOND || seconds >= MAX_FAST_SECOND) {
-            return t.toString().getBytes(StandardCharsets.US_ASCII);
-        }
-        int nanos = t.getNano();
-        int fraction = nanos == 0 ? 0 : nanos % 1_000_000 == 0 ? 3 : nanos % 1000 == 0 ? 6 : 9;
-        byte[] b = new byte[fraction == 0 ? 20 : 21 + fraction];
-        java.time.LocalDate date = java.time.LocalDate.ofEpochDay(Math.floorDiv(seconds, 86_400));
-        int secondOfDay = (int) Math.floorMod(seconds, 86_400);
-        put(b, 0, date.getYear(), 4);
-        b[4] = '-';
-        put(b, 5, date.getMonthValue(), 2);
-        b[7] = '-';
-        put(b, 8, date.getDayOfMonth(), 2);
-        b[10] = 'T';
-        put(b, 11, secondOfDay / 3600, 2);
-        b[13] = ':';
-        put(b, 14, secondOfDay / 60 % 60, 2);
-        b[16] = ':';
-        put(b, 17, secondOfDay % 60, 2);
-        if (fraction > 0) {
-            b[19] = '.';
-            int f = nanos;
-            for (int i = fraction; i < 9; i++) {
-                f /= 10;
-            }
-            put(b, 20, f, fraction);
-        }
-        b[b.length - 1] = 'Z';
-        return b;
-    }
-
-    private static void put(byte[] b, int at, int value, int width) {
-        for (int i = at + width - 1; i >= at; i--) {
-            b[i] = (byte) ('0' + value % 10);
-            value /= 10;
-        }
-    }
-
-    /**
-     * {@code value} when it has the form {@link Instant#toString()} writes for years 0000 to 9999,
-     * {@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}, with a valid date and a second below 60; otherwise null
-     * (the caller falls back to {@link Instant#parse}, which gives the same result for these strings
-     * and also accepts the other ISO-8601 forms). Parsing every delivered record's {@code ce_time}
-     * with a {@code DateTimeFormatter} costs more than the rest of decoding it.
-     */
-    static Instant parseCanonicalInstant(String v) {
-        int n = v.length();
-        if (n < 20 || n == 21 || n > 30 || v.charAt(4) != '-' || v.charAt(7) != '-' || v.charAt(10) != 'T'
-                || v.charAt(13) != ':' || v.charAt(16) != ':' || v.charAt(n - 1) != 'Z') {
-            return null;
-        }
-        int year = digits(v, 0, 4);
-        int month = digits(v, 5, 2);
-        int day = digits(v, 8, 2);
-        int hour = digits(v, 11, 2);
-        int minute = digits(v, 14, 2);
-        int second = digits(v, 17, 2);
-        if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59
-                || second < 0 || second > 59) {
-            return null;
-        }
-        int nanos = 0;
-        if (n > 20) {
-            if (v.charAt(19) != '.') {
-                return null;
-            }
-            int fraction = n - 21;
-            int f = digits(v, 20, fraction);
-            if (f < 0) {
-                return null;
-            }
-            nanos = f;
-            for (int i = fraction; i < 9; i++) {
-                nanos *= 10;
-            }
-        }
-        if (day > java.time.YearMonth.of(year, month).lengthOfMonth()) {
-            return null;
-        }
-        long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
-        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second, nanos);
-    }
-
-    /** The {@code count} decimal digits at {@code from} as a number, or -1 when one is not a digit. */
-    private static int digits(String s, int from, int count) {
-        int r = 0;
-        for (int i = from; i < from + count; i++) {
-            char c = s.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            r = r * 10 + (c - '0');
-        }
-        return r;
     }
 
     private static String utf8(byte[] bytes, String headerName) throws UnconvertibleRecordException {

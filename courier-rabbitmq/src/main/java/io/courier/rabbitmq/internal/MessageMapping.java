@@ -4,6 +4,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.LongString;
 import io.courier.Headers;
 import io.courier.Message;
+import io.courier.spi.IsoInstants;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -73,7 +74,7 @@ public final class MessageMapping {
             }
         }
         message.key().ifPresent(k -> headers.put(KEY, k));
-        headers.put(TIMESTAMP, IsoInstant.format(message.timestamp()));
+        headers.put(TIMESTAMP, IsoInstants.format(message.timestamp()));
         headers.putAll(extra);
         return new AMQP.BasicProperties.Builder()
                 .messageId(message.id())
@@ -111,7 +112,7 @@ public final class MessageMapping {
                         b.key(text(value));
                     } else if (name.equals(TIMESTAMP)) {
                         try {
-                            timestamp = IsoInstant.parse(text(value));
+                            timestamp = IsoInstants.parse(text(value));
                         } catch (DateTimeParseException e) {
                             // keep the AMQP timestamp
                         }

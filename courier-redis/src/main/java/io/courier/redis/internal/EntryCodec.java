@@ -1,10 +1,10 @@
 package io.courier.redis.internal;
 
 import io.courier.Message;
+import io.courier.spi.IsoInstants;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,10 +40,6 @@ public final class EntryCodec {
     private static final byte[] TIMESTAMP_BYTES = bytes(TIMESTAMP);
     private static final byte[] PAYLOAD_BYTES = bytes(PAYLOAD);
     private static final byte[] KEY_BYTES = bytes(KEY);
-    private static final long SECONDS_PER_DAY = 86_400;
-    /** The range of {@link #timestamp} written directly: years 1000 to 9999. */
-    private static final long FIRST_FAST_SECOND = LocalDate.of(1000, 1, 1).toEpochDay() * SECONDS_PER_DAY;
-    private static final long LAST_FAST_SECOND = (LocalDate.of(9999, 12, 31).toEpochDay() + 1) * SECONDS_PER_DAY - 1;
 
     private EntryCodec() {
     }
@@ -69,7 +65,7 @@ public final class EntryCodec {
             fields.add(bytes(key));
         }
         fields.add(TIMESTAMP_BYTES);
-        fields.add(timestamp(message.timestamp()));
+        fields.add(IsoInstants.toAsciiBytes(message.timestamp()));
         if (!message.headers().isEmpty()) {
             message.headers().forEach((name, value) -> add(fields, HEADER_PREFIX + name, value));
         }
@@ -84,49 +80,6 @@ public final class EntryCodec {
         return fields;
     }
 
-    /**
-     * The {@code ts} field: the bytes of {@link Instant#toString()} (ISO-8601, UTC, the fraction in
-     * groups of three digits as needed). Years 1000 to 9999 are written directly as ASCII, because
-     * {@code Instant.toString()} goes through a {@code DateTimeFormatter} and a {@code StringBuilder}
-     * and was the largest single cost of encoding an entry; other years take that path.
-     */
-    static byte[] timestamp(Instant t) {
-        long seconds = t.getEpochSecond();
-        if (seconds < FIRST_FAST_SECOND || seconds > LAST_FAST_SECOND) {
-            return bytes(t.toString());
-        }
-        long epochDay = Math.floorDiv(seconds, SECONDS_PER_DAY);
-        int secondOfDay = (int) Math.floorMod(seconds, SECONDS_PER_DAY);
-        LocalDate date = LocalDate.ofEpochDay(epochDay);
-        int nano = t.getNano();
-        int fraction = nano == 0 ? 0 : nano % 1_000_000 == 0 ? 3 : nano % 1_000 == 0 ? 6 : 9;
-        byte[] b = new byte[20 + (fraction == 0 ? 0 : fraction + 1)];
-        writeDigits(b, 0, date.getYear(), 4);
-        b[4] = '-';
-        writeDigits(b, 5, date.getMonthValue(), 2);
-        b[7] = '-';
-        writeDigits(b, 8, date.getDayOfMonth(), 2);
-        b[10] = 'T';
-        writeDigits(b, 11, secondOfDay / 3600, 2);
-        b[13] = ':';
-        writeDigits(b, 14, secondOfDay / 60 % 60, 2);
-        b[16] = ':';
-        writeDigits(b, 17, secondOfDay % 60, 2);
-        if (fraction > 0) {
-            b[19] = '.';
-            writeDigits(b, 20, fraction == 3 ? nano / 1_000_000 : fraction == 6 ? nano / 1_000 : nano, fraction);
-        }
-        b[b.length - 1] = 'Z';
-        return b;
-    }
-
-    /** Writes {@code value} as {@code count} decimal digits (zero-padded) at {@code b[from]}. */
-    private static void writeDigits(byte[] b, int from, int value, int count) {
-        for (int i = from + count - 1; i >= from; i--) {
-            b[i] = (byte) ('0' + value % 10);
-            value /= 10;
-        }
-    }
 
     /** Decodes the fields of entry {@code entryId}. */
     public static Decoded decode(String entryId, Map<byte[], byte[]> body) {
@@ -208,55 +161,15 @@ public final class EntryCodec {
         }
     }
 
-    /**
-     * Parses the {@code ts} field. The form {@link Instant#toString()} writes
-     * ({@code yyyy-MM-ddTHH:mm:ss[.f{1,9}]Z}) is read directly from the bytes, because
-     * {@link Instant#parse} costs several microseconds per entry on the reader thread; anything else
-     * goes through {@link Instant#parse}. Null when it is not a timestamp.
-     */
+    /** Parses the {@code ts} field ({@link Instant#toString()} form, or any ISO-8601 instant); null when it is not one. */
     static Instant parseTimestamp(byte[] b) {
-        int n = b.length;
-        if (n >= 20 && n != 21 && n <= 30 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':'
-                && b[n - 1] == 'Z' && (n == 20 || b[19] == '.')) {
-            int year = digits(b, 0, 4);
-            int month = digits(b, 5, 2);
-            int day = digits(b, 8, 2);
-            int hour = digits(b, 11, 2);
-            int minute = digits(b, 14, 2);
-            int second = digits(b, 17, 2);
-            int nanos = 0;
-            if (n > 20) {
-                int fractionDigits = n - 21;
-                nanos = digits(b, 20, fractionDigits);
-                for (int i = fractionDigits; i < 9 && nanos >= 0; i++) {
-                    nanos *= 10;
-                }
-            }
-            if (year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour >= 0 && hour <= 23
-                    && minute >= 0 && minute <= 59 && second >= 0 && second <= 59 && nanos >= 0) {
-                try {
-                    long epochDay = LocalDate.of(year, month, day).toEpochDay();
-                    return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3600L + minute * 60L + second, nanos);
-                } catch (java.time.DateTimeException e) {
-                    return null;   // e.g. February 30th: Instant.parse refuses it too
-                }
-            }
+        try {
+            return IsoInstants.parse(b);
+        } catch (DateTimeParseException e) {
+            return null;
         }
-        return parseInstant(text(b));
     }
 
-    /** The decimal number in {@code b[from, from + count)}, or -1 when a byte is not a digit. */
-    private static int digits(byte[] b, int from, int count) {
-        int value = 0;
-        for (int i = from; i < from + count; i++) {
-            int d = b[i] - '0';
-            if (d < 0 || d > 9) {
-                return -1;
-            }
-            value = value * 10 + d;
-        }
-        return value;
-    }
 
     private static Instant parseInstant(String s) {
         try {
