@@ -15,7 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
  * RabbitMQ offers declared: persistent, survives a broker restart ({@code rabbitmqctl stop_app} /
  * {@code start_app}), shared across processes (SIGKILL test), consumer groups, delayed delivery, and
  * connection faults through a TCP proxy. Not declared: per-key ordering (queues are consumed
- * concurrently).
+ * concurrently); {@link RabbitMqKeyOrderedConformanceTest} runs the suite again in key-ordered mode.
  */
 class RabbitMqConformanceTest extends TransportConformanceSuite {
 
@@ -33,15 +33,23 @@ class RabbitMqConformanceTest extends TransportConformanceSuite {
         ConformanceCleanup.deleteQueuesAndExchangesStartingWith("ck-");
     }
 
+    /** Partitions of the key-ordered mode, 0 for the default mode ({@link RabbitMqKeyOrderedConformanceTest}: 4). */
+    protected int keyOrderingPartitions() {
+        return 0;
+    }
+
     @Override
     protected Transport createTransport() {
-        return RabbitMqTransport.connect(RabbitBroker.config()
+        RabbitMqConfig.Builder b = RabbitBroker.config()
                 .port(proxy.port())
                 .connectionName("courier-conformance")
                 .maxPayloadBytes(MAX_PAYLOAD_BYTES)
                 .heartbeat(Duration.ofSeconds(5))
-                .recoveryInterval(Duration.ofMillis(300))
-                .build());
+                .recoveryInterval(Duration.ofMillis(300));
+        if (keyOrderingPartitions() > 0) {
+            b.keyOrdering(keyOrderingPartitions());
+        }
+        return RabbitMqTransport.connect(b.build());
     }
 
     @Override
@@ -52,7 +60,8 @@ class RabbitMqConformanceTest extends TransportConformanceSuite {
                 .crossProcess(true)
                 .consumerGroups(true)
                 .delayedDelivery(true)
-                .keyOrdering(false)
+                .keyOrdering(keyOrderingPartitions() > 0)
+                .partitionedConsumers(keyOrderingPartitions() > 0)
                 .connectionFaults(true)
                 .maxPayloadBytes(MAX_PAYLOAD_BYTES)
                 .build();
@@ -84,6 +93,11 @@ class RabbitMqConformanceTest extends TransportConformanceSuite {
 
     @Override
     protected Map<String, String> childTransportConfig() {
-        return Map.of("host", RabbitBroker.HOST, "port", Integer.toString(RabbitBroker.PORT));
+        Map<String, String> config = new java.util.HashMap<>(Map.of("host", RabbitBroker.HOST,
+                "port", Integer.toString(RabbitBroker.PORT)));
+        if (keyOrderingPartitions() > 0) {
+            config.put("keyOrderingPartitions", Integer.toString(keyOrderingPartitions()));
+        }
+        return config;
     }
 }

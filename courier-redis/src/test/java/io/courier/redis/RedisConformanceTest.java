@@ -18,7 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class RedisConformanceTest extends TransportConformanceSuite {
 
-    private static final String PREFIX = "courier-conformance:" + UUID.randomUUID().toString().substring(0, 8) + ":";
+    private final String prefix = "courier-conformance:" + (keyOrdered() ? "ko:" : "")
+            + UUID.randomUUID().toString().substring(0, 8) + ":";
     private static RedisServerProcess server;
     private static TcpProxy proxy;
 
@@ -38,8 +39,14 @@ class RedisConformanceTest extends TransportConformanceSuite {
         }
     }
 
-    static RedisConfig config(String uri, String prefix) {
+    /** Whether the transport runs in key-ordered mode ({@link RedisKeyOrderedConformanceTest} says yes). */
+    protected boolean keyOrdered() {
+        return false;
+    }
+
+    static RedisConfig config(String uri, String prefix, boolean keyOrdered) {
         return RedisConfig.builder().uri(uri).keyPrefix(prefix)
+                .keyOrdering(keyOrdered)
                 .claimInterval(Duration.ofMillis(250))
                 .schedulerInterval(Duration.ofMillis(50))
                 .blockTimeout(Duration.ofMillis(500))
@@ -49,7 +56,7 @@ class RedisConformanceTest extends TransportConformanceSuite {
 
     @Override
     protected Transport createTransport() {
-        return RedisStreamsTransport.create(config("redis://127.0.0.1:" + proxy.port(), PREFIX));
+        return RedisStreamsTransport.create(config("redis://127.0.0.1:" + proxy.port(), prefix, keyOrdered()));
     }
 
     @Override
@@ -60,7 +67,7 @@ class RedisConformanceTest extends TransportConformanceSuite {
                 .crossProcess(true)
                 .consumerGroups(true)
                 .delayedDelivery(true)
-                .keyOrdering(false)
+                .keyOrdering(keyOrdered())
                 .connectionFaults(true)
                 .maxPayloadBytes(1024 * 1024)
                 .build();
@@ -89,7 +96,7 @@ class RedisConformanceTest extends TransportConformanceSuite {
 
     @Override
     protected Map<String, String> childTransportConfig() {
-        return Map.of("uri", server.uri(), "prefix", PREFIX);
+        return Map.of("uri", server.uri(), "prefix", prefix, "keyOrdering", Boolean.toString(keyOrdered()));
     }
 
     /** Builds the transport in the SIGKILL test's child JVM. */
@@ -100,7 +107,8 @@ class RedisConformanceTest extends TransportConformanceSuite {
 
         @Override
         public Transport create(Map<String, String> config) {
-            return RedisStreamsTransport.create(RedisConformanceTest.config(config.get("uri"), config.get("prefix")));
+            return RedisStreamsTransport.create(RedisConformanceTest.config(config.get("uri"), config.get("prefix"),
+                    Boolean.parseBoolean(config.get("keyOrdering"))));
         }
     }
 }
