@@ -182,22 +182,7 @@ public final class RedisTaskStore implements TaskStore {
 
     @Override
     public Set<String> renewLeases(Collection<Lease> leases, Instant expiresAt) {
-        if (leases.isEmpty()) {
-            return Set.of();
-        }
-        List<Lease> list = List.copyOf(leases);
-        List<byte[]> args = args(prefix, millis(expiresAt));
-        for (Lease l : list) {
-            add(args, l.taskId(), l.token());
-        }
-        List<Object> out = multi("renew " + list.size() + " lease(s)", RedisScripts.RENEW, args);
-        Set<String> lost = new HashSet<>();
-        for (int i = 0; i < list.size(); i++) {
-            if (((Long) out.get(i)) == 0L) {
-                lost.add(list.get(i).taskId());
-            }
-        }
-        return lost;
+        return perLease("renew %d lease(s)", RedisScripts.RENEW, leases, expiresAt);
     }
 
     @Override
@@ -208,15 +193,23 @@ public final class RedisTaskStore implements TaskStore {
 
     @Override
     public Set<String> completeAll(Collection<Lease> leases, Instant now) {
+        return perLease("complete %d task(s)", RedisScripts.COMPLETE_ALL, leases, now);
+    }
+
+    /**
+     * Runs {@code script} once for all {@code leases} (arguments: the time, then task id and token
+     * per lease; one 0/1 result per lease) and returns the ids of the tasks whose lease was lost.
+     */
+    private Set<String> perLease(String what, String script, Collection<Lease> leases, Instant time) {
         if (leases.isEmpty()) {
             return Set.of();
         }
         List<Lease> list = List.copyOf(leases);
-        List<byte[]> args = args(prefix, millis(now));
+        List<byte[]> args = args(prefix, millis(time));
         for (Lease l : list) {
             add(args, l.taskId(), l.token());
         }
-        List<Object> out = multi("complete " + list.size() + " task(s)", RedisScripts.COMPLETE_ALL, args);
+        List<Object> out = multi(String.format(what, list.size()), script, args);
         Set<String> lost = new HashSet<>();
         for (int i = 0; i < list.size(); i++) {
             if (((Long) out.get(i)) == 0L) {
