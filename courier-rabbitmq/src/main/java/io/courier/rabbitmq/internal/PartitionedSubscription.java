@@ -108,9 +108,13 @@ public final class PartitionedSubscription implements Subscription {
         /** The consumer is gone (connection recovered, channel error, cancelled) and must be registered again. */
         volatile boolean lost;
 
+        /** Settles this partition's deliveries; retry copies go back into {@link #queue}. */
+        final QueueSettler settler;
+
         Partition(int index, String queue) {
             this.index = index;
             this.queue = queue;
+            this.settler = new QueueSettler(publisher, options.topic(), queue);
         }
     }
 
@@ -277,59 +281,16 @@ public final class PartitionedSubscription implements Subscription {
                 return;   // not started: returns to the queue when the channel closes
             }
             Message message = parsed != null ? parsed : MessageMapping.fromAmqp(properties, body);
-            int redeliveries = MessageMapping.deliveryCount(properties);
-            if (redeliveries < 0) {
-                redeliveries = envelope.isRedeliver() ? 1 : 0;
-            }
-            int attempt = MessageMapping.attemptsBefore(properties) + 1 + redeliveries;
+            int attempt = QueueSettler.attempt(envelope, properties);
             BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
             Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
             if (abandoning || Thread.currentThread().isInterrupted()) {
                 return;   // close timed out: leave it unacknowledged, it is redelivered
             }
-            long tag = envelope.getDeliveryTag();
-            if (outcome instanceof Outcome.Ack) {
-                ack(p, ch, tag);
-            } else if (outcome instanceof Outcome.Retry r) {
-                redeliver(p, ch, tag, r.apply(message), r.delay(), attempt);
-            } else if (outcome instanceof Outcome.Failed f) {
-                redeliver(p, ch, tag, message, f.redeliveryDelay(), attempt);
-            }
+            // a retry copy goes into this partition's queue only: it stays with its key's other messages
+            p.settler.settle(ch, envelope.getDeliveryTag(), message, attempt, outcome);
         } finally {
             p.running.decrementAndGet();
-        }
-    }
-
-    private void redeliver(Partition p, Channel ch, long tag, Message message, Duration delay, int attempt) {
-        try {
-            // into this partition's queue only: the copy stays with the key's other messages
-            publisher.redeliver(options.topic(), p.queue, message, delay, attempt).join();
-            ack(p, ch, tag);
-        } catch (RuntimeException e) {
-            log.warn("cannot schedule redelivery of message {} on queue '{}' ({}); returning it to the queue",
-                    message.id(), p.queue, e.getMessage());
-            synchronized (p) {
-                try {
-                    if (ch.isOpen()) {
-                        ch.basicNack(tag, false, true);
-                    }
-                } catch (IOException | ShutdownSignalException ex) {
-                    log.debug("nack of {} failed; the broker redelivers it when the channel closes", tag, ex);
-                }
-            }
-        }
-    }
-
-    private void ack(Partition p, Channel ch, long tag) {
-        synchronized (p) {
-            try {
-                if (ch.isOpen()) {
-                    ch.basicAck(tag, false);
-                }
-            } catch (IOException | ShutdownSignalException e) {
-                // the channel closed: the broker redelivers the message, at-least-once
-                log.debug("ack of {} on queue '{}' failed; it will be redelivered", tag, p.queue, e);
-            }
         }
     }
 

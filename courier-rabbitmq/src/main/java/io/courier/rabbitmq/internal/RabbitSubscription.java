@@ -52,15 +52,14 @@ public final class RabbitSubscription implements Subscription {
     private final Handler handler;
     private final ConnectionWatch connection;
     private final Topology topology;
-    private final RabbitPublisher publisher;
     private final ScheduledExecutorService scheduler;
     private final Duration retryInterval;
     private final Consumer<RabbitSubscription> onClosed;
     private final ThreadPoolExecutor workers;
     private final Object lifecycle = new Object();
-    private final Object ackLock = new Object();
     private final AtomicLong restartGeneration = new AtomicLong();
     private final String queue;
+    private final QueueSettler settler;
     private volatile Channel channel;
     private volatile String consumerTag;
     private volatile boolean running = true;
@@ -80,11 +79,11 @@ public final class RabbitSubscription implements Subscription {
         this.handler = handler;
         this.connection = connection;
         this.topology = topology;
-        this.publisher = publisher;
         this.scheduler = scheduler;
         this.retryInterval = retryInterval;
         this.onClosed = onClosed;
         this.queue = topology.declareGroup(options.topic(), options.group());
+        this.settler = new QueueSettler(publisher, options.topic(), queue);
         this.workers = new ThreadPoolExecutor(options.concurrency(), options.concurrency(), 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), ConsumerThreads.factory("courier-rabbitmq-" + options.topic() + "-" + options.group()));
         try {
@@ -212,56 +211,13 @@ public final class RabbitSubscription implements Subscription {
             return;   // not started before close: left for another consumer
         }
         Message message = MessageMapping.fromAmqp(properties, body);
-        int redeliveries = MessageMapping.deliveryCount(properties);
-        if (redeliveries < 0) {
-            redeliveries = envelope.isRedeliver() ? 1 : 0;
-        }
-        int attempt = MessageMapping.attemptsBefore(properties) + 1 + redeliveries;
+        int attempt = QueueSettler.attempt(envelope, properties);
         BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
         Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
         if (abandoning || Thread.currentThread().isInterrupted()) {
             return;   // close timed out: leave it unacknowledged, it is redelivered
         }
-        long tag = envelope.getDeliveryTag();
-        if (outcome instanceof Outcome.Ack) {
-            ack(ch, tag);
-        } else if (outcome instanceof Outcome.Retry r) {
-            redeliver(ch, tag, r.apply(message), r.delay(), attempt);
-        } else if (outcome instanceof Outcome.Failed f) {
-            redeliver(ch, tag, message, f.redeliveryDelay(), attempt);
-        }
-    }
-
-    private void redeliver(Channel ch, long tag, Message message, Duration delay, int attempt) {
-        try {
-            publisher.redeliver(options.topic(), queue, message, delay, attempt).join();
-            ack(ch, tag);
-        } catch (RuntimeException e) {
-            log.warn("cannot schedule redelivery of message {} on queue '{}' ({}); returning it to the queue",
-                    message.id(), queue, e.getMessage());
-            synchronized (ackLock) {
-                try {
-                    if (ch.isOpen()) {
-                        ch.basicNack(tag, false, true);
-                    }
-                } catch (IOException | ShutdownSignalException ex) {
-                    log.debug("nack of {} failed; the broker redelivers it when the channel closes", tag, ex);
-                }
-            }
-        }
-    }
-
-    private void ack(Channel ch, long tag) {
-        synchronized (ackLock) {
-            try {
-                if (ch.isOpen()) {
-                    ch.basicAck(tag, false);
-                }
-            } catch (IOException | ShutdownSignalException e) {
-                // the channel closed: the broker redelivers the message, at-least-once
-                log.debug("ack of {} on queue '{}' failed; it will be redelivered", tag, queue, e);
-            }
-        }
+        settler.settle(ch, envelope.getDeliveryTag(), message, attempt, outcome);
     }
 
     @Override

@@ -1,0 +1,86 @@
+package io.courier.rabbitmq.internal;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.courier.Message;
+import io.courier.spi.Outcome;
+import java.io.IOException;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Settles the deliveries of one consumer queue, the same way for every kind of subscription: an ack
+ * after the handler returned; a retry or failure as a copy published into the same queue through the
+ * delay ladder and the original acknowledged only once the copy is confirmed (never nack-requeue in a
+ * hot loop; if the copy cannot be published, the original goes back to the queue). Acks and nacks of
+ * one queue's channel are serialized here. Thread-safe.
+ */
+final class QueueSettler {
+
+    private static final Logger log = LoggerFactory.getLogger(QueueSettler.class);
+
+    private final RabbitPublisher publisher;
+    private final String topic;
+    private final String queue;
+
+    QueueSettler(RabbitPublisher publisher, String topic, String queue) {
+        this.publisher = publisher;
+        this.topic = topic;
+        this.queue = queue;
+    }
+
+    /** The 1-based attempt of a delivery: attempts recorded by earlier copies, plus the broker's redeliveries. */
+    static int attempt(Envelope envelope, AMQP.BasicProperties properties) {
+        int redeliveries = MessageMapping.deliveryCount(properties);
+        if (redeliveries < 0) {
+            redeliveries = envelope.isRedeliver() ? 1 : 0;
+        }
+        return MessageMapping.attemptsBefore(properties) + 1 + redeliveries;
+    }
+
+    /** Settles delivery {@code tag} of {@code message} (attempt {@code attempt}) on {@code ch} as {@code outcome} says. */
+    void settle(Channel ch, long tag, Message message, int attempt, Outcome outcome) {
+        if (outcome instanceof Outcome.Ack) {
+            ack(ch, tag);
+        } else if (outcome instanceof Outcome.Retry r) {
+            redeliver(ch, tag, r.apply(message), r.delay(), attempt);
+        } else if (outcome instanceof Outcome.Failed f) {
+            redeliver(ch, tag, message, f.redeliveryDelay(), attempt);
+        }
+    }
+
+    private void redeliver(Channel ch, long tag, Message message, Duration delay, int attempt) {
+        try {
+            publisher.redeliver(topic, queue, message, delay, attempt).join();
+            ack(ch, tag);
+        } catch (RuntimeException e) {
+            log.warn("cannot schedule redelivery of message {} on queue '{}' ({}); returning it to the queue",
+                    message.id(), queue, e.getMessage());
+            synchronized (this) {
+                try {
+                    if (ch.isOpen()) {
+                        ch.basicNack(tag, false, true);
+                    }
+                } catch (IOException | ShutdownSignalException ex) {
+                    log.debug("nack of {} failed; the broker redelivers it when the channel closes", tag, ex);
+                }
+            }
+        }
+    }
+
+    private void ack(Channel ch, long tag) {
+        synchronized (this) {
+            try {
+                if (ch.isOpen()) {
+                    ch.basicAck(tag, false);
+                }
+            } catch (IOException | ShutdownSignalException e) {
+                // the channel closed: the broker redelivers the message, at-least-once
+                log.debug("ack of {} on queue '{}' failed; it will be redelivered", tag, queue, e);
+            }
+        }
+    }
+}
