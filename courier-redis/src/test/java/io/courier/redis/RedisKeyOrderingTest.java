@@ -165,19 +165,24 @@ class RedisKeyOrderingTest extends RedisTestSupport {
         RedisStreamsTransport a = keyOrdered();
         RedisStreamsTransport b = keyOrdered();
         CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch aHoldsTheHead = new CountDownLatch(1);
         List<String> handledByA = new CopyOnWriteArrayList<>();
         Subscription first = a.subscriber().subscribe(SubscriptionOptions.builder("close", "g").consumerName("a")
                 .concurrency(1).maxInFlight(1).build(), d -> {
             if (d.message().payloadAsText().equals("k-0")) {
+                aHoldsTheHead.countDown();
                 release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
             }
             handledByA.add(d.message().payloadAsText());
         });
+        // k-0 to A alone; once A is stuck in it, B joins and gets k-1..k-3, all waiting behind A's head.
+        a.publisher().publish("close", keyed("k", "k-0")).join();
+        assertThat(aHoldsTheHead.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("A is handling k-0").isTrue();
         List<String> handledByB = new CopyOnWriteArrayList<>();
         Subscription second = b.subscriber().subscribe(SubscriptionOptions.builder("close", "g").consumerName("b")
                 .concurrency(2).maxInFlight(3).shutdownTimeout(Duration.ofSeconds(60)).build(),
                 d -> handledByB.add(d.message().payloadAsText()));
-        for (int i = 0; i < 4; i++) {
+        for (int i = 1; i < 4; i++) {
             a.publisher().publish("close", keyed("k", "k-" + i)).join();
         }
         await().atMost(WAIT).until(() -> pendingOf("close", "a") == 1 && pendingOf("close", "b") == 3);
