@@ -41,7 +41,9 @@ import org.sqlite.SQLiteDataSource;
  *       {@value JdbcScenarios#CLAIM_BATCH} visible deliveries with a 30 s lease (PostgreSQL:
  *       {@code UPDATE ... WHERE message_row = ANY(ARRAY(SELECT ... LIMIT n FOR UPDATE SKIP LOCKED))
  *       RETURNING} joined to the payload, one statement, written as an array as Courier does,
- *       because {@code IN (SELECT ...)} makes the planner scan the whole table; SQLite:
+ *       because {@code IN (SELECT ...)} makes the planner scan the whole table, and preceded by
+ *       Courier's transaction-local planner guard (no bitmap scans, sequential scans or sorts), without
+ *       which a table never analyzed gets a claim that reads the whole backlog; SQLite:
  *       {@code UPDATE ... RETURNING} then a {@code SELECT} of the payloads, in one
  *       {@code BEGIN IMMEDIATE} transaction), run the
  *       callback on each, then delete the claimed deliveries in one transaction (fenced by lease
@@ -263,7 +265,11 @@ final class RawSqlQueue implements Pipeline {
         long now = System.currentTimeMillis();
         if (!sqlite) {
             try (Connection c = pool.getConnection();
-                 PreparedStatement ps = c.prepareStatement("UPDATE deliveries d SET visible_at = ?, lease_owner = ?,"
+                 // The planner guard Courier sends too: without it a never-analyzed table's claim can be
+                 // planned as a bitmap scan of the whole backlog plus a sort.
+                 PreparedStatement ps = c.prepareStatement("SELECT set_config('enable_bitmapscan', 'off', true),"
+                         + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true);"
+                         + " UPDATE deliveries d SET visible_at = ?, lease_owner = ?,"
                          + " attempts = d.attempts + 1 FROM messages m"
                          + " WHERE d.group_id = ? AND d.message_row = ANY(ARRAY(SELECT message_row FROM deliveries"
                          + " WHERE group_id = ? AND visible_at <= ? ORDER BY visible_at, message_row LIMIT ?"
@@ -276,7 +282,9 @@ final class RawSqlQueue implements Pipeline {
                 ps.setLong(5, now);
                 ps.setInt(6, JdbcScenarios.CLAIM_BATCH);
                 List<Claimed> claimed = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
+                ps.execute();   // the guard's row first
+                ps.getMoreResults();
+                try (ResultSet rs = ps.getResultSet()) {
                     while (rs.next()) {
                         claimed.add(new Claimed(rs.getLong(1), rs.getInt(2), rs.getBytes(3)));
                     }
