@@ -27,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +38,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -47,6 +49,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -235,8 +238,34 @@ final class KafkaScenarios {
                 t.configs(Map.of("max.message.bytes", Integer.toString(KafkaConfig.DEFAULT_MAX_PAYLOAD_BYTES
                         + KafkaClients.RECORD_OVERHEAD_BYTES)));
                 admin.createTopics(List.of(t)).all().get(60, TimeUnit.SECONDS);
+                awaitPartitionsOnline(admin, topic);
             }
             this.producer = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
+        }
+
+        /**
+         * Waits until every partition's leader answers for it, as Courier's topic manager does: an
+         * idempotent producer sending to a partition its broker has announced but not yet created can
+         * lose records (KAFKA-15591; this run's first request fails, a later one is appended, the
+         * retries of the first are rejected as out of order until they expire).
+         */
+        private static void awaitPartitionsOnline(Admin admin, String topic) throws Exception {
+            Map<TopicPartition, OffsetSpec> ends = new HashMap<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                ends.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                try {
+                    admin.listOffsets(ends).all().get(60, TimeUnit.SECONDS);
+                    return;
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(20);
+                }
+            }
         }
 
         /** The producer settings, written out; must equal what Courier's producer gets (checked). */

@@ -28,6 +28,33 @@ import org.junit.jupiter.api.Test;
 
 class KafkaPublishTest extends KafkaTestSupport {
 
+    /**
+     * A broker announces a new topic a moment before it has created the partitions' logs; an
+     * idempotent producer sending in that moment can lose records (KAFKA-15591). So the transport's
+     * topic is ready only once every partition is online on its leader: right after
+     * {@code ensureTopic} returns, the broker's log directories hold every partition (without the
+     * wait they lag the creation by tens of milliseconds, partition after partition).
+     */
+    @Test
+    void aTopicTheTransportCreatesIsOnlineOnItsBrokerWhenEnsureTopicReturns() throws Exception {
+        String topic = unique("online");
+        try (KafkaTransport kafka = KafkaTransport.create(config().partitions(topic, 24).build());
+             org.apache.kafka.clients.admin.Admin admin = admin()) {
+            assertThat(kafka.ensureTopic(topic)).isEqualTo(24);
+
+            java.util.Set<Integer> brokers = new java.util.HashSet<>();
+            admin.describeCluster().nodes().get().forEach(n -> brokers.add(n.id()));
+            java.util.Set<Integer> online = new java.util.HashSet<>();
+            admin.describeLogDirs(brokers).allDescriptions().get().values().forEach(dirs -> dirs.values().forEach(
+                    dir -> dir.replicaInfos().keySet().forEach(tp -> {
+                        if (tp.topic().equals(topic)) {
+                            online.add(tp.partition());
+                        }
+                    })));
+            assertThat(online).hasSize(24);
+        }
+    }
+
     @Test
     void roundTripKeepsIdKeyHeadersPayloadAndTimestamp() {
         String topic = unique("roundtrip");

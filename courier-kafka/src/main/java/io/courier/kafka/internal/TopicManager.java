@@ -14,8 +14,13 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.LeaderNotAvailableException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -23,6 +28,15 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * config, {@code max.message.bytes} large enough for the payload limit) and checks that existing ones
  * have at least the required partition count. Each topic is checked once per transport; a failed
  * check is tried again on the next use. Thread-safe.
+ *
+ * <p>A topic counts as ready only once every partition's leader serves requests for it. A broker
+ * announces a new topic in its metadata a moment before it has created the partitions' logs, and an
+ * idempotent producer that sends in that moment can lose records (KAFKA-15591, fixed after Kafka
+ * 4.3): its first request to a partition fails with {@code NOT_LEADER_OR_FOLLOWER}, a later request
+ * with higher sequence numbers is appended, and every retry of the first is then rejected as out of
+ * order until the delivery timeout expires it. So before the first send, the manager asks every
+ * partition's leader for its end offset (a request the leader answers only once the partition is
+ * online there) until all answer.
  */
 public final class TopicManager {
 
@@ -99,7 +113,7 @@ public final class TopicManager {
         CompletableFuture<Void> create = admin.createTopics(List.of(newTopic)).all().toCompletionStage().toCompletableFuture();
         return create.handle((ok, error) -> {
             if (error == null) {
-                return CompletableFuture.completedFuture(partitions);
+                return awaitLeaders(topic, partitions);
             }
             Throwable cause = unwrap(error);
             if (cause instanceof TopicExistsException) {
@@ -119,7 +133,76 @@ public final class TopicManager {
                         throw new TopicPartitionsException(topic, actual, required);
                     }
                     return actual;
+                })
+                // It may have been created a moment ago, by another process.
+                .thenCompose(actual -> awaitLeaders(topic, actual));
+    }
+
+    /**
+     * Completes with {@code partitions} once every partition of the topic has a leader in the metadata
+     * and each leader answers a request for the partition's end offset; retries while the answer is a
+     * retriable error (the topic not yet in the metadata, a partition not yet online on its leader),
+     * with a backoff from 10 ms doubling to 500 ms, for at most the operation timeout. The metadata is
+     * awaited first because the admin client logs a topic unknown to the metadata at ERROR level.
+     */
+    private CompletableFuture<Integer> awaitLeaders(String topic, int partitions) {
+        Map<TopicPartition, OffsetSpec> ends = new java.util.HashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            ends.put(new TopicPartition(topic, p), OffsetSpec.latest());
+        }
+        long deadline = System.nanoTime() + config.operationTimeout().toNanos();
+        CompletableFuture<Integer> ready = new CompletableFuture<>();
+        retrying(deadline, 10, () -> admin.describeTopics(List.of(topic)).allTopicNames()
+                .thenApply(d -> {
+                    for (var p : d.get(topic).partitions()) {
+                        if (p.leader() == null || p.leader().isEmpty()) {
+                            throw new LeaderNotAvailableException("partition " + p.partition() + " has no leader yet");
+                        }
+                    }
+                    return d;
+                }))
+                .thenCompose(d -> retrying(deadline, 10,
+                        () -> admin.listOffsets(ends, new ListOffsetsOptions().timeoutMs(remainingMs(deadline))).all()))
+                .whenComplete((ok, error) -> {
+                    if (error == null) {
+                        ready.complete(partitions);
+                    } else {
+                        Throwable cause = unwrap(error);
+                        ready.completeExceptionally(new CourierException("the partitions of Kafka topic '" + topic
+                                + "' did not all come online on their leaders within " + config.operationTimeout() + ": " + cause, cause));
+                    }
                 });
+        return ready;
+    }
+
+    /** Runs {@code call} until it succeeds, fails with a non-retriable error, or the deadline passes. */
+    private static <T> CompletableFuture<T> retrying(long deadline, long backoffMs,
+                                                     java.util.function.Supplier<org.apache.kafka.common.KafkaFuture<T>> call) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        call.get().whenComplete((value, error) -> {
+            if (error == null) {
+                result.complete(value);
+                return;
+            }
+            Throwable cause = unwrap(error);
+            if (cause instanceof RetriableException && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) < deadline) {
+                CompletableFuture.delayedExecutor(backoffMs, TimeUnit.MILLISECONDS).execute(() ->
+                        retrying(deadline, Math.min(500, backoffMs * 2), call).whenComplete((v, e) -> {
+                            if (e == null) {
+                                result.complete(v);
+                            } else {
+                                result.completeExceptionally(unwrap(e));
+                            }
+                        }));
+                return;
+            }
+            result.completeExceptionally(cause);
+        });
+        return result;
+    }
+
+    private static int remainingMs(long deadline) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
     }
 
     private static Throwable unwrap(Throwable t) {
