@@ -174,18 +174,22 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
 
     private static void completeBatch(String topic, Message[] batch, Object[] outcomes, CompletableFuture<List<PublishResult>> result) {
         try {
-            PublishResult[] results = new PublishResult[batch.length];
             boolean failed = false;
-            for (int i = 0; i < batch.length; i++) {
-                if (outcomes[i] instanceof RecordMetadata meta) {
-                    results[i] = PublishResult.of(batch[i].id(), topic, position(meta));
-                } else {
+            for (Object outcome : outcomes) {
+                if (!(outcome instanceof RecordMetadata)) {
                     failed = true;
+                    break;
                 }
             }
             if (!failed) {
-                result.complete(List.of(results));
+                result.complete(new Published(topic, batch, outcomes));
                 return;
+            }
+            PublishResult[] results = new PublishResult[batch.length];
+            for (int i = 0; i < batch.length; i++) {
+                if (outcomes[i] instanceof RecordMetadata meta) {
+                    results[i] = PublishResult.of(batch[i].id(), topic, position(meta));
+                }
             }
             List<BatchPublishException.Outcome> list = new ArrayList<>(batch.length);
             for (int i = 0; i < batch.length; i++) {
@@ -407,6 +411,34 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         }
         return new PublishException(topic, "message " + message.id() + " to topic '" + topic
                 + "' was not acknowledged: " + cause, cause);
+    }
+
+    /**
+     * The results of a batch that was acknowledged in full, built when read. The batch completes on
+     * the producer's network thread, the one thread that sends for the whole transport; building 500
+     * results and their {@code partition@offset} strings there took time from sending, while most
+     * callers only wait for the batch and never look at the results.
+     */
+    private static final class Published extends java.util.AbstractList<PublishResult> implements java.util.RandomAccess {
+        private final String topic;
+        private final Message[] batch;
+        private final Object[] metadata;
+
+        Published(String topic, Message[] batch, Object[] metadata) {
+            this.topic = topic;
+            this.batch = batch;
+            this.metadata = metadata;
+        }
+
+        @Override
+        public PublishResult get(int index) {
+            return PublishResult.of(batch[index].id(), topic, position((RecordMetadata) metadata[index]));
+        }
+
+        @Override
+        public int size() {
+            return batch.length;
+        }
     }
 
     private static String position(RecordMetadata meta) {

@@ -106,15 +106,17 @@ public final class RecordCodec {
             if (raw == null) {
                 throw new UnconvertibleRecordException("header '" + name + "' has no value");
             }
-            switch (name) {
-                case ID -> id = utf8(raw, name);
-                case TIME -> time = parseInstant(utf8(raw, name));
-                case ATTEMPT -> attempt = parseAttempt(utf8(raw, name));
-                default -> {
-                    String value = utf8(raw, name);
-                    if (!INTERNAL.contains(name)) {
-                        b.header(fromKafkaName(name), value);
-                    }
+            // equals, not a switch: a switch hashes each header name, a string Kafka has just decoded.
+            if (name.equals(ID)) {
+                id = utf8(raw, name);
+            } else if (name.equals(TIME)) {
+                time = parseTime(raw);
+            } else if (name.equals(ATTEMPT)) {
+                attempt = parseAttempt(utf8(raw, name));
+            } else {
+                String value = utf8(raw, name);
+                if (!INTERNAL.contains(name)) {
+                    b.header(fromKafkaName(name), value);
                 }
             }
         }
@@ -176,6 +178,15 @@ public final class RecordCodec {
             return attempt;
         } catch (NumberFormatException e) {
             throw new UnconvertibleRecordException("header '" + ATTEMPT + "' must be a number, but was '" + value + "'", e);
+        }
+    }
+
+    /** {@code ce_time}: canonical text parsed from the bytes; anything else through {@link #parseInstant(String)}. */
+    private static Instant parseTime(byte[] raw) throws UnconvertibleRecordException {
+        try {
+            return IsoInstants.parse(raw);
+        } catch (DateTimeParseException e) {
+            return parseInstant(utf8(raw, TIME));
         }
     }
 
