@@ -36,12 +36,31 @@ public final class Message {
     private final byte[] payload;
     private final Instant timestamp;
 
+    static {
+        // Transports read and adopt payload arrays without copies through the SPI (see PayloadAccess).
+        io.courier.spi.PayloadAccess.install(new io.courier.spi.PayloadAccess.Bridge() {
+            @Override
+            public byte[] payload(Message message) {
+                return message.payload;
+            }
+
+            @Override
+            public Message build(Builder builder, byte[] payload) {
+                return new Message(builder, payload);
+            }
+        });
+    }
+
     private Message(Builder b) {
+        this(b, b.payload.clone());
+    }
+
+    private Message(Builder b, byte[] payload) {
         this.id = b.id != null ? b.id : UUID.randomUUID().toString();
         this.key = b.key;
         // Most messages have no headers: share the empty map instead of keeping two objects per message.
         this.headers = b.headers.isEmpty() ? Collections.emptyMap() : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
-        this.payload = b.payload.clone();
+        this.payload = payload;
         this.timestamp = b.timestamp != null ? b.timestamp : Instant.now();
     }
 

@@ -1,6 +1,7 @@
 package io.courier.jdbc.internal;
 
 import io.courier.Message;
+import io.courier.spi.PayloadAccess;
 
 /** Turns stored columns back into a {@link Message}. */
 final class Rows {
@@ -9,12 +10,11 @@ final class Rows {
     }
 
     static Message message(String messageId, String key, String headersJson, byte[] payload, long timestampNs) {
-        return Message.builder()
+        // The driver's array is ours alone: the message takes it without a copy.
+        return PayloadAccess.build(Message.builder()
                 .id(messageId)
                 .key(key)
                 .headers(HeadersJson.read(headersJson))
-                .payload(payload == null ? new byte[0] : payload)
-                .timestamp(OutgoingMessage.fromNanos(timestampNs))
-                .build();
+                .timestamp(OutgoingMessage.fromNanos(timestampNs)), payload == null ? new byte[0] : payload);
     }
 }

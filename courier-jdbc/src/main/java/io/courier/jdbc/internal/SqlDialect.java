@@ -1,5 +1,6 @@
 package io.courier.jdbc.internal;
 
+import io.courier.spi.PayloadAccess;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -109,7 +110,7 @@ public abstract class SqlDialect {
             ps.setString(p++, m.message().id());
             ps.setString(p++, m.message().key().orElse(null));
             ps.setString(p++, m.headersJson());
-            ps.setBytes(p++, m.message().payload());
+            ps.setBytes(p++, PayloadAccess.view(m.message()));   // the driver only reads it
             ps.setLong(p++, m.timestampNs());
             ps.setLong(p++, now);
             ps.setLong(p++, m.deliverAt());

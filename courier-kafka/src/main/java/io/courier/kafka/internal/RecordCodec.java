@@ -2,6 +2,7 @@ package io.courier.kafka.internal;
 
 import io.courier.Message;
 import io.courier.spi.IsoInstants;
+import io.courier.spi.PayloadAccess;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -72,7 +73,8 @@ public final class RecordCodec {
         extra.forEach((k, v) -> headers.add(k, v.getBytes(StandardCharsets.UTF_8)));
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
-        return new ProducerRecord<>(topic, partition, timestamp, key, message.payload(), headers);
+        // The producer copies the bytes into its batch and never changes them: no copy of our own.
+        return new ProducerRecord<>(topic, partition, timestamp, key, PayloadAccess.view(message), headers);
     }
 
     /**
@@ -127,8 +129,8 @@ public final class RecordCodec {
             b.timestamp(Instant.ofEpochMilli(record.timestamp()));
         }
         byte[] value = record.value();
-        b.payload(value == null ? new byte[0] : value);
-        return new Decoded(b.build(), attempt);
+        // The record's array, just deserialized, is read-only from here on: the message takes it as is.
+        return new Decoded(PayloadAccess.build(b, value == null ? new byte[0] : value), attempt);
     }
 
     /**

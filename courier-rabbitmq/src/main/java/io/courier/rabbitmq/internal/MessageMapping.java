@@ -4,6 +4,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.LongString;
 import io.courier.Headers;
 import io.courier.Message;
+import io.courier.spi.PayloadAccess;
 import io.courier.spi.IsoInstants;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -88,7 +89,7 @@ public final class MessageMapping {
 
     /** The Courier message for a delivered AMQP message. */
     public static Message fromAmqp(AMQP.BasicProperties props, byte[] body) {
-        Message.Builder b = Message.builder().payload(body == null ? new byte[0] : body);
+        Message.Builder b = Message.builder();
         String id = props.getMessageId();
         // a message from a foreign publisher may lack an id; Courier needs one
         b.id(id != null && !id.isBlank() ? id : "amqp-" + UUID.randomUUID());
@@ -131,7 +132,8 @@ public final class MessageMapping {
         if (timestamp != null) {
             b.timestamp(timestamp);
         }
-        return b.build();
+        // The delivery's body array is ours alone: the message takes it without a copy.
+        return PayloadAccess.build(b, body == null ? new byte[0] : body);
     }
 
     /** The number in the {@link #ATTEMPT} header, 0 when absent or not a number. */

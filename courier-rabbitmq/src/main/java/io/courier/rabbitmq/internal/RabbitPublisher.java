@@ -10,6 +10,7 @@ import io.courier.PublishException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
 import io.courier.rabbitmq.RabbitMqConfig;
+import io.courier.spi.PayloadAccess;
 import io.courier.spi.Payloads;
 import java.time.Duration;
 import java.time.Instant;
@@ -183,7 +184,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                         }
                         if (pc != null) {
                             PendingConfirm p = pending(topic, m.id(), route.exchange(), routingKey(route, partitionOf(m)));
-                            if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), m.payload())) {
+                            if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), PayloadAccess.view(m))) {
                                 sent = p.future;
                             }
                         }
@@ -398,7 +399,7 @@ public final class RabbitPublisher implements DelayedPublisher {
         }
         try {
             PendingConfirm p = pending(topic, message.id(), exchange, routingKey);
-            return pc.send(p, props, message.payload()) ? p.future : null;
+            return pc.send(p, props, PayloadAccess.view(message)) ? p.future : null;
         } finally {
             pool.release(pc);
         }

@@ -2,6 +2,7 @@ package io.courier.redis.internal;
 
 import io.courier.Message;
 import io.courier.spi.IsoInstants;
+import io.courier.spi.PayloadAccess;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -76,7 +77,7 @@ public final class EntryCodec {
             add(fields, FIRST_FAILURE, firstFailure.toString());
         }
         fields.add(PAYLOAD_BYTES);
-        fields.add(message.payload());
+        fields.add(PayloadAccess.view(message));   // Lettuce only writes it out
         return fields;
     }
 
@@ -118,8 +119,8 @@ public final class EntryCodec {
         }
         b.id(id == null || id.isBlank() ? entryId : id);
         b.timestamp(timestamp != null ? timestamp : entryTime(entryId));
-        b.payload(payload);
-        return new Decoded(b.build(), attempt, Optional.ofNullable(firstFailure));
+        // The decoded field value is ours alone: the message takes it without a copy.
+        return new Decoded(PayloadAccess.build(b, payload), attempt, Optional.ofNullable(firstFailure));
     }
 
     /** The raw value of the {@code key} field of an entry, or null when it has none. */
