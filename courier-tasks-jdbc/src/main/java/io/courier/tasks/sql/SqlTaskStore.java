@@ -66,7 +66,9 @@ import org.sqlite.SQLiteDataSource;
  * last task the previous full claim took, so that a long burn-down does not step over the index
  * entries of every task already claimed (see {@code docs/tasks.md}, "PostgreSQL hot path"). Its
  * transaction turns bitmap scans, sequential scans and sorts off, so that it reads about as many
- * index entries as it takes tasks whatever the table's statistics say.
+ * index entries as it takes tasks whatever the table's statistics say. So do the statements every
+ * server runs periodically: forwarding due scheduled and retry tasks, recovering expired leases and
+ * deleting expired completed tasks each walk an index in the order of their {@code LIMIT}.
  * On SQLite every write is a {@code BEGIN IMMEDIATE} transaction: one writer at a time, which is
  * what SQLite offers; the claim is the same {@code UPDATE ... RETURNING}.
  *
@@ -407,23 +409,38 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     }
 
     /**
-     * Sent with the claim transaction's {@code SET LOCAL synchronous_commit}, in the request that
-     * already opens it: no bitmap scans, sequential scans or sorts until that transaction ends, so
-     * that both claims it may run walk {@code tasks_pending} in claim order and stop after
-     * {@code max} tasks whatever the table's statistics say. Left to the statistics, a claim that
-     * expects no more pending tasks than it takes gains nothing by stopping early, and the planner
-     * prices a bitmap scan of all of them plus a sort below the ordered index scan. Statistics taken
-     * while the queue was short make that estimate once a burst has arrived, until autovacuum
-     * analyzes the table again (after a tenth of it has changed): with 1,000,000 tasks kept for
-     * their retention, 500 of them pending in the queue when analyzed, and 500,000 enqueued since,
-     * a claim of 100 read and sorted all 500,000 (spilling to disk) in 180 ms instead of 1.5 ms, and
-     * a drain through this store spent 40% of its time in such claims. A table never analyzed kept
-     * the index order in tests up to 5,000,000 tasks (the planner expects a handful), but by less
-     * than 1% of the plan's cost. Without sequential scans a large claim also looks its tasks up by
-     * primary key rather than hashing them against the whole table.
+     * The planner settings of {@link #CLAIM_PLAN_GUARD} and {@link #writeGuarded}, for the rest of the
+     * transaction: no bitmap scans, sequential scans or sorts, and no JIT compilation. Every statement
+     * run under them has an index whose order is its {@code ORDER BY} and stops at a {@code LIMIT};
+     * walking that index in order is then the one plan that needs none of the three, whatever the
+     * statistics say, and it reads about as many entries as the statement changes rows. The planner
+     * prices a plan that cannot avoid a disabled step at over 10^10, far above {@code jit_above_cost}:
+     * had an index gone missing, such a plan would also be compiled, which took 122 ms for a statement
+     * whose own work took well under a millisecond; these statements touch at most a few thousand rows,
+     * so compiling never pays. Such a statement must never run without these settings either: a generic
+     * plan that PostgreSQL caches for a prepared statement (the driver prepares a statement on the
+     * server from its fifth use on a connection) keeps the settings it was first planned with.
      */
-    private static final String CLAIM_PLAN_GUARD = "; SET LOCAL enable_bitmapscan TO OFF; SET LOCAL enable_seqscan TO OFF;"
-            + " SET LOCAL enable_sort TO OFF";
+    private static final String PLAN_GUARD = "SET LOCAL enable_bitmapscan TO OFF; SET LOCAL enable_seqscan TO OFF;"
+            + " SET LOCAL enable_sort TO OFF; SET LOCAL jit TO OFF";
+
+    /**
+     * Sent with the claim transaction's {@code SET LOCAL synchronous_commit}, in the request that
+     * already opens it: no bitmap scans, sequential scans or sorts (nor JIT compilation, see
+     * {@link #PLAN_GUARD}) until that transaction ends, so that both claims it may run walk
+     * {@code tasks_pending} in claim order and stop after {@code max} tasks whatever the table's
+     * statistics say. Left to the statistics, a claim that expects no more pending tasks than it takes
+     * gains nothing by stopping early, and the planner prices a bitmap scan of all of them plus a sort
+     * below the ordered index scan. Statistics taken while the queue was short make that estimate once
+     * a burst has arrived, until autovacuum analyzes the table again (after a tenth of it has changed):
+     * with 1,000,000 tasks kept for their retention, 500 of them pending in the queue when analyzed,
+     * and 500,000 enqueued since, a claim of 100 read and sorted all 500,000 (spilling to disk) in
+     * 180 ms instead of 1.5 ms, and a drain through this store spent 40% of its time in such claims. A
+     * table never analyzed kept the index order in tests up to 5,000,000 tasks (the planner expects a
+     * handful), but by less than 1% of the plan's cost. Without sequential scans a large claim also
+     * looks its tasks up by primary key rather than hashing them against the whole table.
+     */
+    private static final String CLAIM_PLAN_GUARD = "; " + PLAN_GUARD;
 
     /**
      * Where a queue's claims have got to in the pending index (PostgreSQL). A burn-down claims from
@@ -653,62 +670,151 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         });
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement, with a branch per queue and state in its sub-select: at most 1,000 tasks per
+     * queue and state per call, the earliest due first. On PostgreSQL each branch walks
+     * {@code tasks_waiting (queue, state, process_at)} in order and stops at the first task not yet
+     * due, in a transaction with bitmap scans, sequential scans and sorts turned off, so that a call
+     * reads about as many index entries as it forwards tasks whatever the table's statistics say.
+     */
     @Override
     public int forwardDue(Collection<String> queueNames, Instant now) {
         if (queueNames.isEmpty()) {
             return 0;
         }
-        return write("forward due tasks", c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending' WHERE id IN (SELECT id FROM "
-                    + tasks + " WHERE state IN ('scheduled', 'retry') AND process_at <= ? AND queue IN (" + marks(queueNames.size())
-                    + ") ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
-                ps.setLong(1, now.toEpochMilli());
-                setStrings(ps, 2, queueNames);
+        // The state spelled out in each branch, not one state IN ('scheduled', 'retry'): an IN list on
+        // the index's second column is left out of the index condition whenever the planner expects
+        // the leading columns to find few rows anyway (a table never analyzed, or analyzed while
+        // empty), and then checked on each heap row. The same index holds every completed task kept
+        // for its retention, so with 1,000,000 of them and ten tasks due, every server's forward (once
+        // per poll interval, 1 s) read all of them: 270-350 ms and 58,000 buffers per call, now 0.4 ms.
+        // Statistics taken while most rows were due, those rows since deleted but not yet vacuumed,
+        // planned a sequential scan of the table instead (140 ms). A branch per queue, not
+        // queue IN (...): with several queues the index order is not process_at order, so a backlog
+        // of 500,000 due tasks was read and sorted whole (spilling to disk) to forward 1,000 of them,
+        // 160-400 ms per call whatever the statistics, now 10-22 ms (forwarding 1,009 tasks). The
+        // planner settings keep each branch an ordered index walk: without them, statistics that saw
+        // most tasks due planned each branch as a bitmap scan plus sort (all due tasks of the queue
+        // read) and the update itself as a sequential scan of the table hashed against the ids (on
+        // the 20,000 tasks of PostgresPeriodicPlanTest).
+        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
+        List<String> branches = new ArrayList<>();
+        for (int q = 0; q < names.size(); q++) {
+            for (String state : List.of("scheduled", "retry")) {
+                branches.add("SELECT id FROM " + tasks + " WHERE queue = ? AND state = '" + state + "' AND process_at <= ?"
+                        + " ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
+            }
+        }
+        return writeGuarded("forward due tasks", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending' WHERE id IN ("
+                    + unionAll(branches) + ")")) {
+                int i = 1;
+                for (String name : names) {
+                    for (int state = 0; state < 2; state++) {
+                        ps.setString(i++, name);
+                        ps.setLong(i++, now.toEpochMilli());
+                    }
+                }
                 return ps.executeUpdate();
             }
         });
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>At most 1,000 tasks per queue per call, the earliest expired lease first. On PostgreSQL a
+     * branch per queue walks {@code tasks_active (queue, lease_expires_at)} in order and stops at the
+     * first lease not yet expired, in a transaction with bitmap scans, sequential scans and sorts
+     * turned off, whatever the table's statistics say.
+     */
     @Override
     public int recoverExpiredLeases(Collection<String> queueNames, Instant now, String error) {
         if (queueNames.isEmpty()) {
             return 0;
         }
-        return write("recover expired leases", c -> {
+        // In lease_expires_at order, the order of tasks_active; it used to be id order, which no index
+        // of active tasks has, so the planner could walk the primary key in id order and test every
+        // row, expecting to meet 1,000 expired leases early. Statistics taken while many tasks were
+        // active make exactly that estimate, as every lease they saw has expired by the time they are
+        // used: with 1,000,000 completed tasks kept, one lease expired, and a quarter of the rows active
+        // when analyzed (since deleted, not yet vacuumed), each pass (every 5 s, per queue and server)
+        // read the whole table, 160-220 ms and 200,000 buffers, now 1 ms. The planner settings keep the
+        // index walk: without them, such statistics on a small table (the test's 20,000 tasks) plan a
+        // bitmap scan plus sort and a sequential scan of the table for the update.
+        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
+        List<String> branches = new ArrayList<>();
+        for (int q = 0; q < names.size(); q++) {
+            branches.add("SELECT id FROM " + tasks + " WHERE queue = ? AND state = 'active' AND lease_expires_at < ?"
+                    + " ORDER BY lease_expires_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
+        }
+        return writeGuarded("recover expired leases", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET "
                     + "state = CASE WHEN retried >= max_retry THEN 'archived' ELSE 'retry' END, "
                     + "retried = CASE WHEN retried >= max_retry THEN retried ELSE retried + 1 END, "
                     + "process_at = ?, last_error = ?, last_failed_at = ?, started_at = NULL, lease_owner = NULL, "
-                    + "lease_token = NULL, lease_expires_at = NULL WHERE id IN (SELECT id FROM " + tasks
-                    + " WHERE state = 'active' AND lease_expires_at < ? AND queue IN (" + marks(queueNames.size())
-                    + ") ORDER BY id LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
+                    + "lease_token = NULL, lease_expires_at = NULL WHERE id IN (" + unionAll(branches) + ")")) {
                 ps.setLong(1, now.toEpochMilli());
                 ps.setString(2, error);
                 ps.setLong(3, now.toEpochMilli());
-                ps.setLong(4, now.toEpochMilli());
-                setStrings(ps, 5, queueNames);
+                int i = 4;
+                for (String name : names) {
+                    ps.setString(i++, name);
+                    ps.setLong(i++, now.toEpochMilli());
+                }
                 return ps.executeUpdate();
             }
         });
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>At most 1,000 tasks per call, those that expired first; expired unique locks and server
+     * reports go as well. On PostgreSQL the tasks are found by walking
+     * {@code tasks_completed_expires (expires_at)} in order, in a transaction with bitmap scans,
+     * sequential scans and sorts turned off, so that a call reads about as many index entries as it
+     * deletes tasks whatever the table's statistics say.
+     */
     @Override
     public int deleteExpiredCompleted(Instant now) {
         return write("delete expired completed tasks", c -> {
-            int deleted;
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id IN (SELECT id FROM " + tasks
-                    + " WHERE state = 'completed' AND expires_at <= ? LIMIT " + BULK_LIMIT + dialect.skipLocked() + ")")) {
-                ps.setLong(1, now.toEpochMilli());
-                deleted = ps.executeUpdate();
-            }
             for (String table : List.of(uniques, servers)) {
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE expires_at <= ?")) {
                     ps.setLong(1, now.toEpochMilli());
                     ps.executeUpdate();
                 }
             }
-            return deleted;
+            // Left to the statistics, a table never analyzed (or analyzed while empty) was planned as a
+            // bitmap scan, which collects every expired entry before the limit applies: with 500,000
+            // expired tasks each call (every 5 s per server) read all of them to delete 1,000, 11-16 ms
+            // of an 18-25 ms call, against 0.3-0.6 ms for the index walk (4-9 ms in all, the rest is
+            // deleting), so clearing a backlog took time quadratic in its size. The unique locks and
+            // server reports above are deleted without the planner settings: those tables have no index
+            // on expires_at, a sequential scan is their best plan, and with it disabled the planner
+            // would read a whole index too.
+            guardPlans(c);
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + tasks + " WHERE id IN (SELECT id FROM " + tasks
+                    + " WHERE state = 'completed' AND expires_at <= ? ORDER BY expires_at LIMIT " + BULK_LIMIT
+                    + dialect.skipLocked() + ")")) {
+                ps.setLong(1, now.toEpochMilli());
+                return ps.executeUpdate();
+            }
         });
+    }
+
+    /**
+     * Sub-selects of ids joined with {@code UNION ALL}, each in a derived table of its own so that it
+     * keeps its {@code ORDER BY}, {@code LIMIT} and row locks (SQLite and PostgreSQL alike).
+     */
+    private static String unionAll(List<String> selects) {
+        StringBuilder sql = new StringBuilder();
+        for (int i = 0; i < selects.size(); i++) {
+            sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT id FROM (").append(selects.get(i)).append(") b").append(i);
+        }
+        return sql.toString();
     }
 
     @Override
@@ -1040,13 +1146,6 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         return String.join(", ", java.util.Collections.nCopies(n, "?"));
     }
 
-    private static void setStrings(PreparedStatement ps, int first, Collection<String> values) throws SQLException {
-        int i = first;
-        for (String v : values) {
-            ps.setString(i++, v);
-        }
-    }
-
     @FunctionalInterface
     private interface Work<T> {
         T run(Connection c) throws SQLException;
@@ -1100,6 +1199,29 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             }
             return work.run(c);
         });
+    }
+
+    /**
+     * {@link #write} with the {@link #PLAN_GUARD} on PostgreSQL for the whole transaction (it ends
+     * with it, commit or rollback, and never reaches the pooled connection's next user). For the
+     * statements every server runs periodically whatever there is to do, which should cost next to
+     * nothing when there is next to nothing to do: see {@link #forwardDue} and
+     * {@link #recoverExpiredLeases}. One more round trip than {@link #write}, once per call.
+     */
+    private <T> T writeGuarded(String what, Work<T> work) {
+        return write(what, c -> {
+            guardPlans(c);
+            return work.run(c);
+        });
+    }
+
+    /** Sends the {@link #PLAN_GUARD} for the rest of {@code c}'s transaction (PostgreSQL; nothing on SQLite). */
+    private void guardPlans(Connection c) throws SQLException {
+        if (dialect == SqlDialect.POSTGRESQL) {
+            try (Statement s = c.createStatement()) {
+                s.execute(PLAN_GUARD);
+            }
+        }
     }
 
     /** Runs read-only {@code work} in auto-commit mode (no write lock on SQLite). */
