@@ -268,7 +268,8 @@ final class RawSqlQueue implements Pipeline {
                  // The planner guard Courier sends too: without it a never-analyzed table's claim can be
                  // planned as a bitmap scan of the whole backlog plus a sort.
                  PreparedStatement ps = c.prepareStatement("SELECT set_config('enable_bitmapscan', 'off', true),"
-                         + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true);"
+                         + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true),"
+                         + " set_config('jit', 'off', true);"
                          + " UPDATE deliveries d SET visible_at = ?, lease_owner = ?,"
                          + " attempts = d.attempts + 1 FROM messages m"
                          + " WHERE d.group_id = ? AND d.message_row = ANY(ARRAY(SELECT message_row FROM deliveries"

@@ -92,9 +92,10 @@ class PostgresClaimPlanTest {
         dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 10);
 
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'), current_setting('enable_seqscan')")) {
+                "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),"
+                        + " current_setting('jit')")) {
             rs.next();
-            assertThat(List.of(rs.getString(1), rs.getString(2), rs.getString(3))).containsOnly("on");
+            assertThat(List.of(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4))).containsOnly("on");
         }
     }
 
