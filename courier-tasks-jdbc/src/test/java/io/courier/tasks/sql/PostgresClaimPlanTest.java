@@ -2,8 +2,6 @@ package io.courier.tasks.sql;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import io.courier.tasks.spi.ClaimedTask;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -13,7 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -36,23 +33,15 @@ class PostgresClaimPlanTest {
     private static final int BURST = 20_000;
     private static final String QUEUE = "q0";
 
-    private String schema;
-    private HikariDataSource pool;
+    private OneConnectionSchema db;
     private SqlTaskStore store;
 
     @BeforeEach
     void createBurstAfterStatistics() throws SQLException {
-        schema = "tasks_plan_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        PostgresTaskStoreTest.execute("CREATE SCHEMA " + schema);
-        HikariConfig hc = new HikariConfig();
-        hc.setJdbcUrl(PostgresTaskStoreTest.URL + "?currentSchema=" + schema);
-        hc.setUsername(PostgresTaskStoreTest.USER);
-        hc.setMaximumPoolSize(1);
-        hc.setPoolName("claim-plan-test");
-        pool = new HikariDataSource(hc);
-        store = SqlTaskStore.builder(pool).build();
+        db = new OneConnectionSchema("tasks_plan_");
+        store = SqlTaskStore.builder(db.pool).build();
         String tasks = store.tablePrefix() + "tasks";
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
             // Ten queues; one task in a hundred pending, all of those in q0 (old-100, old-200, ...).
             s.execute("INSERT INTO " + tasks + " (id, queue, type, payload, state, retried, max_retry, retention_ms,"
                     + " enqueued_at, process_at, completed_at, expires_at)"
@@ -71,8 +60,7 @@ class PostgresClaimPlanTest {
     @AfterEach
     void drop() throws SQLException {
         store.close();
-        pool.close();
-        PostgresTaskStoreTest.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        db.close();
     }
 
     @Test
@@ -106,7 +94,7 @@ class PostgresClaimPlanTest {
         claim(10);
 
         // The pool's only connection, the one that claimed.
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                 "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'),"
                         + " current_setting('enable_seqscan'), current_setting('synchronous_commit')")) {
             rs.next();
@@ -120,12 +108,12 @@ class PostgresClaimPlanTest {
 
     /** Index entries read from the pending index so far, including the claiming backend's latest statements. */
     private long pendingIndexReads() throws SQLException {
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
             s.execute("SELECT pg_stat_force_next_flush()");
             s.execute("SELECT 1");  // the flush happens when a transaction ends
             s.execute("SELECT pg_stat_clear_snapshot()");
             try (ResultSet rs = s.executeQuery("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = '"
-                    + schema + "' AND indexrelname = '" + store.tablePrefix() + "tasks_pending'")) {
+                    + db.name + "' AND indexrelname = '" + store.tablePrefix() + "tasks_pending'")) {
                 rs.next();
                 return rs.getLong(1);
             }

@@ -2,8 +2,6 @@ package io.courier.tasks.sql;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,7 +10,6 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -56,23 +53,15 @@ class PostgresPeriodicPlanTest {
         ANALYZED_AS_IS
     }
 
-    private String schema;
-    private HikariDataSource pool;
+    private OneConnectionSchema db;
     private SqlTaskStore store;
     private String tasks;
 
     private void open(Statistics statistics) throws SQLException {
-        schema = "tasks_periodic_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        PostgresTaskStoreTest.execute("CREATE SCHEMA " + schema);
-        HikariConfig hc = new HikariConfig();
-        hc.setJdbcUrl(PostgresTaskStoreTest.URL + "?currentSchema=" + schema);
-        hc.setUsername(PostgresTaskStoreTest.USER);
-        hc.setMaximumPoolSize(1);
-        hc.setPoolName("periodic-plan-test");
-        pool = new HikariDataSource(hc);
-        store = SqlTaskStore.builder(pool).build();
+        db = new OneConnectionSchema("tasks_periodic_");
+        store = SqlTaskStore.builder(db.pool).build();
         tasks = store.tablePrefix() + "tasks";
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
             if (statistics == Statistics.ANALYZED_EMPTY) {
                 s.execute("ANALYZE " + tasks);
             }
@@ -117,11 +106,8 @@ class PostgresPeriodicPlanTest {
         if (store != null) {
             store.close();
         }
-        if (pool != null) {
-            pool.close();
-        }
-        if (schema != null) {
-            PostgresTaskStoreTest.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        if (db != null) {
+            db.close();
         }
     }
 
@@ -145,7 +131,7 @@ class PostgresPeriodicPlanTest {
     @EnumSource(Statistics.class)
     void forwardingABacklogReadsAboutWhatItForwards(Statistics statistics) throws SQLException {
         open(statistics);
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
             s.execute(insert("'b-' || g", "'q3'", "'scheduled'", NOW - 100_000 + " + g", "NULL", "NULL", 5_000));
         }
         List<String> queues = List.of("q0", "q1", "q2", "q3");
@@ -209,7 +195,7 @@ class PostgresPeriodicPlanTest {
     }
 
     private List<String> plannerSettings() throws SQLException {
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                 "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'),"
                         + " current_setting('enable_seqscan'), current_setting('jit')")) {
             rs.next();
@@ -219,14 +205,14 @@ class PostgresPeriodicPlanTest {
 
     /** Index entries and rows read from the tasks table so far, including this backend's latest statements. */
     private long reads() throws SQLException {
-        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
             s.execute("SELECT pg_stat_force_next_flush()");
             s.execute("SELECT 1");  // the flush happens when a transaction ends
             s.execute("SELECT pg_stat_clear_snapshot()");
             try (PreparedStatement ps = c.prepareStatement("SELECT t.seq_tup_read + (SELECT SUM(i.idx_tup_read)"
                     + " FROM pg_stat_user_indexes i WHERE i.relid = t.relid) FROM pg_stat_user_tables t"
                     + " WHERE t.schemaname = ? AND t.relname = ?")) {
-                ps.setString(1, schema);
+                ps.setString(1, db.name);
                 ps.setString(2, tasks);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
@@ -238,7 +224,7 @@ class PostgresPeriodicPlanTest {
 
     private List<String> idsIn(String state) throws SQLException {
         List<String> ids = new ArrayList<>();
-        try (Connection c = pool.getConnection();
+        try (Connection c = db.pool.getConnection();
              PreparedStatement ps = c.prepareStatement("SELECT id FROM " + tasks + " WHERE state = ?")) {
             ps.setString(1, state);
             try (ResultSet rs = ps.executeQuery()) {
