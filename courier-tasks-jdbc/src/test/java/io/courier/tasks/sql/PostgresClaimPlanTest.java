@@ -108,16 +108,8 @@ class PostgresClaimPlanTest {
 
     /** Index entries read from the pending index so far, including the claiming backend's latest statements. */
     private long pendingIndexReads() throws SQLException {
-        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
-            s.execute("SELECT pg_stat_force_next_flush()");
-            s.execute("SELECT 1");  // the flush happens when a transaction ends
-            s.execute("SELECT pg_stat_clear_snapshot()");
-            try (ResultSet rs = s.executeQuery("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = '"
-                    + db.name + "' AND indexrelname = '" + store.tablePrefix() + "tasks_pending'")) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        return db.counter("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE schemaname = ? AND indexrelname = ?",
+                db.name, store.tablePrefix() + "tasks_pending");
     }
 
     private static List<String> ids(String prefix, int from, int to, int step) {

@@ -205,21 +205,8 @@ class PostgresPeriodicPlanTest {
 
     /** Index entries and rows read from the tasks table so far, including this backend's latest statements. */
     private long reads() throws SQLException {
-        try (Connection c = db.pool.getConnection(); Statement s = c.createStatement()) {
-            s.execute("SELECT pg_stat_force_next_flush()");
-            s.execute("SELECT 1");  // the flush happens when a transaction ends
-            s.execute("SELECT pg_stat_clear_snapshot()");
-            try (PreparedStatement ps = c.prepareStatement("SELECT t.seq_tup_read + (SELECT SUM(i.idx_tup_read)"
-                    + " FROM pg_stat_user_indexes i WHERE i.relid = t.relid) FROM pg_stat_user_tables t"
-                    + " WHERE t.schemaname = ? AND t.relname = ?")) {
-                ps.setString(1, db.name);
-                ps.setString(2, tasks);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    return rs.getLong(1);
-                }
-            }
-        }
+        return db.counter("SELECT t.seq_tup_read + (SELECT SUM(i.idx_tup_read) FROM pg_stat_user_indexes i"
+                + " WHERE i.relid = t.relid) FROM pg_stat_user_tables t WHERE t.schemaname = ? AND t.relname = ?", db.name, tasks);
     }
 
     private List<String> idsIn(String state) throws SQLException {
