@@ -2,7 +2,6 @@ package io.courier;
 
 import io.courier.internal.HandlerChain;
 import io.courier.internal.ObservedPublisher;
-import io.courier.spi.PayloadAccess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,7 +92,7 @@ public final class Router implements AutoCloseable {
     public <T> Router route(SubscriptionOptions options, Class<T> type, TypedHandler<T> handler, Middleware... routeMiddleware) {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(handler, "handler");
-        return route(options, d -> handler.handle(codec.decode(PayloadAccess.view(d.message()), type), d), routeMiddleware);
+        return route(options, d -> handler.handle(codec.decode(d.message().payload(), type), d), routeMiddleware);
     }
 
     /**

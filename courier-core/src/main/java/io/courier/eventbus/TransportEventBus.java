@@ -11,7 +11,6 @@ import io.courier.Router;
 import io.courier.StartPosition;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
-import io.courier.spi.PayloadAccess;
 import io.courier.Transport;
 import io.courier.TransportClosedException;
 import java.lang.reflect.Modifier;
@@ -332,7 +331,7 @@ public final class TransportEventBus implements EventBus {
             if (!type.isAssignableFrom(eventClass.get())) {
                 return;   // a known event this handler did not subscribe to
             }
-            Object event = codec.decode(PayloadAccess.view(message), eventClass.get());
+            Object event = codec.decode(message.payload(), eventClass.get());
             HandlerRegistration previous = handling.get();
             handling.set(this);
             try {

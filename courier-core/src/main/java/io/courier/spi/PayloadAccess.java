@@ -14,7 +14,8 @@ import java.util.Objects;
  *
  * <p>The rules: the array from {@link #view} must never be written to, nor kept beyond handing it to
  * the client library; the array given to {@link #build} must not be used by the caller afterwards.
- * Applications should use {@link Message#payload()} instead.
+ * Applications should use {@link Message#payload()} instead, and so does Courier wherever the bytes
+ * reach application code (a {@link io.courier.Codec}, a handler): that code may write to its array.
  */
 public final class PayloadAccess {
 

@@ -151,8 +151,7 @@ public final class TopicManager {
             ends.put(new TopicPartition(topic, p), OffsetSpec.latest());
         }
         long deadline = System.nanoTime() + config.operationTimeout().toNanos();
-        CompletableFuture<Integer> ready = new CompletableFuture<>();
-        retrying(deadline, 10, () -> admin.describeTopics(List.of(topic)).allTopicNames()
+        return retrying(deadline, 10, () -> admin.describeTopics(List.of(topic)).allTopicNames()
                 .thenApply(d -> {
                     for (var p : d.get(topic).partitions()) {
                         if (p.leader() == null || p.leader().isEmpty()) {
@@ -163,22 +162,26 @@ public final class TopicManager {
                 }))
                 .thenCompose(d -> retrying(deadline, 10,
                         () -> admin.listOffsets(ends, new ListOffsetsOptions().timeoutMs(remainingMs(deadline))).all()))
-                .whenComplete((ok, error) -> {
-                    if (error == null) {
-                        ready.complete(partitions);
-                    } else {
+                .handle((ok, error) -> {
+                    if (error != null) {
                         Throwable cause = unwrap(error);
-                        ready.completeExceptionally(new CourierException("the partitions of Kafka topic '" + topic
-                                + "' did not all come online on their leaders within " + config.operationTimeout() + ": " + cause, cause));
+                        throw new CourierException("the partitions of Kafka topic '" + topic + "' did not all come online on"
+                                + " their leaders within " + config.operationTimeout() + ": " + cause, cause);
                     }
+                    return partitions;
                 });
-        return ready;
     }
 
     /** Runs {@code call} until it succeeds, fails with a non-retriable error, or the deadline passes. */
     private static <T> CompletableFuture<T> retrying(long deadline, long backoffMs,
                                                      java.util.function.Supplier<org.apache.kafka.common.KafkaFuture<T>> call) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        attempt(deadline, backoffMs, call, result);
+        return result;
+    }
+
+    private static <T> void attempt(long deadline, long backoffMs,
+                                    java.util.function.Supplier<org.apache.kafka.common.KafkaFuture<T>> call, CompletableFuture<T> result) {
         call.get().whenComplete((value, error) -> {
             if (error == null) {
                 result.complete(value);
@@ -186,19 +189,12 @@ public final class TopicManager {
             }
             Throwable cause = unwrap(error);
             if (cause instanceof RetriableException && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) < deadline) {
-                CompletableFuture.delayedExecutor(backoffMs, TimeUnit.MILLISECONDS).execute(() ->
-                        retrying(deadline, Math.min(500, backoffMs * 2), call).whenComplete((v, e) -> {
-                            if (e == null) {
-                                result.complete(v);
-                            } else {
-                                result.completeExceptionally(unwrap(e));
-                            }
-                        }));
-                return;
+                CompletableFuture.delayedExecutor(backoffMs, TimeUnit.MILLISECONDS)
+                        .execute(() -> attempt(deadline, Math.min(500, backoffMs * 2), call, result));
+            } else {
+                result.completeExceptionally(cause);
             }
-            result.completeExceptionally(cause);
         });
-        return result;
     }
 
     private static int remainingMs(long deadline) {

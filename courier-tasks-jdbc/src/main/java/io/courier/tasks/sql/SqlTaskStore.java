@@ -701,7 +701,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         // the 20,000 tasks of PostgresPeriodicPlanTest).
         List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
         List<String> branches = new ArrayList<>();
-        for (int q = 0; q < names.size(); q++) {
+        for (String ignored : names) {
             for (String state : List.of("scheduled", "retry")) {
                 branches.add("SELECT id FROM " + tasks + " WHERE queue = ? AND state = '" + state + "' AND process_at <= ?"
                         + " ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
@@ -746,7 +746,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         // bitmap scan plus sort and a sequential scan of the table for the update.
         List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
         List<String> branches = new ArrayList<>();
-        for (int q = 0; q < names.size(); q++) {
+        for (String ignored : names) {
             branches.add("SELECT id FROM " + tasks + " WHERE queue = ? AND state = 'active' AND lease_expires_at < ?"
                     + " ORDER BY lease_expires_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
         }
