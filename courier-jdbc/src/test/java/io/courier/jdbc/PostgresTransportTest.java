@@ -7,7 +7,16 @@ import static org.awaitility.Awaitility.await;
 
 import io.courier.Message;
 import io.courier.PublishException;
+import io.courier.StartPosition;
 import io.courier.Subscription;
+import io.courier.jdbc.internal.MessageStore;
+import io.courier.jdbc.internal.PostgresDialect;
+import io.courier.jdbc.internal.Tables;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -42,6 +51,69 @@ class PostgresTransportTest extends JdbcTransportContractTest {
     @Override
     protected Connection rawConnection() throws Exception {
         return DriverManager.getConnection(Postgres.url(schema), Postgres.USER, "");
+    }
+
+    /**
+     * Groups that register while publishers publish get every message of the topic exactly once: what
+     * a publisher fans out and what a registration backfills never overlap and never leave a gap
+     * (the per-topic lock orders them). An overlap would fail publishes (the fan-out is a plain insert).
+     */
+    @Test
+    void groupsRegisteredWhilePublishersPublishGetEveryMessageExactlyOnce() throws Exception {
+        JdbcTransport t = open();
+        MessageStore store = new MessageStore(new PostgresDialect(), new Tables(JdbcTransport.DEFAULT_TABLE_PREFIX));
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong published = new AtomicLong();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        List<Thread> publishers = new ArrayList<>();
+        for (int p = 0; p < 2; p++) {
+            Thread thread = new Thread(() -> {
+                while (!stop.get()) {
+                    List<Message> batch = new ArrayList<>();
+                    for (int i = 0; i < 20; i++) {
+                        batch.add(Message.ofText("m"));
+                    }
+                    try {
+                        t.publisher().publishAll("orders", batch).join();
+                        published.addAndGet(batch.size());
+                    } catch (RuntimeException e) {
+                        failures.add(e);
+                    }
+                }
+            });
+            thread.start();
+            publishers.add(thread);
+        }
+        int groups = 12;
+        try (Connection c = rawConnection()) {
+            c.setAutoCommit(false);
+            for (int g = 0; g < groups; g++) {
+                long before = published.get();
+                await().atMost(Duration.ofSeconds(30)).until(() -> published.get() >= before + 200);
+                store.registerGroup(c, "orders", "group-" + g, StartPosition.EARLIEST, System.currentTimeMillis());
+                c.commit();
+            }
+        } finally {
+            stop.set(true);
+            for (Thread thread : publishers) {
+                thread.join();
+            }
+        }
+
+        assertThat(failures).isEmpty();
+        try (Connection c = rawConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM courier_messages),"
+                     + " g.name, count(d.message_row), count(DISTINCT d.message_row) FROM courier_groups g"
+                     + " LEFT JOIN courier_deliveries d ON d.group_id = g.id GROUP BY g.name")) {
+            int seen = 0;
+            while (rs.next()) {
+                seen++;
+                assertThat(rs.getLong(1)).isEqualTo(published.get());
+                assertThat(rs.getLong(3)).as(rs.getString(2)).isEqualTo(published.get());
+                assertThat(rs.getLong(4)).as(rs.getString(2)).isEqualTo(published.get());
+            }
+            assertThat(seen).isEqualTo(groups);
+        }
     }
 
     @Test
