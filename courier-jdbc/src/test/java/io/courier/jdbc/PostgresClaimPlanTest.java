@@ -108,11 +108,9 @@ class PostgresClaimPlanTest {
     @Test
     void anAcknowledgementOfABacklogLeasedByOneConsumerReadsOnlyTheAcknowledgedRows() throws SQLException {
         leaseEverythingTo(OWNER);
-        List<Settlement> acks = rows(501, 600).stream()
-                .map(row -> Settlement.ack(new ClaimedRow(row, 1, null, 0))).collect(Collectors.toList());
         long before = keyIndexReads();
 
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks, 0, 2_000_000, 0);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 0);
 
         assertThat(count("SELECT count(*) FROM " + tables.deliveries() + " WHERE message_row BETWEEN 501 AND 600")).isZero();
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 100);
@@ -122,11 +120,9 @@ class PostgresClaimPlanTest {
     @Test
     void anAcknowledgementSentWithAClaimReadsOnlyTheAcknowledgedRowsToo() throws SQLException {
         leaseEverythingTo(OWNER);
-        List<Settlement> acks = rows(501, 600).stream()
-                .map(row -> Settlement.ack(new ClaimedRow(row, 1, null, 0))).collect(Collectors.toList());
         long before = keyIndexReads();
 
-        List<ClaimedRow> next = dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks, 0, 2_000_000, 100);
+        List<ClaimedRow> next = dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 100);
 
         assertThat(next).isEmpty();     // everything else is leased
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 100);
