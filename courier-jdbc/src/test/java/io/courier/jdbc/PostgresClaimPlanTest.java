@@ -88,14 +88,26 @@ class PostgresClaimPlanTest {
     }
 
     @Test
-    void thePlannerSettingsLastOnlyForTheClaimsOwnTransaction() throws SQLException {
-        dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 10);
+    void thePlannerSettingsLastOnlyForTheirRequestsOwnTransaction() throws SQLException {
+        List<ClaimedRow> claimed = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 10);
+        assertThat(plannerSettings()).containsOnly("on");
 
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, claimed.subList(0, 5).stream().map(Settlement::ack)
+                .collect(Collectors.toList()), 1_000_000, 2_000_000, 0);
+        assertThat(plannerSettings()).containsOnly("on");
+
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, claimed.subList(5, 10).stream().map(Settlement::ack)
+                .collect(Collectors.toList()), 1_000_000, 2_000_000, 10);
+        assertThat(plannerSettings()).containsOnly("on");
+        assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 10);
+    }
+
+    private List<String> plannerSettings() throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                 "SELECT current_setting('enable_sort'), current_setting('enable_bitmapscan'), current_setting('enable_seqscan'),"
-                        + " current_setting('jit')")) {
+                        + " current_setting('jit'), current_setting('enable_nestloop')")) {
             rs.next();
-            assertThat(List.of(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4))).containsOnly("on");
+            return List.of(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5));
         }
     }
 
