@@ -185,9 +185,7 @@ public final class PostgresDialect extends SqlDialect {
      * the more they fell behind. JIT is off too: a plan that cannot avoid a disabled step is priced
      * over 10^10 and would be JIT-compiled (over 100 ms) on every execution.
      */
-    private static final String PLAN_GUARD = "SELECT set_config('enable_bitmapscan', 'off', true),"
-            + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true),"
-            + " set_config('jit', 'off', true); ";
+    private static final String PLAN_GUARD = "SELECT " + claimSettings() + "; ";
 
     /**
      * Sent first in every request that acknowledges: {@link #PLAN_GUARD}'s settings, and no nested loops
@@ -197,11 +195,15 @@ public final class PostgresDialect extends SqlDialect {
      * for 200 in the benchmark. A hash join is linear. The claim that may follow needs nested loops (it
      * looks up each claimed message by key), so {@link #NESTED_LOOPS_BACK} turns them on again first.
      */
-    private static final String ACK_GUARD = "SELECT set_config('enable_bitmapscan', 'off', true),"
-            + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true),"
-            + " set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true); ";
+    private static final String ACK_GUARD = "SELECT " + claimSettings() + ", set_config('enable_nestloop', 'off', true); ";
 
     private static final String NESTED_LOOPS_BACK = "SELECT set_config('enable_nestloop', 'on', true); ";
+
+    /** The transaction-local planner settings both guards send (see {@link #PLAN_GUARD}). */
+    private static String claimSettings() {
+        return "set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),"
+                + " set_config('enable_sort', 'off', true), set_config('jit', 'off', true)";
+    }
 
     /**
      * Runs a request of guard statements, other statements and, when {@code claims}, the claim last;
