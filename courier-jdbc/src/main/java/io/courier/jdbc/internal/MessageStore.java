@@ -44,7 +44,8 @@ public final class MessageStore {
 
     /** The id of an existing group, if any (no transaction needed). */
     public OptionalLong findGroup(Connection c, String topic, String group) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id FROM " + t.groups() + " WHERE topic = ? AND name = ?")) {
+        try (Prepared p = dialect.prepare(c, "SELECT id FROM " + t.groups() + " WHERE topic = ? AND name = ?")) {
+            PreparedStatement ps = p.statement();
             ps.setString(1, topic);
             ps.setString(2, group);
             try (ResultSet rs = ps.executeQuery()) {
@@ -65,8 +66,9 @@ public final class MessageStore {
         if (existing.isPresent()) {
             return existing.getAsLong();
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.groups()
+        try (Prepared p = dialect.prepare(c, "INSERT INTO " + t.groups()
                 + " (topic, name, start_position, created_at) VALUES (?, ?, ?, ?)")) {
+            PreparedStatement ps = p.statement();
             ps.setString(1, topic);
             ps.setString(2, group);
             ps.setString(3, start.name());
@@ -75,10 +77,11 @@ public final class MessageStore {
         }
         long id = findGroup(c, topic, group).orElseThrow();
         if (start == StartPosition.EARLIEST) {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
+            try (Prepared p = dialect.prepare(c, "INSERT INTO " + t.deliveries()
                     + " (group_id, message_row, visible_at, attempts, msg_key)"
                     + " SELECT ?, m.id, m.deliver_at, 0, m.msg_key FROM " + t.messages() + " m WHERE m.topic = ?"
                     + " ON CONFLICT DO NOTHING")) {
+                PreparedStatement ps = p.statement();
                 ps.setLong(1, id);
                 ps.setString(2, topic);
                 ps.executeUpdate();
@@ -133,55 +136,56 @@ public final class MessageStore {
      * owner and attempt count, so a settlement whose lease was lost changes nothing.
      */
     public void settle(Connection c, long groupId, long owner, List<Settlement> settlements) throws SQLException {
-        PreparedStatement ack = null;
-        PreparedStatement reschedule = null;
-        PreparedStatement release = null;
+        Prepared ack = null;
+        Prepared reschedule = null;
+        Prepared release = null;
         try {
             for (Settlement s : settlements) {
                 switch (s.kind()) {
                     case ACK -> {
                         if (ack == null) {
-                            ack = c.prepareStatement("DELETE FROM " + t.deliveries()
+                            ack = dialect.prepare(c, "DELETE FROM " + t.deliveries()
                                     + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
                         }
-                        fence(ack, 1, groupId, owner, s);
-                        ack.addBatch();
+                        fence(ack.statement(), 1, groupId, owner, s);
+                        ack.statement().addBatch();
                     }
                     case RESCHEDULE -> {
                         if (reschedule == null) {
-                            reschedule = c.prepareStatement("UPDATE " + t.deliveries()
+                            reschedule = dialect.prepare(c, "UPDATE " + t.deliveries()
                                     + " SET visible_at = ?, lease_owner = NULL, headers = COALESCE(?, headers)"
                                     + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
                         }
-                        reschedule.setLong(1, s.visibleAt());
+                        PreparedStatement ps = reschedule.statement();
+                        ps.setLong(1, s.visibleAt());
                         if (s.headersJson() == null) {
-                            reschedule.setNull(2, Types.VARCHAR);
+                            ps.setNull(2, Types.VARCHAR);
                         } else {
-                            reschedule.setString(2, s.headersJson());
+                            ps.setString(2, s.headersJson());
                         }
-                        fence(reschedule, 3, groupId, owner, s);
-                        reschedule.addBatch();
+                        fence(ps, 3, groupId, owner, s);
+                        ps.addBatch();
                     }
                     case RELEASE -> {
                         if (release == null) {
-                            release = c.prepareStatement("UPDATE " + t.deliveries()
+                            release = dialect.prepare(c, "UPDATE " + t.deliveries()
                                     + " SET visible_at = ?, lease_owner = NULL, attempts = attempts - 1"
                                     + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?");
                         }
-                        release.setLong(1, s.visibleAt());
-                        fence(release, 2, groupId, owner, s);
-                        release.addBatch();
+                        release.statement().setLong(1, s.visibleAt());
+                        fence(release.statement(), 2, groupId, owner, s);
+                        release.statement().addBatch();
                     }
                 }
             }
             if (ack != null) {
-                ack.executeBatch();
+                ack.statement().executeBatch();
             }
             if (reschedule != null) {
-                reschedule.executeBatch();
+                reschedule.statement().executeBatch();
             }
             if (release != null) {
-                release.executeBatch();
+                release.statement().executeBatch();
             }
         } finally {
             closeAll(ack, reschedule, release);
@@ -197,8 +201,9 @@ public final class MessageStore {
     public boolean[] extendLeases(Connection c, long groupId, long owner, List<ClaimedRow> rows, long leaseUntil)
             throws SQLException {
         boolean[] extended = new boolean[rows.size()];
-        try (PreparedStatement ps = c.prepareStatement("UPDATE " + t.deliveries() + " SET visible_at = ?"
+        try (Prepared p = dialect.prepare(c, "UPDATE " + t.deliveries() + " SET visible_at = ?"
                 + " WHERE group_id = ? AND message_row = ? AND lease_owner = ? AND attempts = ?")) {
+            PreparedStatement ps = p.statement();
             for (ClaimedRow row : rows) {
                 ps.setLong(1, leaseUntil);
                 ps.setLong(2, groupId);
@@ -222,17 +227,18 @@ public final class MessageStore {
         ps.setInt(from + 3, s.row().attempts());
     }
 
-    private static void closeAll(PreparedStatement... statements) throws SQLException {
-        for (PreparedStatement ps : statements) {
-            if (ps != null) {
-                ps.close();
+    private static void closeAll(Prepared... statements) throws SQLException {
+        for (Prepared p : statements) {
+            if (p != null) {
+                p.close();
             }
         }
     }
 
     /** The earliest visible_at of the group's deliveries (leased ones: their lease expiry), if any. */
     public OptionalLong nextVisibleAt(Connection c, long groupId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT MIN(visible_at) FROM " + t.deliveries() + " WHERE group_id = ?")) {
+        try (Prepared p = dialect.prepare(c, "SELECT MIN(visible_at) FROM " + t.deliveries() + " WHERE group_id = ?")) {
+            PreparedStatement ps = p.statement();
             ps.setLong(1, groupId);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -249,8 +255,9 @@ public final class MessageStore {
      *         committed): the message was processed
      */
     public boolean claimProcessed(Connection c, String consumer, String messageId, long now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.processed()
+        try (Prepared p = dialect.prepare(c, "INSERT INTO " + t.processed()
                 + " (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
+            PreparedStatement ps = p.statement();
             ps.setString(1, consumer);
             ps.setString(2, messageId);
             ps.setLong(3, now);
@@ -265,8 +272,8 @@ public final class MessageStore {
     public long lastRowCreatedBefore(Connection c, long cutoff) throws SQLException {
         long lo;
         long hi;
-        try (PreparedStatement ps = c.prepareStatement("SELECT MIN(id), MAX(id) FROM " + t.messages());
-             ResultSet rs = ps.executeQuery()) {
+        try (Prepared p = dialect.prepare(c, "SELECT MIN(id), MAX(id) FROM " + t.messages());
+             ResultSet rs = p.statement().executeQuery()) {
             rs.next();
             lo = rs.getLong(1);
             if (rs.wasNull()) {
@@ -274,8 +281,9 @@ public final class MessageStore {
             }
             hi = rs.getLong(2);
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, created_at FROM " + t.messages()
+        try (Prepared p = dialect.prepare(c, "SELECT id, created_at FROM " + t.messages()
                 + " WHERE id >= ? ORDER BY id LIMIT 1")) {
+            PreparedStatement ps = p.statement();
             long[] first = probe(ps, lo);
             if (first == null || first[1] >= cutoff) {
                 return -1;
@@ -308,11 +316,12 @@ public final class MessageStore {
      * to handle. Returns how many were deleted.
      */
     public int deleteHandledMessages(Connection c, long maxRow, int limit) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.messages() + " WHERE id IN ("
+        try (Prepared p = dialect.prepare(c, "DELETE FROM " + t.messages() + " WHERE id IN ("
                 + "SELECT m.id FROM " + t.messages() + " m WHERE m.id <= ? AND NOT EXISTS ("
                 + "SELECT 1 FROM " + t.groups() + " g JOIN " + t.deliveries() + " d"
                 + " ON d.group_id = g.id AND d.message_row = m.id WHERE g.topic = m.topic)"
                 + " ORDER BY m.id LIMIT ?)")) {
+            PreparedStatement ps = p.statement();
             ps.setLong(1, maxRow);
             ps.setInt(2, limit);
             return ps.executeUpdate();
@@ -321,7 +330,8 @@ public final class MessageStore {
 
     /** Deletes idempotency claims recorded before {@code cutoff}; returns how many. */
     public int deleteProcessedBefore(Connection c, long cutoff) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.processed() + " WHERE processed_at < ?")) {
+        try (Prepared p = dialect.prepare(c, "DELETE FROM " + t.processed() + " WHERE processed_at < ?")) {
+            PreparedStatement ps = p.statement();
             ps.setLong(1, cutoff);
             return ps.executeUpdate();
         }

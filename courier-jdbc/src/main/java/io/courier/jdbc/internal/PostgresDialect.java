@@ -116,8 +116,8 @@ public final class PostgresDialect extends SqlDialect {
 
     /** 500 rows (4,000 parameters) per INSERT: one round trip for a typical batch. */
     @Override
-    int insertChunk() {
-        return 500;
+    int insertChunk(int remaining) {
+        return Math.min(remaining, 500);
     }
 
     @Override

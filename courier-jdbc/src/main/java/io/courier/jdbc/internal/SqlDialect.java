@@ -54,15 +54,24 @@ public abstract class SqlDialect {
         return true;
     }
 
-    /** Rows per multi-row INSERT statement (8 parameters each); see {@link #insertChunk()}. */
+    /** Rows per multi-row INSERT statement (8 parameters each); see {@link #insertChunk(int)}. */
     static final int INSERT_CHUNK = 50;
 
     /**
-     * Rows per multi-row INSERT statement: SQLite gains little beyond 50, PostgreSQL saves a network
-     * round trip per statement.
+     * Borrows a prepared statement of {@code sql} on {@code c}, to close after use. Here a new statement
+     * that the borrow's close closes; a dialect whose driver compiles SQL on every prepare keeps them
+     * instead ({@link StatementCache}).
      */
-    int insertChunk() {
-        return INSERT_CHUNK;
+    Prepared prepare(Connection c, String sql) throws SQLException {
+        return Prepared.unshared(c.prepareStatement(sql));
+    }
+
+    /**
+     * Rows for the next multi-row INSERT statement when {@code remaining} messages are left to insert:
+     * at most {@value #INSERT_CHUNK}.
+     */
+    int insertChunk(int remaining) {
+        return Math.min(remaining, INSERT_CHUNK);
     }
 
     /**
@@ -74,20 +83,13 @@ public abstract class SqlDialect {
     public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException {
         long[] ids = new long[messages.size()];
-        int size = insertChunk();
-        int full = messages.size() / size;
-        int rest = messages.size() % size;
-        if (full > 0) {
-            try (PreparedStatement ps = c.prepareStatement(insertSql(t, size))) {
-                for (int chunk = 0; chunk < full; chunk++) {
-                    insertChunk(ps, topic, messages, chunk * size, size, now, ids);
-                }
+        int from = 0;
+        while (from < messages.size()) {
+            int rows = insertChunk(messages.size() - from);
+            try (Prepared p = prepare(c, insertSql(t, rows))) {
+                insertChunk(p.statement(), topic, messages, from, rows, now, ids);
             }
-        }
-        if (rest > 0) {
-            try (PreparedStatement ps = c.prepareStatement(insertSql(t, rest))) {
-                insertChunk(ps, topic, messages, full * size, rest, now, ids);
-            }
+            from += rows;
         }
         return ids;
     }

@@ -4,13 +4,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import org.sqlite.SQLiteConnection;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
@@ -22,6 +20,22 @@ import org.sqlite.SQLiteException;
  * the cleaner, and the row ids one transaction inserts are contiguous.
  */
 public final class SqliteDialect extends SqlDialect {
+
+    private final StatementCache statements = new StatementCache(SQLiteConnection.class);
+
+    @Override
+    Prepared prepare(Connection c, String sql) throws SQLException {
+        return statements.prepare(c, sql);
+    }
+
+    /**
+     * Full chunks, then the rest in powers of two (32, 16, ... 1 rows): seven statement shapes in all,
+     * each compiled once per connection, instead of a new shape for every batch size.
+     */
+    @Override
+    int insertChunk(int remaining) {
+        return remaining >= INSERT_CHUNK ? INSERT_CHUNK : Integer.highestOneBit(remaining);
+    }
 
     @Override
     public String name() {
@@ -77,22 +91,22 @@ public final class SqliteDialect extends SqlDialect {
 
     @Override
     public void begin(Connection c) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("BEGIN IMMEDIATE");
+        try (Prepared p = prepare(c, "BEGIN IMMEDIATE")) {
+            p.statement().execute();
         }
     }
 
     @Override
     public void commit(Connection c) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("COMMIT");
+        try (Prepared p = prepare(c, "COMMIT")) {
+            p.statement().execute();
         }
     }
 
     @Override
     public void rollback(Connection c) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("ROLLBACK");
+        try (Prepared p = prepare(c, "ROLLBACK")) {
+            p.statement().execute();
         }
     }
 
@@ -107,10 +121,11 @@ public final class SqliteDialect extends SqlDialect {
             first = Math.min(first, id);
             last = Math.max(last, id);
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t.deliveries()
+        try (Prepared p = prepare(c, "INSERT INTO " + t.deliveries()
                 + " (group_id, message_row, visible_at, attempts, msg_key)"
                 + " SELECT g.id, m.id, m.deliver_at, 0, m.msg_key FROM " + t.messages() + " m JOIN " + t.groups() + " g ON g.topic = m.topic"
                 + " WHERE m.id BETWEEN ? AND ? AND m.topic = ? ON CONFLICT DO NOTHING")) {
+            PreparedStatement ps = p.statement();
             ps.setLong(1, first);
             ps.setLong(2, last);
             ps.setString(3, topic);
@@ -125,12 +140,13 @@ public final class SqliteDialect extends SqlDialect {
         record Leased(long row, int attempts, String headers) {
         }
         List<Leased> leased = new ArrayList<>(limit);
-        try (PreparedStatement ps = c.prepareStatement("UPDATE " + t.deliveries()
+        try (Prepared p = prepare(c, "UPDATE " + t.deliveries()
                 + " SET visible_at = ?, lease_owner = ?, attempts = attempts + 1"
                 + " WHERE group_id = ? AND message_row IN (SELECT c.message_row FROM " + t.deliveries() + " c"
                 + " WHERE c.group_id = ? AND c.visible_at <= ? AND " + SqlDialect.keyIsFree(t, "c")
                 + " ORDER BY c.visible_at, c.message_row LIMIT ?)"
                 + " RETURNING message_row, attempts, headers")) {
+            PreparedStatement ps = p.statement();
             ps.setLong(1, leaseUntil);
             ps.setLong(2, owner);
             ps.setLong(3, groupId);
@@ -147,37 +163,43 @@ public final class SqliteDialect extends SqlDialect {
             return List.of();
         }
         leased.sort(Comparator.comparingLong(Leased::row));
+        // The IN list is padded to a power of two with the last row again, so the statement has a few
+        // shapes that stay compiled instead of one per claim size.
+        int slots = Integer.highestOneBit(leased.size());
+        if (slots < leased.size()) {
+            slots <<= 1;
+        }
         StringBuilder sql = new StringBuilder("SELECT id, message_id, msg_key, headers, payload, timestamp_ns FROM ")
                 .append(t.messages()).append(" WHERE id IN (");
-        for (int i = 0; i < leased.size(); i++) {
+        for (int i = 0; i < slots; i++) {
             sql.append(i == 0 ? "?" : ", ?");
         }
         sql.append(')');
-        Map<Long, ClaimedRow> byRow = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < leased.size(); i++) {
-                ps.setLong(i + 1, leased.get(i).row());
+        // Rows come back in id order, as leased is sorted: a merge pairs them without maps. A message
+        // row that is missing (never, while its delivery exists) is skipped.
+        sql.append(" ORDER BY id");
+        List<ClaimedRow> result = new ArrayList<>(leased.size());
+        try (Prepared p = prepare(c, sql.toString())) {
+            PreparedStatement ps = p.statement();
+            for (int i = 0; i < slots; i++) {
+                ps.setLong(i + 1, leased.get(Math.min(i, leased.size() - 1)).row());
             }
-            Map<Long, Leased> leasedByRow = new HashMap<>();
-            for (Leased l : leased) {
-                leasedByRow.put(l.row(), l);
-            }
+            int next = 0;
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long row = rs.getLong(1);
-                    Leased l = leasedByRow.get(row);
+                    while (next < leased.size() && leased.get(next).row() < row) {
+                        next++;
+                    }
+                    if (next == leased.size() || leased.get(next).row() != row) {
+                        continue;
+                    }
+                    Leased l = leased.get(next++);
                     String headers = l.headers() != null ? l.headers() : rs.getString(4);
-                    byRow.put(row, new ClaimedRow(row, l.attempts(),
+                    result.add(new ClaimedRow(row, l.attempts(),
                             Rows.message(rs.getString(2), rs.getString(3), headers, rs.getBytes(5), rs.getLong(6)),
                             leaseUntil));
                 }
-            }
-        }
-        List<ClaimedRow> result = new ArrayList<>(byRow.size());
-        for (Leased l : leased) {
-            ClaimedRow r = byRow.get(l.row());
-            if (r != null) {
-                result.add(r);
             }
         }
         return Collections.unmodifiableList(result);
