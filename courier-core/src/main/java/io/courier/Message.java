@@ -33,6 +33,8 @@ public final class Message {
     private final String id;
     private final String key;
     private final Map<String, String> headers;
+    private static final byte[] NO_BYTES = new byte[0];
+
     private final byte[] payload;
     private final Instant timestamp;
 
@@ -59,7 +61,8 @@ public final class Message {
         this.id = b.id != null ? b.id : UUID.randomUUID().toString();
         this.key = b.key;
         // Most messages have no headers: share the empty map instead of keeping two objects per message.
-        this.headers = b.headers.isEmpty() ? Collections.emptyMap() : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
+        this.headers = b.headers == null || b.headers.isEmpty() ? Collections.emptyMap()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
         this.payload = payload;
         this.timestamp = b.timestamp != null ? b.timestamp : Instant.now();
     }
@@ -84,7 +87,9 @@ public final class Message {
         Builder b = new Builder();
         b.id = id;
         b.key = key;
-        b.headers.putAll(headers);
+        if (!headers.isEmpty()) {
+            b.headers = new LinkedHashMap<>(headers);
+        }
         b.payload = payload;
         b.timestamp = timestamp;
         return b;
@@ -163,8 +168,8 @@ public final class Message {
     public static final class Builder {
         private String id;
         private String key;
-        private final Map<String, String> headers = new LinkedHashMap<>();
-        private byte[] payload = new byte[0];
+        private Map<String, String> headers;   // created by the first header: most messages have none
+        private byte[] payload = NO_BYTES;
         private Instant timestamp;
 
         private Builder() {
@@ -190,6 +195,9 @@ public final class Message {
         public Builder header(String name, String value) {
             Objects.requireNonNull(name, "header name");
             Objects.requireNonNull(value, () -> "value of header '" + name + "'");
+            if (headers == null) {
+                headers = new LinkedHashMap<>();
+            }
             headers.put(name, value);
             return this;
         }
@@ -202,7 +210,9 @@ public final class Message {
 
         /** Removes a header if present. */
         public Builder removeHeader(String name) {
-            headers.remove(name);
+            if (headers != null) {
+                headers.remove(name);
+            }
             return this;
         }
 
