@@ -30,11 +30,11 @@ import java.util.UUID;
  */
 public final class Message {
 
+    private static final byte[] NO_BYTES = new byte[0];
+
     private final String id;
     private final String key;
     private final Map<String, String> headers;
-    private static final byte[] NO_BYTES = new byte[0];
-
     private final byte[] payload;
     private final Instant timestamp;
 

@@ -1,6 +1,7 @@
 package io.courier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,23 @@ class MessageTest {
         assertThat(copy.key()).contains("k");
         assertThat(copy.headers()).containsEntry("a", "1").containsEntry("b", "2");
         assertThat(m.headers()).doesNotContainKey("b");
+    }
+
+    @Test
+    void aBuilderWithoutHeadersAndABuilderOfACopyKeepTheirHeadersApart() {
+        Message bare = Message.builder().removeHeader("absent").build();
+        assertThat(bare.headers()).isEmpty();
+        assertThat(bare.payload()).isEmpty();
+
+        Message original = Message.builder().header("a", "1").header("b", "2").build();
+        Message.Builder b = original.toBuilder().removeHeader("a").header("c", "3");
+        Message changed = b.build();
+        assertThat(original.headers()).containsExactly(entry("a", "1"), entry("b", "2"));
+        assertThat(changed.headers()).containsExactly(entry("b", "2"), entry("c", "3"));
+        b.header("d", "4");   // the builder's later changes reach neither message
+        assertThat(changed.headers()).doesNotContainKey("d");
+        assertThat(bare.toBuilder().header("x", "y").build().headers()).containsExactly(entry("x", "y"));
+        assertThat(bare.headers()).isEmpty();
     }
 
     @Test
