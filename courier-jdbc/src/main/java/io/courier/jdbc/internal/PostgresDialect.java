@@ -174,6 +174,11 @@ public final class PostgresDialect extends SqlDialect {
         }
     }
 
+    /** The transaction-local planner settings both guards send (see {@link #PLAN_GUARD}). */
+    private static final String CLAIM_SETTINGS = "set_config('enable_bitmapscan', 'off', true),"
+            + " set_config('enable_seqscan', 'off', true), set_config('enable_sort', 'off', true),"
+            + " set_config('jit', 'off', true)";
+
     /**
      * Sent first in every request that claims: turns bitmap scans, sequential scans and sorts off for
      * the rest of the request's transaction only ({@code set_config(..., true)}), so the claim walks the
@@ -185,7 +190,7 @@ public final class PostgresDialect extends SqlDialect {
      * the more they fell behind. JIT is off too: a plan that cannot avoid a disabled step is priced
      * over 10^10 and would be JIT-compiled (over 100 ms) on every execution.
      */
-    private static final String PLAN_GUARD = "SELECT " + claimSettings() + "; ";
+    private static final String PLAN_GUARD = "SELECT " + CLAIM_SETTINGS + "; ";
 
     /**
      * Sent first in every request that acknowledges: {@link #PLAN_GUARD}'s settings, and no nested loops
@@ -195,15 +200,9 @@ public final class PostgresDialect extends SqlDialect {
      * for 200 in the benchmark. A hash join is linear. The claim that may follow needs nested loops (it
      * looks up each claimed message by key), so {@link #NESTED_LOOPS_BACK} turns them on again first.
      */
-    private static final String ACK_GUARD = "SELECT " + claimSettings() + ", set_config('enable_nestloop', 'off', true); ";
+    private static final String ACK_GUARD = "SELECT " + CLAIM_SETTINGS + ", set_config('enable_nestloop', 'off', true); ";
 
     private static final String NESTED_LOOPS_BACK = "SELECT set_config('enable_nestloop', 'on', true); ";
-
-    /** The transaction-local planner settings both guards send (see {@link #PLAN_GUARD}). */
-    private static String claimSettings() {
-        return "set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true),"
-                + " set_config('enable_sort', 'off', true), set_config('jit', 'off', true)";
-    }
 
     /**
      * Runs a request of guard statements, other statements and, when {@code claims}, the claim last;
