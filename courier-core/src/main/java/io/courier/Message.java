@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * One message: an id, an optional key, string headers, an opaque byte payload and a timestamp.
@@ -58,7 +57,7 @@ public final class Message {
     }
 
     private Message(Builder b, byte[] payload) {
-        this.id = b.id != null ? b.id : UUID.randomUUID().toString();
+        this.id = b.id != null ? b.id : MessageIds.next();
         this.key = b.key;
         // Most messages have no headers: share the empty map instead of keeping two objects per message.
         this.headers = b.headers == null || b.headers.isEmpty() ? Collections.emptyMap()
@@ -175,7 +174,10 @@ public final class Message {
         private Builder() {
         }
 
-        /** Sets the id; must not be blank. When never called, a random UUID is used. */
+        /**
+         * Sets the id; must not be blank. When never called, a new time-ordered UUID (version 7: the
+         * creation millisecond, then 74 random bits) is used.
+         */
         public Builder id(String id) {
             Objects.requireNonNull(id, "id");
             if (id.isBlank()) {
