@@ -150,6 +150,50 @@ class PostgresTransportTest extends JdbcTransportContractTest {
         assertThat(r.texts()).containsExactlyInAnyOrder("plain", "tx3", "tx1", "tx0");
     }
 
+    /**
+     * A publish is stored whole or not at all, both as one request (up to 500 messages: insert, fan-out
+     * and NOTIFY sent together) and as a transaction of several statements (larger batches): when the
+     * fan-out fails, no message is left behind, and once it works again the same publish goes through.
+     */
+    @Test
+    void aPublishWhoseFanOutFailsLeavesNoMessageBehind() throws Exception {
+        JdbcTransport t = open();
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("orders", "billing").build(), r);
+        try (Connection c = rawConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql"
+                    + " AS $$ BEGIN RAISE EXCEPTION 'deliveries refused by the test'; END $$");
+            s.execute("CREATE TRIGGER refuse BEFORE INSERT ON courier_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_delivery()");
+        }
+        for (int size : new int[] {1, 3, 500, 501}) {
+            List<Message> batch = new ArrayList<>();
+            for (int i = 0; i < size; i++) {
+                batch.add(Message.ofText("refused-" + i));
+            }
+            assertThatThrownBy(() -> t.publisher().publishAll("orders", batch).join())
+                    .as("a batch of %d", size)
+                    .isInstanceOf(CompletionException.class)
+                    .hasStackTraceContaining("deliveries refused by the test");
+        }
+        assertThat(countRows("courier_messages")).isZero();
+
+        try (Connection c = rawConnection(); Statement s = c.createStatement()) {
+            s.execute("DROP TRIGGER refuse ON courier_deliveries");
+        }
+        t.publisher().publishAll("orders", List.of(Message.ofText("a"), Message.ofText("b"))).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 2);
+        assertThat(r.texts()).containsExactlyInAnyOrder("a", "b");
+        assertThat(countRows("courier_messages")).isEqualTo(2);
+    }
+
+    private long countRows(String table) throws Exception {
+        try (Connection c = rawConnection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     @Test
     void aWrongPortGivesAClearConnectionError() {
         assertThatThrownBy(() -> JdbcTransport.postgres(Postgres.url(Postgres.HOST, 1, schema), Postgres.USER, "")

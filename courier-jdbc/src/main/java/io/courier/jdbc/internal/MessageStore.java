@@ -42,6 +42,22 @@ public final class MessageStore {
         return ids;
     }
 
+    /**
+     * Publishes messages of one topic in a transaction of their own: as one request where the dialect
+     * can ({@link SqlDialect#publishInOneRequest}), else as {@link #publish} inside
+     * {@link Database#inTransaction}.
+     *
+     * @param clock gives the publish time, read once the connection is there
+     * @return the row ids, in order
+     */
+    public long[] publishInOwnTransaction(Database db, String topic, List<OutgoingMessage> messages, Clock clock)
+            throws SQLException {
+        if (!messages.isEmpty() && messages.size() <= dialect.maxPublishedInOneRequest()) {
+            return db.autoCommit(c -> dialect.publishInOneRequest(c, t, topic, messages, clock.millis()));
+        }
+        return db.inTransaction(c -> publish(c, topic, messages, clock.millis()));
+    }
+
     /** The id of an existing group, if any (no transaction needed). */
     public OptionalLong findGroup(Connection c, String topic, String group) throws SQLException {
         try (Prepared p = dialect.prepare(c, "SELECT id FROM " + t.groups() + " WHERE topic = ? AND name = ?")) {

@@ -123,17 +123,28 @@ public final class PostgresDialect extends SqlDialect {
     @Override
     public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException {
+        // Most batches are published at one instant without keys: then the visible-at time is one
+        // parameter and the key NULL, and only the row ids travel as an array (two arrays fewer to
+        // encode, send and unnest).
+        long visibleAt = messages.get(0).deliverAt();
+        boolean uniform = true;
+        for (OutgoingMessage m : messages) {
+            if (m.deliverAt() != visibleAt || m.message().key().isPresent()) {
+                uniform = false;
+                break;
+            }
+        }
         Long[] ids = new Long[rowIds.length];
-        Long[] visible = new Long[rowIds.length];
-        String[] keys = new String[rowIds.length];
+        Long[] visible = uniform ? null : new Long[rowIds.length];
+        String[] keys = uniform ? null : new String[rowIds.length];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = rowIds[i];
-            visible[i] = messages.get(i).deliverAt();
-            keys[i] = messages.get(i).message().key().orElse(null);
+            if (!uniform) {
+                visible[i] = messages.get(i).deliverAt();
+                keys[i] = messages.get(i).message().key().orElse(null);
+            }
         }
-        Array idArray = c.createArrayOf("bigint", ids);
-        Array visibleArray = c.createArrayOf("bigint", visible);
-        Array keyArray = c.createArrayOf("text", keys);
+        List<Array> arrays = new ArrayList<>(3);
         // Three statements, one round trip. The shared topic lock comes first and in a statement of
         // its own: the fan-out's snapshot is then taken after any group registration that held the
         // lock has committed, so a new group never misses these messages. NOTIFY is sent on commit.
@@ -141,28 +152,98 @@ public final class PostgresDialect extends SqlDialect {
         // these rows were inserted by this transaction, so no other transaction can have delivered
         // them, and a registration's backfill, which can only see committed messages, either ran
         // before this insert (and added no row for them) or waits for the lock until this commits.
+        String rows = uniform
+                ? " SELECT g.id, x.id, ?, 0, NULL FROM " + t.groups() + " g CROSS JOIN unnest(?::bigint[]) AS x(id)"
+                : " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
+                        + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)";
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?);"
                 + " INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
-                + " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
-                + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)"
-                + " WHERE g.topic = ?;"
+                + rows + " WHERE g.topic = ?;"
                 + " SELECT pg_notify(?, ?)")) {
-            ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
-            ps.setArray(2, idArray);
-            ps.setArray(3, visibleArray);
-            ps.setArray(4, keyArray);
-            ps.setString(5, topic);
-            ps.setString(6, t.channel());
-            ps.setString(7, topic);
+            int p = 1;
+            ps.setLong(p++, hash64(t.prefix() + "/topic/" + topic));
+            if (uniform) {
+                ps.setLong(p++, visibleAt);
+                ps.setArray(p++, array(c, arrays, "bigint", ids));
+            } else {
+                ps.setArray(p++, array(c, arrays, "bigint", ids));
+                ps.setArray(p++, array(c, arrays, "bigint", visible));
+                ps.setArray(p++, array(c, arrays, "text", keys));
+            }
+            ps.setString(p++, topic);
+            ps.setString(p++, t.channel());
+            ps.setString(p, topic);
             ps.execute();
             while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
                 // drain every result so that errors of later statements surface here
             }
         } finally {
-            idArray.free();
-            visibleArray.free();
-            keyArray.free();
+            for (Array a : arrays) {
+                a.free();
+            }
         }
+    }
+
+    /** One INSERT's worth: 500 rows (4,000 parameters), as {@link #insertChunk}. */
+    @Override
+    public int maxPublishedInOneRequest() {
+        return 500;
+    }
+
+    /**
+     * Three statements sent together: the shared topic lock (as {@link #fanOut}), then the insert of
+     * the messages with the fan-out of their deliveries as one statement (a data-modifying {@code WITH}
+     * whose deliveries are built from the inserted rows, so no ids travel back and forth), then NOTIFY.
+     * Statements sent before one Sync run in one implicit transaction, committed after the last, so the
+     * messages, their deliveries and the notification exist together or not at all, and the publish
+     * costs one round trip where {@code BEGIN}, insert, fan-out and {@code COMMIT} cost three.
+     */
+    @Override
+    public long[] publishInOneRequest(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException {
+        int rows = messages.size();
+        if (rows == 0 || rows > maxPublishedInOneRequest()) {
+            throw new IllegalArgumentException("publishInOneRequest takes 1 to " + maxPublishedInOneRequest()
+                    + " messages, but got " + rows);
+        }
+        String sql = "SELECT pg_advisory_xact_lock_shared(?);"
+                + " WITH m AS (" + insertValues(t, rows) + " RETURNING id, deliver_at, msg_key),"
+                + " d AS (INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
+                + " SELECT g.id, m.id, m.deliver_at, 0, m.msg_key FROM " + t.groups() + " g CROSS JOIN m"
+                + " WHERE g.topic = ?)"
+                + " SELECT id FROM m;"
+                + " SELECT pg_notify(?, ?)";
+        long[] ids = new long[rows];
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
+            int p = bindRows(ps, 2, topic, messages, 0, rows, now);
+            ps.setString(p++, topic);
+            ps.setString(p++, t.channel());
+            ps.setString(p, topic);
+            boolean isResultSet = ps.execute();
+            int resultSets = 0;
+            while (isResultSet || ps.getUpdateCount() != -1) {
+                if (isResultSet) {
+                    try (ResultSet rs = ps.getResultSet()) {
+                        if (resultSets++ == 1) {
+                            readIds(rs, ids, 0, rows);
+                        }
+                    }
+                }
+                isResultSet = ps.getMoreResults();
+            }
+            if (resultSets != 3) {
+                throw new SQLException("publishing returned " + resultSets + " result sets instead of 3");
+            }
+        }
+        return ids;
+    }
+
+    /** Creates an array of {@code type} and adds it to {@code arrays}, which the caller frees. */
+    private static Array array(Connection c, List<Array> arrays, String type, Object[] elements) throws SQLException {
+        Array a = c.createArrayOf(type, elements);
+        arrays.add(a);
+        return a;
     }
 
     @Override

@@ -188,38 +188,11 @@ public final class PublishWriter implements AutoCloseable {
 
     private void write(List<Request> batch) {
         try {
-            // One insert and one fan-out per topic for the whole batch, not per request: statement
-            // preparation and the fan-out join dominate when requests carry one message each.
-            Map<String, List<Request>> byTopic = new LinkedHashMap<>();
-            for (Request r : batch) {
-                byTopic.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r);
-            }
-            Map<Request, long[]> idsByRequest = db.inTransaction(c -> {
-                long now = clock.millis();
-                Map<Request, long[]> result = new IdentityHashMap<>();
-                for (Map.Entry<String, List<Request>> e : byTopic.entrySet()) {
-                    List<OutgoingMessage> all = new ArrayList<>();
-                    for (Request r : e.getValue()) {
-                        all.addAll(r.messages());
-                    }
-                    long[] ids = store.publish(c, e.getKey(), all, now);
-                    int from = 0;
-                    for (Request r : e.getValue()) {
-                        result.put(r, Arrays.copyOfRange(ids, from, from + r.messages().size()));
-                        from += r.messages().size();
-                    }
-                }
-                return result;
-            });
-            List<long[]> ids = new ArrayList<>(batch.size());
-            for (Request r : batch) {
-                ids.add(idsByRequest.get(r));
-            }
+            Map<Request, long[]> ids = store(batch);
             Set<String> topics = new LinkedHashSet<>();
-            for (int i = 0; i < batch.size(); i++) {
-                Request r = batch.get(i);
+            for (Request r : batch) {
                 topics.add(r.topic());
-                r.future().complete(results(r, ids.get(i)));
+                r.future().complete(results(r, ids.get(r)));
             }
             afterCommit.accept(topics);
         } catch (SQLException | RuntimeException e) {
@@ -234,6 +207,55 @@ public final class PublishWriter implements AutoCloseable {
                 r.future().completeExceptionally(failure(r, e));
             }
         }
+    }
+
+    /**
+     * Stores the batch in one transaction and returns each request's row ids. One insert and one
+     * fan-out per topic for the whole batch, not per request: statement preparation and the fan-out
+     * join dominate when requests carry one message each.
+     */
+    private Map<Request, long[]> store(List<Request> batch) throws SQLException {
+        Map<String, List<Request>> byTopic = new LinkedHashMap<>();
+        for (Request r : batch) {
+            byTopic.computeIfAbsent(r.topic(), k -> new ArrayList<>()).add(r);
+        }
+        if (byTopic.size() == 1) {
+            // The common case, one topic: the dialect may store it in a single request.
+            Map.Entry<String, List<Request>> only = byTopic.entrySet().iterator().next();
+            long[] ids = store.publishInOwnTransaction(db, only.getKey(), messagesOf(only.getValue()), clock);
+            return split(only.getValue(), ids);
+        }
+        return db.inTransaction(c -> {
+            long now = clock.millis();
+            Map<Request, long[]> result = new IdentityHashMap<>();
+            for (Map.Entry<String, List<Request>> e : byTopic.entrySet()) {
+                long[] ids = store.publish(c, e.getKey(), messagesOf(e.getValue()), now);
+                result.putAll(split(e.getValue(), ids));
+            }
+            return result;
+        });
+    }
+
+    private static List<OutgoingMessage> messagesOf(List<Request> requests) {
+        if (requests.size() == 1) {
+            return requests.get(0).messages();
+        }
+        List<OutgoingMessage> all = new ArrayList<>();
+        for (Request r : requests) {
+            all.addAll(r.messages());
+        }
+        return all;
+    }
+
+    /** Hands each request its part of {@code ids}, which follow the requests' messages in order. */
+    private static Map<Request, long[]> split(List<Request> requests, long[] ids) {
+        Map<Request, long[]> result = new IdentityHashMap<>();
+        int from = 0;
+        for (Request r : requests) {
+            result.put(r, Arrays.copyOfRange(ids, from, from + r.messages().size()));
+            from += r.messages().size();
+        }
+        return result;
     }
 
     private static List<PublishResult> results(Request r, long[] ids) {

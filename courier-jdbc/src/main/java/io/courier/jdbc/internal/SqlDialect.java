@@ -94,18 +94,35 @@ public abstract class SqlDialect {
         return ids;
     }
 
-    private static String insertSql(Tables t, int rows) {
+    /** {@code INSERT INTO messages ... VALUES} of {@code rows} rows, without a RETURNING clause. */
+    static String insertValues(Tables t, int rows) {
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(t.messages())
                 .append(" (topic, message_id, msg_key, headers, payload, timestamp_ns, created_at, deliver_at) VALUES ");
         for (int i = 0; i < rows; i++) {
             sql.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?, ?, ?, ?, ?)");
         }
-        return sql.append(" RETURNING id").toString();
+        return sql.toString();
+    }
+
+    private static String insertSql(Tables t, int rows) {
+        return insertValues(t, rows) + " RETURNING id";
     }
 
     private static void insertChunk(PreparedStatement ps, String topic, List<OutgoingMessage> messages, int from, int rows,
                                     long now, long[] ids) throws SQLException {
-        int p = 1;
+        bindRows(ps, 1, topic, messages, from, rows, now);
+        try (ResultSet rs = ps.executeQuery()) {
+            readIds(rs, ids, from, rows);
+        }
+    }
+
+    /**
+     * Binds the parameters of {@link #insertValues}'s rows for messages {@code from .. from + rows - 1},
+     * starting at parameter {@code first}; returns the next parameter's index.
+     */
+    static int bindRows(PreparedStatement ps, int first, String topic, List<OutgoingMessage> messages, int from, int rows,
+                        long now) throws SQLException {
+        int p = first;
         for (int i = from; i < from + rows; i++) {
             OutgoingMessage m = messages.get(i);
             ps.setString(p++, topic);
@@ -117,15 +134,21 @@ public abstract class SqlDialect {
             ps.setLong(p++, now);
             ps.setLong(p++, m.deliverAt());
         }
+        return p;
+    }
+
+    /**
+     * Reads the {@code rows} ids an insert of {@code rows} rows returned into {@code ids[from ..]}, in
+     * ascending order, which is the order of the VALUES rows; fails unless exactly {@code rows} came back.
+     */
+    static void readIds(ResultSet rs, long[] ids, int from, int rows) throws SQLException {
         long[] chunk = new long[rows];
         int n = 0;
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                if (n == rows) {
-                    throw new SQLException("INSERT of " + rows + " rows returned more ids");
-                }
-                chunk[n++] = rs.getLong(1);
+        while (rs.next()) {
+            if (n == rows) {
+                throw new SQLException("INSERT of " + rows + " rows returned more ids");
             }
+            chunk[n++] = rs.getLong(1);
         }
         if (n != rows) {
             throw new SQLException("INSERT of " + rows + " rows returned " + n + " ids");
@@ -142,6 +165,26 @@ public abstract class SqlDialect {
      */
     public abstract void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
             throws SQLException;
+
+    /**
+     * The most messages {@link #publishInOneRequest} takes; 0 (the default) where it is not supported
+     * (SQLite, whose statements are calls into this process, so round trips cost nothing to save).
+     */
+    public int maxPublishedInOneRequest() {
+        return 0;
+    }
+
+    /**
+     * Does what {@link #insertMessages} and {@link #fanOut} do in one transaction, as one atomic request
+     * on a connection in auto-commit mode: one round trip instead of three (insert, fan-out, commit).
+     * Only for up to {@link #maxPublishedInOneRequest()} messages.
+     *
+     * @return the row ids, in order
+     */
+    public long[] publishInOneRequest(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+            throws SQLException {
+        throw new UnsupportedOperationException(name() + " cannot publish in one request");
+    }
 
     /**
      * Leases up to {@code limit} visible deliveries of a group to {@code owner} until {@code leaseUntil},
