@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -42,6 +44,8 @@ public final class Bench {
     private static final double WARM_WHEN_RISING_LESS_THAN = 1.10;
     /** Longest probe phase (single-message throughput), seconds; shorter when {@code --seconds} is. */
     private static final int MAX_PROBE_SECONDS = 3;
+    /** A side is warm when the JIT compilers ran for at most this share of its latest warm-up phase. */
+    private static final double WARM_WHEN_COMPILING_LESS_THAN = 0.01;
     private static final String MISSING = "–";
 
     private Bench() {
@@ -242,39 +246,61 @@ public final class Bench {
 
     /**
      * Runs unmeasured throughput phases of {@code seconds}, both sides alternating, until each side
-     * has handled {@value #WARMUP_MESSAGES} messages and is no longer speeding up (its latest phase no
-     * more than 10% faster than its previous one), or each has had {@value #MAX_WARMUP_PHASES} phases.
-     * A message count alone was not enough: on this 2-core machine, with a broker JVM compiling too,
-     * Kafka clients went from 28,000 to 67,000 to 98,000 msg/s over three phases of 200,000 messages.
+     * has handled {@value #WARMUP_MESSAGES} messages, is no longer speeding up (its latest phase no
+     * more than 10% faster than its previous one) and no longer keeps the JIT compilers busy (at most
+     * 1% of its latest phase's time spent compiling), or each has had {@value #MAX_WARMUP_PHASES}
+     * phases. A message count alone was not enough: on this 2-core machine, with a broker JVM compiling
+     * too, Kafka clients went from 28,000 to 67,000 to 98,000 msg/s over three phases of 200,000
+     * messages. Speed alone was not enough either: on PostgreSQL, whose throughput is set by commit
+     * latency more than by CPU, a side as fast as in its previous phase still compiled for 0.8 s during
+     * the first measured phase of 10 s, with one of the two cores.
      */
     private static void warmUp(Scenario s, int seconds) throws Exception {
-        Warming courier = new Warming();
-        Warming reference = new Warming();
+        Warming courier = new Warming(seconds);
+        Warming reference = new Warming(seconds);
         for (int phase = 0; phase < MAX_WARMUP_PHASES && !(courier.warm() && reference.warm()); phase++) {
+            long compiling = compileMillis();
             Driver.Throughput c = Driver.throughput(s, s.courier(), seconds);
+            long courierCompiled = compileMillis() - compiling;
             Driver.Throughput r = Driver.throughput(s, s.raw(), seconds);
-            courier.add(c);
-            reference.add(r);
-            System.out.printf(Locale.ROOT, "warm-up (not counted): courier %,.0f/s, reference %,.0f/s%n", c.endToEndPerSec(), r.endToEndPerSec());
+            long referenceCompiled = compileMillis() - compiling - courierCompiled;
+            courier.add(c, courierCompiled);
+            reference.add(r, referenceCompiled);
+            System.out.printf(Locale.ROOT, "warm-up (not counted): courier %,.0f/s (%,d ms compiling), reference %,.0f/s"
+                    + " (%,d ms compiling)%n", c.endToEndPerSec(), courierCompiled, r.endToEndPerSec(), referenceCompiled);
         }
+    }
+
+    /** Time the JIT compilers have spent so far, in milliseconds; 0 where the JVM does not tell. */
+    private static long compileMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** One side's warm-up so far. */
     private static final class Warming {
+        private final long phaseMillis;
         private long messages;
         private int phases;
         private double previous;
         private double latest;
+        private long latestCompileMillis;
 
-        void add(Driver.Throughput t) {
+        Warming(int phaseSeconds) {
+            this.phaseMillis = phaseSeconds * 1000L;
+        }
+
+        void add(Driver.Throughput t, long compileMillis) {
             messages += t.published();
             phases++;
             previous = latest;
             latest = t.endToEndPerSec();
+            latestCompileMillis = compileMillis;
         }
 
         boolean warm() {
-            return messages >= WARMUP_MESSAGES && phases >= 2 && latest <= previous * WARM_WHEN_RISING_LESS_THAN;
+            return messages >= WARMUP_MESSAGES && phases >= 2 && latest <= previous * WARM_WHEN_RISING_LESS_THAN
+                    && latestCompileMillis <= phaseMillis * WARM_WHEN_COMPILING_LESS_THAN;
         }
     }
 
