@@ -239,6 +239,39 @@ abstract class JdbcTransportContractTest {
         assertThat(second.message().id()).isEqualTo(r.deliveries.get(0).message().id());
     }
 
+    /**
+     * With a poll interval far longer than the test, only claims that follow the subscription's own
+     * settlements can deliver these: the next message of a key, claimable once the one before it is
+     * acknowledged, a message retried without delay, and one whose handler failed. A consumer that
+     * wrote such settlements without claiming after them would leave the messages for the next poll.
+     */
+    @Test
+    void settlementsThatMakeMessagesClaimableAreFollowedByAClaim() {
+        JdbcTransport t = open(b -> b.pollInterval(Duration.ofMinutes(5)));
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("chain", "g").concurrency(1).build(), d -> {
+            r.handle(d);
+            String text = d.message().payloadAsText();
+            if (text.equals("retry") && d.attempt() == 1) {
+                d.retryAfter(Duration.ZERO, Map.of());
+            } else if (text.equals("fail") && d.attempt() == 1) {
+                throw new IllegalStateException("first attempt fails");
+            }
+        });
+
+        t.publisher().publishAll("chain", List.of(
+                Message.builder().key("k").payload("first".getBytes()).build(),
+                Message.builder().key("k").payload("second".getBytes()).build(),
+                Message.builder().key("k").payload("third".getBytes()).build())).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 3);
+        t.publisher().publish("chain", Message.ofText("retry")).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 5);
+        t.publisher().publish("chain", Message.ofText("fail")).join();
+        await().atMost(Duration.ofSeconds(10)).until(() -> r.count() == 7);
+
+        assertThat(r.texts()).containsExactly("first", "second", "third", "retry", "retry", "fail", "fail");
+    }
+
     @Test
     void aLongDelayDoesNotHoldBackAShortOne() {
         JdbcTransport t = open();

@@ -22,6 +22,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,6 +89,12 @@ public final class JdbcSubscription implements Subscription {
     private final int claimThreshold;
     private final boolean lookBeforeClaiming;
     private final Signal pollerSignal = new Signal();
+    /** Publish wake-ups (this JVM's publishes, PostgreSQL notifications) so far; pollers claim after one. */
+    private final AtomicLong newMessages = new AtomicLong();
+    private final Runnable onNewMessages = () -> {
+        newMessages.incrementAndGet();
+        pollerSignal.signal();
+    };
     private final Signal closeSignal = new Signal();
     /** Wake-ups of the helper pollers (index 0 unused: the main poller has {@link #pollerSignal}). */
     private final Signal[] helperSignals;
@@ -130,7 +137,7 @@ public final class JdbcSubscription implements Subscription {
 
     /** Starts the poller and the workers. */
     public void start() {
-        wakeups.register(options.topic(), pollerSignal);
+        wakeups.register(options.topic(), onNewMessages);
         for (int i = 0; i < options.concurrency(); i++) {
             workers.execute(this::work);
         }
@@ -221,6 +228,14 @@ public final class JdbcSubscription implements Subscription {
         // A helper claims from a backlog until a claim of its own finds nothing, then sleeps until
         // some poller's claim comes back full again.
         boolean helping = false;
+        // Whether a claim may find something this poller has not already looked past: true after a
+        // full claim, a wait of its own that ended, a failure, and while settling a redelivery or a
+        // keyed message (which may free the next message of its key); a publish wake-up since the
+        // last claim or a poll interval without a claim counts too. Otherwise acknowledgements are
+        // written alone instead of with a claim that would find nothing.
+        boolean lookAgain = true;
+        long wakeupsAtClaim = newMessages.get();
+        long lastClaimNanos = System.nanoTime();
         List<Settlement> pending = new ArrayList<>();
         long firstPendingAt = 0;
         boolean idle = false;
@@ -240,6 +255,7 @@ public final class JdbcSubscription implements Subscription {
                 if (helper && !helping && pending.isEmpty() && !closing) {
                     signal.await(pollNanos);
                     helping = backlogged;
+                    lookAgain = true;
                     continue;
                 }
                 settledSinceDrain.set(0);
@@ -249,15 +265,23 @@ public final class JdbcSubscription implements Subscription {
                         firstPendingAt = System.nanoTime();
                     }
                     pending.add(s);
+                    if (s.kind() != Settlement.Kind.ACK || s.row().message().key().isPresent()) {
+                        lookAgain = true;
+                    }
                 }
                 int capacity = closing ? 0 : options.maxInFlight() - inFlight.get();
                 int want = Math.min(tuning.claimBatchSize(), capacity);
-                boolean claimWorth = want > 0 && (helper ? helping && want >= claimThreshold
+                long sinceClaim = System.nanoTime() - lastClaimNanos;
+                boolean worthLooking = lookAgain || newMessages.get() != wakeupsAtClaim || sinceClaim >= pollNanos;
+                boolean claimWorth = want > 0 && worthLooking && (helper ? helping && want >= claimThreshold
                         : want >= claimThreshold || buffer.isEmpty());
                 boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.ackBatchSize() || claimWorth || closing
                         || System.nanoTime() - firstPendingAt >= ACK_LINGER_NANOS);
                 if (!claimWorth && !flushDue) {
                     long wait = pending.isEmpty() ? pollNanos : ACK_LINGER_NANOS - (System.nanoTime() - firstPendingAt);
+                    if (!worthLooking) {
+                        wait = Math.min(wait, pollNanos - sinceClaim);
+                    }
                     signal.await(Math.max(helper ? wait : Math.min(wait, untilLeaseExtension()), 1));
                     continue;
                 }
@@ -274,6 +298,7 @@ public final class JdbcSubscription implements Subscription {
                     }
                     if (!claim && pending.isEmpty()) {
                         idleWait(nextVisible, pollNanos);
+                        lookAgain = true;
                         recovered(failingSince);
                         failingSince = 0;
                         backoff = 0;
@@ -284,6 +309,10 @@ public final class JdbcSubscription implements Subscription {
                         continue;   // another poller took the room meanwhile
                     }
                     long claimedAt = clock.millis();
+                    if (limit > 0) {
+                        wakeupsAtClaim = newMessages.get();
+                        lastClaimNanos = System.nanoTime();
+                    }
                     List<ClaimedRow> claimed;
                     try {
                         claimed = store.settleAndClaim(db, groupId, owner, pending, limit, clock, options.leaseTimeout());
@@ -304,14 +333,17 @@ public final class JdbcSubscription implements Subscription {
                             wakeHelpers();
                         }
                         helping = !claimed.isEmpty();
+                        lookAgain = !idle;
                     }
                     recovered(failingSince);
                     failingSince = 0;
                     backoff = 0;
                     if (limit > 0 && claimed.isEmpty() && !helper) {
                         waitAfterEmptyClaim(claimedAt, pollNanos);
+                        lookAgain = true;
                     }
                 } catch (SQLException | RuntimeException e) {
+                    lookAgain = true;
                     backoff = backoff == 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoff * 2);
                     if (failingSince == 0) {
                         failingSince = System.nanoTime();
@@ -534,7 +566,7 @@ public final class JdbcSubscription implements Subscription {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        wakeups.unregister(options.topic(), pollerSignal);
+        wakeups.unregister(options.topic(), onNewMessages);
         onClosed.accept(this);
     }
 }

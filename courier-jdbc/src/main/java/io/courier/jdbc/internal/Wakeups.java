@@ -10,31 +10,31 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class Wakeups {
 
-    private final Map<String, Set<Signal>> byTopic = new ConcurrentHashMap<>();
+    private final Map<String, Set<Runnable>> byTopic = new ConcurrentHashMap<>();
 
-    /** Starts waking {@code signal} for {@code topic}. */
-    public void register(String topic, Signal signal) {
-        byTopic.computeIfAbsent(topic, k -> ConcurrentHashMap.newKeySet()).add(signal);
+    /** Starts calling {@code onNewMessages} (quick, never throwing) when {@code topic} has new messages. */
+    public void register(String topic, Runnable onNewMessages) {
+        byTopic.computeIfAbsent(topic, k -> ConcurrentHashMap.newKeySet()).add(onNewMessages);
     }
 
-    /** Stops waking {@code signal}. */
-    public void unregister(String topic, Signal signal) {
-        Set<Signal> set = byTopic.get(topic);
+    /** Stops calling {@code onNewMessages}. */
+    public void unregister(String topic, Runnable onNewMessages) {
+        Set<Runnable> set = byTopic.get(topic);
         if (set != null) {
-            set.remove(signal);
+            set.remove(onNewMessages);
         }
     }
 
     /** Wakes the consumers of {@code topic}. */
     public void signal(String topic) {
-        Set<Signal> set = byTopic.get(topic);
+        Set<Runnable> set = byTopic.get(topic);
         if (set != null) {
-            set.forEach(Signal::signal);
+            set.forEach(Runnable::run);
         }
     }
 
     /** Wakes every consumer (after a reconnect, when notifications may have been missed). */
     public void signalAll() {
-        byTopic.values().forEach(set -> set.forEach(Signal::signal));
+        byTopic.values().forEach(set -> set.forEach(Runnable::run));
     }
 }
