@@ -152,8 +152,9 @@ class PostgresTransportTest extends JdbcTransportContractTest {
 
     /**
      * A publish is stored whole or not at all, both as one request (up to 500 messages: insert, fan-out
-     * and NOTIFY sent together) and as a transaction of several statements (larger batches): when the
-     * fan-out fails, no message is left behind, and once it works again the same publish goes through.
+     * and NOTIFY sent together) and as a transaction of several such requests (larger batches): when the
+     * fan-out of the batch's last message fails, no message is left behind, not even the first 500 of a
+     * batch of 501, stored by a request that succeeded; once the fan-out works again, publishes go through.
      */
     @Test
     void aPublishWhoseFanOutFailsLeavesNoMessageBehind() throws Exception {
@@ -162,14 +163,16 @@ class PostgresTransportTest extends JdbcTransportContractTest {
         t.subscriber().subscribe(options("orders", "billing").build(), r);
         try (Connection c = rawConnection(); Statement s = c.createStatement()) {
             s.execute("CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql"
-                    + " AS $$ BEGIN RAISE EXCEPTION 'deliveries refused by the test'; END $$");
+                    + " AS $$ BEGIN IF NEW.msg_key = 'poison' THEN RAISE EXCEPTION 'deliveries refused by the test';"
+                    + " END IF; RETURN NEW; END $$");
             s.execute("CREATE TRIGGER refuse BEFORE INSERT ON courier_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_delivery()");
         }
         for (int size : new int[] {1, 3, 500, 501}) {
             List<Message> batch = new ArrayList<>();
-            for (int i = 0; i < size; i++) {
+            for (int i = 0; i < size - 1; i++) {
                 batch.add(Message.ofText("refused-" + i));
             }
+            batch.add(Message.builder().key("poison").payload("refused".getBytes()).build());
             assertThatThrownBy(() -> t.publisher().publishAll("orders", batch).join())
                     .as("a batch of %d", size)
                     .isInstanceOf(CompletionException.class)

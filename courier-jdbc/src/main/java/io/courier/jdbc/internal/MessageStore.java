@@ -37,14 +37,12 @@ public final class MessageStore {
         if (messages.isEmpty()) {
             return new long[0];
         }
-        long[] ids = dialect.insertMessages(c, t, topic, messages, now);
-        dialect.fanOut(c, t, topic, ids, messages);
-        return ids;
+        return dialect.publish(c, t, topic, messages, now);
     }
 
     /**
-     * Publishes messages of one topic in a transaction of their own: as one request where the dialect
-     * can ({@link SqlDialect#publishInOneRequest}), else as {@link #publish} inside
+     * Publishes messages of one topic in a transaction of their own: as one atomic request where the
+     * dialect stores that many so ({@link SqlDialect#atomicPublishLimit()}), else inside
      * {@link Database#inTransaction}.
      *
      * @param clock gives the publish time, read once the connection is there
@@ -52,10 +50,13 @@ public final class MessageStore {
      */
     public long[] publishInOwnTransaction(Database db, String topic, List<OutgoingMessage> messages, Clock clock)
             throws SQLException {
-        if (!messages.isEmpty() && messages.size() <= dialect.maxPublishedInOneRequest()) {
-            return db.autoCommit(c -> dialect.publishInOneRequest(c, t, topic, messages, clock.millis()));
+        if (messages.isEmpty()) {
+            return new long[0];
         }
-        return db.inTransaction(c -> publish(c, topic, messages, clock.millis()));
+        if (messages.size() <= dialect.atomicPublishLimit()) {
+            return db.autoCommit(c -> dialect.publish(c, t, topic, messages, clock.millis()));
+        }
+        return db.inTransaction(c -> dialect.publish(c, t, topic, messages, clock.millis()));
     }
 
     /** The id of an existing group, if any (no transaction needed). */

@@ -120,92 +120,45 @@ public final class PostgresDialect extends SqlDialect {
         return Math.min(remaining, 500);
     }
 
+    /** A publish of up to one INSERT's worth, 500 messages, is one atomic request (see {@link #publish}). */
     @Override
-    public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
-            throws SQLException {
-        // Most batches are published at one instant without keys: then the visible-at time is one
-        // parameter and the key NULL, and only the row ids travel as an array (two arrays fewer to
-        // encode, send and unnest).
-        long visibleAt = messages.get(0).deliverAt();
-        boolean uniform = true;
-        for (OutgoingMessage m : messages) {
-            if (m.deliverAt() != visibleAt || m.message().key().isPresent()) {
-                uniform = false;
-                break;
-            }
-        }
-        Long[] ids = new Long[rowIds.length];
-        Long[] visible = uniform ? null : new Long[rowIds.length];
-        String[] keys = uniform ? null : new String[rowIds.length];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = rowIds[i];
-            if (!uniform) {
-                visible[i] = messages.get(i).deliverAt();
-                keys[i] = messages.get(i).message().key().orElse(null);
-            }
-        }
-        List<Array> arrays = new ArrayList<>(3);
-        // Three statements, one round trip. The shared topic lock comes first and in a statement of
-        // its own: the fan-out's snapshot is then taken after any group registration that held the
-        // lock has committed, so a new group never misses these messages. NOTIFY is sent on commit.
-        // A plain INSERT (no ON CONFLICT, whose speculative insertion cost a fifth of the statement):
-        // these rows were inserted by this transaction, so no other transaction can have delivered
-        // them, and a registration's backfill, which can only see committed messages, either ran
-        // before this insert (and added no row for them) or waits for the lock until this commits.
-        String rows = uniform
-                ? " SELECT g.id, x.id, ?, 0, NULL FROM " + t.groups() + " g CROSS JOIN unnest(?::bigint[]) AS x(id)"
-                : " SELECT g.id, x.id, x.visible_at, 0, x.msg_key FROM " + t.groups() + " g"
-                        + " CROSS JOIN unnest(?::bigint[], ?::bigint[], ?::text[]) AS x(id, visible_at, msg_key)";
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock_shared(?);"
-                + " INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
-                + rows + " WHERE g.topic = ?;"
-                + " SELECT pg_notify(?, ?)")) {
-            int p = 1;
-            ps.setLong(p++, hash64(t.prefix() + "/topic/" + topic));
-            if (uniform) {
-                ps.setLong(p++, visibleAt);
-                ps.setArray(p++, array(c, arrays, "bigint", ids));
-            } else {
-                ps.setArray(p++, array(c, arrays, "bigint", ids));
-                ps.setArray(p++, array(c, arrays, "bigint", visible));
-                ps.setArray(p++, array(c, arrays, "text", keys));
-            }
-            ps.setString(p++, topic);
-            ps.setString(p++, t.channel());
-            ps.setString(p, topic);
-            ps.execute();
-            while (ps.getMoreResults() || ps.getUpdateCount() != -1) {
-                // drain every result so that errors of later statements surface here
-            }
-        } finally {
-            for (Array a : arrays) {
-                a.free();
-            }
-        }
-    }
-
-    /** One INSERT's worth: 500 rows (4,000 parameters), as {@link #insertChunk}. */
-    @Override
-    public int maxPublishedInOneRequest() {
+    public int atomicPublishLimit() {
         return 500;
     }
 
     /**
-     * Three statements sent together: the shared topic lock (as {@link #fanOut}), then the insert of
-     * the messages with the fan-out of their deliveries as one statement (a data-modifying {@code WITH}
-     * whose deliveries are built from the inserted rows, so no ids travel back and forth), then NOTIFY.
-     * Statements sent before one Sync run in one implicit transaction, committed after the last, so the
-     * messages, their deliveries and the notification exist together or not at all, and the publish
-     * costs one round trip where {@code BEGIN}, insert, fan-out and {@code COMMIT} cost three.
+     * Per chunk of up to 500 messages ({@link #insertChunk}), one request of three statements: the shared
+     * topic lock, one statement that inserts the messages and, in a data-modifying {@code WITH}, their
+     * deliveries built from the inserted rows (so no ids travel back and forth), and NOTIFY, which is
+     * sent on commit.
+     *
+     * <p>The lock comes first and in a statement of its own: the insert's snapshot is then taken after
+     * any group registration that held the lock has committed, so a new group never misses these
+     * messages. The deliveries are a plain INSERT (no ON CONFLICT, whose speculative insertion cost a
+     * fifth of the statement): their messages are inserted by this statement, so no other transaction can
+     * have delivered them, and a registration's backfill, which can only see committed messages, either
+     * ran before (and added no row for them) or waits for the lock until this commits.
+     *
+     * <p>Statements sent before one Sync run in one implicit transaction, so on a connection in
+     * auto-commit mode a chunk is stored atomically and committed in the same round trip, where
+     * {@code BEGIN} with an insert, a fan-out and {@code COMMIT} took three. Inside a transaction the
+     * chunks are part of it; the lock is re-entrant and identical notifications are sent once.
      */
     @Override
-    public long[] publishInOneRequest(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+    public long[] publish(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException {
-        int rows = messages.size();
-        if (rows == 0 || rows > maxPublishedInOneRequest()) {
-            throw new IllegalArgumentException("publishInOneRequest takes 1 to " + maxPublishedInOneRequest()
-                    + " messages, but got " + rows);
+        long[] ids = new long[messages.size()];
+        int from = 0;
+        while (from < messages.size()) {
+            int rows = insertChunk(messages.size() - from);
+            publishChunk(c, t, topic, messages, from, rows, now, ids);
+            from += rows;
         }
+        return ids;
+    }
+
+    private static void publishChunk(Connection c, Tables t, String topic, List<OutgoingMessage> messages, int from,
+                                     int rows, long now, long[] ids) throws SQLException {
         String sql = "SELECT pg_advisory_xact_lock_shared(?);"
                 + " WITH m AS (" + insertValues(t, rows) + " RETURNING id, deliver_at, msg_key),"
                 + " d AS (INSERT INTO " + t.deliveries() + " (group_id, message_row, visible_at, attempts, msg_key)"
@@ -213,37 +166,22 @@ public final class PostgresDialect extends SqlDialect {
                 + " WHERE g.topic = ?)"
                 + " SELECT id FROM m;"
                 + " SELECT pg_notify(?, ?)";
-        long[] ids = new long[rows];
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
-            int p = bindRows(ps, 2, topic, messages, 0, rows, now);
+            int p = bindRows(ps, 2, topic, messages, from, rows, now);
             ps.setString(p++, topic);
             ps.setString(p++, t.channel());
             ps.setString(p, topic);
-            boolean isResultSet = ps.execute();
-            int resultSets = 0;
-            while (isResultSet || ps.getUpdateCount() != -1) {
-                if (isResultSet) {
-                    try (ResultSet rs = ps.getResultSet()) {
-                        if (resultSets++ == 1) {
-                            readIds(rs, ids, 0, rows);
-                        }
-                    }
+            // The lock's row, the inserted ids, the notification's row.
+            int resultSets = readResults(ps, (index, rs) -> {
+                if (index == 1) {
+                    readIds(rs, ids, from, rows);
                 }
-                isResultSet = ps.getMoreResults();
-            }
+            });
             if (resultSets != 3) {
                 throw new SQLException("publishing returned " + resultSets + " result sets instead of 3");
             }
         }
-        return ids;
-    }
-
-    /** Creates an array of {@code type} and adds it to {@code arrays}, which the caller frees. */
-    private static Array array(Connection c, List<Array> arrays, String type, Object[] elements) throws SQLException {
-        Array a = c.createArrayOf(type, elements);
-        arrays.add(a);
-        return a;
     }
 
     @Override
@@ -293,21 +231,39 @@ public final class PostgresDialect extends SqlDialect {
      */
     private static List<ClaimedRow> execute(PreparedStatement ps, int guards, boolean claims, long leaseUntil, int limit)
             throws SQLException {
+        List<List<ClaimedRow>> result = new ArrayList<>(1);
+        readResults(ps, (index, rs) -> {
+            if (claims && index == guards) {
+                result.add(claimed(rs, leaseUntil, limit));
+            }
+        });
+        return result.isEmpty() ? List.of() : result.get(0);
+    }
+
+    /** Reads one result set of a request; {@code index} counts the request's result sets from 0. */
+    @FunctionalInterface
+    private interface ResultReader {
+        void read(int index, ResultSet rs) throws SQLException;
+    }
+
+    /**
+     * Executes a request of several statements and hands each result set to {@code reader}, skipping
+     * update counts; reading every result is what makes an error of a later statement surface here.
+     *
+     * @return the number of result sets
+     */
+    private static int readResults(PreparedStatement ps, ResultReader reader) throws SQLException {
         boolean isResultSet = ps.execute();
         int resultSets = 0;
-        List<ClaimedRow> result = List.of();
-        while (true) {
+        while (isResultSet || ps.getUpdateCount() != -1) {
             if (isResultSet) {
                 try (ResultSet rs = ps.getResultSet()) {
-                    if (claims && resultSets++ == guards) {
-                        result = claimed(rs, leaseUntil, limit);
-                    }
+                    reader.read(resultSets++, rs);
                 }
-            } else if (ps.getUpdateCount() == -1) {
-                return result;
             }
             isResultSet = ps.getMoreResults();
         }
+        return resultSets;
     }
 
     /**

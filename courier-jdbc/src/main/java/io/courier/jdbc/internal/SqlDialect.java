@@ -80,7 +80,7 @@ public abstract class SqlDialect {
      * row; within one statement ids are assigned in VALUES order on both databases, so the returned
      * ids sorted ascending line up with the messages.
      */
-    public long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
+    long[] insertMessages(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException {
         long[] ids = new long[messages.size()];
         int from = 0;
@@ -158,32 +158,22 @@ public abstract class SqlDialect {
     }
 
     /**
-     * Creates one delivery per group of {@code topic} for each inserted row, in the publishing
-     * transaction, and wakes consumers in other processes on commit where the database can. Must not
-     * miss a group whose registration commits while this transaction is open (PostgreSQL takes the
-     * shared topic lock first; SQLite's single writer excludes it).
+     * Inserts the messages of one topic and one delivery per group of the topic for each, and wakes
+     * consumers in other processes on commit where the database can; returns the row ids, in order.
+     * Runs inside a transaction, or, for up to {@link #atomicPublishLimit()} messages, on a connection in
+     * auto-commit mode, where it stores them atomically. Must not miss a group whose registration
+     * commits while the transaction is open.
      */
-    public abstract void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+    public abstract long[] publish(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException;
 
     /**
-     * The most messages {@link #publishInOneRequest} takes; 0 (the default) where it is not supported
-     * (SQLite, whose statements are calls into this process, so round trips cost nothing to save).
+     * Up to how many messages {@link #publish} stores atomically as one request on a connection in
+     * auto-commit mode: 0 (the default) where it does not (SQLite, whose statements are calls into this
+     * process, so there are no round trips to save).
      */
-    public int maxPublishedInOneRequest() {
+    public int atomicPublishLimit() {
         return 0;
-    }
-
-    /**
-     * Does what {@link #insertMessages} and {@link #fanOut} do in one transaction, as one atomic request
-     * on a connection in auto-commit mode: one round trip instead of three (insert, fan-out, commit).
-     * Only for up to {@link #maxPublishedInOneRequest()} messages.
-     *
-     * @return the row ids, in order
-     */
-    public long[] publishInOneRequest(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
-            throws SQLException {
-        throw new UnsupportedOperationException(name() + " cannot publish in one request");
     }
 
     /**

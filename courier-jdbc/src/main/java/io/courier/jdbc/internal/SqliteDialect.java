@@ -110,9 +110,16 @@ public final class SqliteDialect extends SqlDialect {
         }
     }
 
+    /** Inserts the messages, then fans them out with one statement; inside a write transaction only. */
     @Override
-    public void fanOut(Connection c, Tables t, String topic, long[] rowIds, List<OutgoingMessage> messages)
+    public long[] publish(Connection c, Tables t, String topic, List<OutgoingMessage> messages, long now)
             throws SQLException {
+        long[] ids = insertMessages(c, t, topic, messages, now);
+        fanOut(c, t, topic, ids);
+        return ids;
+    }
+
+    private void fanOut(Connection c, Tables t, String topic, long[] rowIds) throws SQLException {
         // The transaction holds the write lock, so its inserted ids are exactly the range [first, last]
         // for this topic: one statement fans the whole batch out.
         long first = Long.MAX_VALUE;
