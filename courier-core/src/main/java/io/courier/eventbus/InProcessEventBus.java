@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Modes.</b> In {@link Mode#ASYNCHRONOUS} mode (the default) {@link #publish} hands the event
  * to every matching handler on a bounded executor and returns at once: a slow handler never blocks
  * the publisher, and the handlers of one event run concurrently. The returned future completes when
- * all of them have finished; {@code publish(e).join()} therefore behaves like the seed's
- * "publish to all handlers concurrently and wait", minus its bugs. In {@link Mode#SYNCHRONOUS} mode
+ * all of them have finished; {@code publish(e).join()} therefore behaves like
+ * "publish to all handlers concurrently and wait", without the usual pitfalls. In {@link Mode#SYNCHRONOUS} mode
  * the publishing thread runs the handlers itself, one after another in subscription order, and
  * {@code publish} returns an already completed future; use it when handlers must see the caller's
  * thread-bound context (a transaction, a {@link io.courier.Correlation} id) or in tests.

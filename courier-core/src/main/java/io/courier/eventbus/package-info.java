@@ -8,7 +8,7 @@
  * through any {@link io.courier.Transport} and gives each handler its own consumer group, so events
  * survive crashes and failing handlers are retried or dead-lettered alone.
  *
- * <p>Unlike the seed's event bus, handlers are isolated from each other (a throwing handler, even
+ * <p>Unlike a naive event bus, handlers are isolated from each other (a throwing handler, even
  * one throwing an {@link java.lang.Error}, does not affect the others) and every failure is
  * reported, in an {@link io.courier.eventbus.EventDispatchException}, not only the first.
  * See {@code docs/eventbus.md}.

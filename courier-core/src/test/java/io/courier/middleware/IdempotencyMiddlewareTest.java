@@ -141,7 +141,7 @@ class IdempotencyMiddlewareTest {
         assertThat(runs).hasValue(0);
     }
 
-    /** Proves the race test can fail: the seed's "check processed, run, mark processed" runs the handler N times. */
+    /** Proves the race test can fail: a naive "check processed, run, mark processed" runs the handler N times. */
     @Test
     void theRaceTestCatchesACheckThenActStore() throws Exception {
         Race race = race(new CheckThenActStore(), 8);
@@ -283,7 +283,7 @@ class IdempotencyMiddlewareTest {
         }
     }
 
-    /** The seed's approach: "processed?" check, run, then mark processed. Not atomic, no in-progress state. */
+    /** The naive approach: "processed?" check, run, then mark processed. Not atomic, no in-progress state. */
     private static final class CheckThenActStore implements IdempotencyStore {
         private final Set<String> processed = ConcurrentHashMap.newKeySet();
 

@@ -14,7 +14,7 @@ public enum AssignmentStrategy {
     STICKY("org.apache.kafka.clients.consumer.StickyAssignor"),
     /** Range assignment per topic, eager rebalancing. */
     RANGE("org.apache.kafka.clients.consumer.RangeAssignor"),
-    /** Round-robin over all partitions, eager rebalancing (the seed's choice). */
+    /** Round-robin over all partitions, eager rebalancing. */
     ROUND_ROBIN("org.apache.kafka.clients.consumer.RoundRobinAssignor");
 
     private final String assignorClass;

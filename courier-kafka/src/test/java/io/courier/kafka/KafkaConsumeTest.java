@@ -40,8 +40,8 @@ class KafkaConsumeTest extends KafkaTestSupport {
     private static final Duration WAIT = Duration.ofSeconds(45);
 
     /**
-     * The seed's bug: a failed record was skipped with {@code continue} while later offsets were
-     * committed, so it was lost. Here record 3 fails once, later records succeed, the consumer is
+     * The classic bug: a failed record is skipped with {@code continue} while later offsets are
+     * committed, so it is lost. Here record 3 fails once, later records succeed, the consumer is
      * restarted: record 3 is processed and nothing is lost.
      */
     @Test

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Network faults injected with a TCP proxy between the transport and the broker: connections cut
- * while publishing and consuming, a consumer that dies mid-message. The seed had no reconnection at
+ * while publishing and consuming, a consumer that dies mid-message. A naive client has no reconnection at
  * all; here publishers wait for recovery or fail clearly, consumers resume, nothing confirmed is lost.
  */
 class ConnectionFaultTest {

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The seed nacked failures with requeue=true, so a poison message looped at full speed forever. Here,
+ * A naive consumer nacks failures with requeue=true, so a poison message loops at full speed forever. Here,
  * behind Courier's retry and dead-letter middleware, a failing message is retried a bounded number of
  * times with a delay (durably, through the delay ladder, into its group's queue only), then
  * dead-lettered with its reason in headers, while other messages keep flowing; afterwards nothing is

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The seed's publisher shared one channel between threads and re-enabled confirms (with a new
- * listener) on every publish, so confirms were matched to the wrong message. These tests publish from
+ * A naive publisher shares one channel between threads and re-enables confirms (with a new
+ * listener) on every publish, so confirms get matched to the wrong message. These tests publish from
  * many threads at once and with thousands of confirms outstanding, and check every future reports its
  * own message and every confirmed message is consumed.
  */

@@ -10,8 +10,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Looks at and acts on queues, tasks and servers (Asynq's {@code inspector.go}). The CLI and the
- * dashboard use only this class.
+ * Looks at and acts on queues, tasks and servers (Asynq's {@code inspector.go}): the public API for
+ * monitoring and operations tools, which need no access to the store beyond it.
  *
  * <pre>{@code
  * TaskInspector inspector = TaskInspector.create(store);

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 class QueueSelectorTest {
 
-    private static Map<String, Integer> seedWeights() {
+    private static Map<String, Integer> asynqExampleWeights() {
         Map<String, Integer> w = new LinkedHashMap<>();
         w.put("low", 1);
         w.put("critical", 6);
@@ -21,7 +21,7 @@ class QueueSelectorTest {
 
     @Test
     void strictOrderIsByWeightHighestFirst() {
-        QueueSelector s = new QueueSelector(seedWeights(), true, new Random(1));
+        QueueSelector s = new QueueSelector(asynqExampleWeights(), true, new Random(1));
         for (int i = 0; i < 10; i++) {
             assertThat(s.nextOrder()).containsExactly("critical", "default", "low");
         }
@@ -29,7 +29,7 @@ class QueueSelectorTest {
 
     @Test
     void weightedOrderPutsEachQueueFirstInProportionToItsWeight() {
-        QueueSelector s = new QueueSelector(seedWeights(), false, new Random(42));
+        QueueSelector s = new QueueSelector(asynqExampleWeights(), false, new Random(42));
         Map<String, Integer> first = new HashMap<>();
         int rounds = 20_000;
         for (int i = 0; i < rounds; i++) {
