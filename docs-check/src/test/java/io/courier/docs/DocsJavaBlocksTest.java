@@ -27,10 +27,13 @@ class DocsJavaBlocksTest {
 
     @TestFactory
     Stream<DynamicTest> everyJavaBlockCompiles() throws IOException {
-        return blocks().stream().map(block -> DynamicTest.dynamicTest(block.location(), () -> {
+        List<JavaBlock> blocks = blocks();
+        // One compiler run for all blocks; only if that fails is each block compiled alone, to name the culprits.
+        boolean allCompile = COMPILER.compilesTogether(blocks);
+        return blocks.stream().map(block -> DynamicTest.dynamicTest(block.location(), () -> {
             Assumptions.assumeTrue(block.kind() != JavaBlock.Kind.SKIP,
                     () -> block.location() + " is marked skip: " + block.skipReason().orElseThrow());
-            List<String> errors = COMPILER.errors(block);
+            List<String> errors = allCompile ? List.of() : COMPILER.errors(block);
             if (!errors.isEmpty()) {
                 Assertions.fail("The Java block at " + block.location() + " does not compile ("
                         + block.kind().name().toLowerCase(java.util.Locale.ROOT) + ", context " + block.context() + "):\n"

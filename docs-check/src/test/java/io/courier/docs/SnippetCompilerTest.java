@@ -88,6 +88,41 @@ class SnippetCompilerTest {
     }
 
     @Test
+    void blocksCompiledTogetherFailWhenOneFailsAndPassWhenAllPass() {
+        List<JavaBlock> good = MarkdownJavaBlocks.extract("docs/page.md", """
+                ```java
+                record Email(String to) {}
+                Message m = Message.ofText("x");
+                ```
+
+                ```java
+                record Email(String to) {}
+                public final class Factory implements TransportFactory {
+                    @Override
+                    public Transport create(Map<String, String> config) {
+                        return InMemoryTransport.create();
+                    }
+                }
+                ```
+
+                ```java
+                public final class Factory {
+                }
+                ```
+                """);
+        JavaBlock bad = only("""
+                ```java
+                Transport t = SqlTransport.sqlite(Path.of("x.db"));
+                ```
+                """);
+
+        assertThat(COMPILER.compilesTogether(good)).isTrue();   // the same names in several blocks do not clash
+        List<JavaBlock> withBad = new java.util.ArrayList<>(good);
+        withBad.add(bad);
+        assertThat(COMPILER.compilesTogether(withBad)).isFalse();
+    }
+
+    @Test
     void aSkippedBlockNeedsAReason() {
         assertThatThrownBy(() -> MarkdownJavaBlocks.extract("docs/page.md", """
                 <!-- snippet: skip -->
