@@ -54,7 +54,7 @@ class DocsConfigurationReferenceTest {
 
     @Test
     void everyBuilderOptionIsListed() throws IOException {
-        Path page = repositoryRoot().resolve("docs/configuration.md");
+        Path page = DocPages.ROOT.resolve("docs/configuration.md");
         String text = Files.readString(page, StandardCharsets.UTF_8);
         Set<String> missing = new TreeSet<>();
         for (Class<?> builder : BUILDERS) {
@@ -75,14 +75,5 @@ class DocsConfigurationReferenceTest {
                 .filter(n -> !NOT_OPTIONS.contains(n) && !names.contains(n))
                 .forEach(names::add);
         return names;
-    }
-
-    private static Path repositoryRoot() {
-        Path dir = Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("docs"))) {
-            dir = dir.getParent();
-        }
-        assertThat(dir).as("a folder with docs/ above the module").isNotNull();
-        return dir;
     }
 }

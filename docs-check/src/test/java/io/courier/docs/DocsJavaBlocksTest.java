@@ -22,7 +22,6 @@ import org.junit.jupiter.api.TestFactory;
  */
 class DocsJavaBlocksTest {
 
-    private static final Path ROOT = repositoryRoot();
     private static final SnippetCompiler COMPILER = SnippetCompiler.forTestClassPath();
 
     @TestFactory
@@ -45,7 +44,7 @@ class DocsJavaBlocksTest {
     /** Guards the test above against finding nothing (a moved docs folder would make it pass vacuously). */
     @Test
     void findsTheReadmeAndTheGuides() throws IOException {
-        assertThat(pages()).contains(ROOT.resolve("README.md"), ROOT.resolve("docs/testkit.md"));
+        assertThat(DocPages.all()).contains(DocPages.ROOT.resolve("README.md"), DocPages.ROOT.resolve("docs/testkit.md"));
         assertThat(blocks()).hasSizeGreaterThan(20);
         System.out.println("Java blocks in the docs: " + blocks().size() + ", skipped: "
                 + blocks().stream().filter(b -> b.kind() == JavaBlock.Kind.SKIP).count());
@@ -53,29 +52,9 @@ class DocsJavaBlocksTest {
 
     static List<JavaBlock> blocks() throws IOException {
         List<JavaBlock> blocks = new ArrayList<>();
-        for (Path page : pages()) {
-            String relative = ROOT.relativize(page).toString().replace('\\', '/');
-            blocks.addAll(MarkdownJavaBlocks.extract(relative, Files.readString(page, StandardCharsets.UTF_8)));
+        for (Path page : DocPages.all()) {
+            blocks.addAll(MarkdownJavaBlocks.extract(DocPages.name(page), Files.readString(page, StandardCharsets.UTF_8)));
         }
         return blocks;
-    }
-
-    private static List<Path> pages() throws IOException {
-        List<Path> pages = new ArrayList<>();
-        pages.add(ROOT.resolve("README.md"));
-        try (Stream<Path> docs = Files.walk(ROOT.resolve("docs"))) {
-            docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(pages::add);
-        }
-        return pages;
-    }
-
-    private static Path repositoryRoot() {
-        Path module = Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).toAbsolutePath();
-        for (Path dir = module; dir != null; dir = dir.getParent()) {
-            if (Files.isRegularFile(dir.resolve("README.md")) && Files.isDirectory(dir.resolve("docs"))) {
-                return dir;
-            }
-        }
-        throw new IllegalStateException("no README.md with a docs/ folder above " + module);
     }
 }
