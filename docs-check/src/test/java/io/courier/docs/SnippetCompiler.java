@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.tools.Diagnostic;
@@ -54,7 +55,8 @@ final class SnippetCompiler {
             "^public\\s+((abstract|final|sealed|non-sealed|strictfp)\\s+)*(class|interface|enum|record)\\s+(\\w+).*");
     private static final Pattern PACKAGE = Pattern.compile("^package\\s+[\\w.]+\\s*;.*");
 
-    private final JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
+    private final JavaCompiler compiler = Objects.requireNonNull(ToolProvider.getSystemJavaCompiler(),
+            "no Java compiler in this runtime: the docs check needs a JDK, not a JRE");
     /** Shared by every block: it caches the class path's jar indexes, which makes each compile faster. */
     private final StandardJavaFileManager files = compiler.getStandardFileManager(null, Locale.ROOT, StandardCharsets.UTF_8);
     private final String classPath;
