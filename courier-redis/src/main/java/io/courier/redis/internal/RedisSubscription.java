@@ -596,8 +596,8 @@ public final class RedisSubscription implements Subscription {
             if (e != null) {
                 log.warn("could not schedule a retry of entry {} of topic '{}' for group '{}'; it stays pending"
                         + " and is redelivered after its lease: {}", f.entryId, options.topic(), options.group(), e.toString());
-            } else if (delay.compareTo(context.config().schedulerInterval()) < 0) {
-                context.mover().kick();
+            } else {
+                context.mover().wakeAt(due);
             }
             finished(f, newHead(done));
         });
