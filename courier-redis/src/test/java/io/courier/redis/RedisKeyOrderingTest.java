@@ -238,8 +238,11 @@ class RedisKeyOrderingTest extends RedisTestSupport {
                 redeliveryDelay);
         assertThat(afterMillis).as("ms from the failure of k-0 to its redelivery after a graceful restart")
                 .isGreaterThanOrEqualTo(redeliveryDelay.toMillis() - 50);
-        assertThat(handled).as("k-0 again first, counted as its second attempt, then k-1")
-                .containsExactly("k-0@2", "k-1@1");
+        // k-1's attempt depends on whether the first consumer's read of it completed before close (a read
+        // whose reply close cut off counts as a delivery), so only its place is checked.
+        assertThat(handled).as("k-0 again first, counted as its second attempt, then k-1").hasSize(2)
+                .first().isEqualTo("k-0@2");
+        assertThat(handled.get(1)).startsWith("k-1@");
     }
 
     private long pendingOf(String topic, String consumer) {
