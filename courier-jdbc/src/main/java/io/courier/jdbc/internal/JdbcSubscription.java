@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@code maxInFlight} claimed and not yet handled), and writes the workers' settlements (ack, retry,
  * failure) in batches, in the same transaction as the next claim. When nothing more is visible it
  * waits for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
- * message, retry or expired lease is due, at most the poll interval: every claim also reads the
- * group's next {@code visible_at} within the poll interval ({@link Claimed}), so a delayed message is
- * claimed when due, not a poll interval later. Database errors never stop it: it
+ * message, retry or expired lease is due, at most the poll interval: a claim made when the last one
+ * was not full also reads the group's next {@code visible_at} within the poll interval
+ * ({@link Claimed}), so a delayed message is claimed when due, not a poll interval later. Database errors never stop it: it
  * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again. The main
  * poller also extends the leases of what the subscription holds, every third of the lease timeout,
  * so only a consumer that stopped (died, or lost the database) gives its deliveries up.
@@ -319,13 +319,16 @@ public final class JdbcSubscription implements Subscription {
                         wakeupsAtClaim = newMessages.get();
                         lastClaimNanos = System.nanoTime();
                     }
+                    // After a full claim the next is likely full too (a backlog): it reads no look-ahead,
+                    // and if it comes back short the poller claims again at once, with one.
+                    boolean lookAhead = idle && !helper;
                     List<ClaimedRow> claimed;
                     try {
                         Claimed result = store.settleAndClaim(db, groupId, owner, pending, limit, clock,
-                                options.leaseTimeout(), tuning.pollInterval());
+                                options.leaseTimeout(), lookAhead ? tuning.pollInterval() : Duration.ZERO);
                         claimed = result.rows();
                         if (limit > 0 && !helper) {
-                            nextDue = result.nextVisibleAt();
+                            nextDue = lookAhead || claimed.size() == limit ? result.nextVisibleAt() : clock.millis();
                         }
                     } catch (SQLException | RuntimeException e) {
                         inFlight.addAndGet(-limit);

@@ -110,7 +110,7 @@ public final class MessageStore {
     /**
      * Writes {@code settlements} (see {@link #settle}), then leases up to {@code limit} visible deliveries
      * (none when 0) for {@code lease}, atomically, and reads when the group's next delivery becomes
-     * visible within {@code lookAhead} (see {@link Claimed}). When the dialect can and every settlement
+     * visible within {@code lookAhead} (see {@link Claimed}; not read when it is zero). When the dialect can and every settlement
      * is an acknowledgement (the usual case), that is one request in auto-commit mode
      * ({@link SqlDialect#acknowledgeAndClaim}); otherwise one transaction.
      *

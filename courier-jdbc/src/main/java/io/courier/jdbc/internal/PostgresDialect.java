@@ -191,10 +191,22 @@ public final class PostgresDialect extends SqlDialect {
     @Override
     public Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
                          long lookAheadUntil) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(PLAN_GUARD + claimSql(t) + "; " + nextVisibleSql(t))) {
+        try (PreparedStatement ps = c.prepareStatement(PLAN_GUARD + claimSql(t) + lookAheadSql(t, now, lookAheadUntil))) {
             int next = bindClaim(ps, 1, groupId, now, leaseUntil, owner, limit);
-            bindNextVisible(ps, next, groupId, now, lookAheadUntil);
+            bindLookAhead(ps, next, groupId, now, lookAheadUntil);
             return execute(ps, 1, true, leaseUntil, limit);
+        }
+    }
+
+    /** {@link SqlDialect#nextVisibleSql} as a further statement of a request, or nothing without a look-ahead. */
+    private static String lookAheadSql(Tables t, long now, long lookAheadUntil) {
+        return lookAheadUntil > now ? "; " + nextVisibleSql(t) : "";
+    }
+
+    private static void bindLookAhead(PreparedStatement ps, int from, long groupId, long now, long lookAheadUntil)
+            throws SQLException {
+        if (lookAheadUntil > now) {
+            bindNextVisible(ps, from, groupId, now, lookAheadUntil);
         }
     }
 
@@ -330,7 +342,7 @@ public final class PostgresDialect extends SqlDialect {
                 + " AND d.message_row = a.message_row"
                 + " AND d.lease_owner = ? AND d.attempts = a.attempts";
         String request = limit == 0 ? ACK_GUARD + ack
-                : ACK_GUARD + ack + "; " + NESTED_LOOPS_BACK + claimSql(t) + "; " + nextVisibleSql(t);
+                : ACK_GUARD + ack + "; " + NESTED_LOOPS_BACK + claimSql(t) + lookAheadSql(t, now, lookAheadUntil);
         try (PreparedStatement ps = c.prepareStatement(request)) {
             ps.setArray(1, rowArray);
             ps.setArray(2, attemptArray);
@@ -339,7 +351,7 @@ public final class PostgresDialect extends SqlDialect {
             ps.setLong(5, owner);
             if (limit > 0) {
                 int next = bindClaim(ps, 6, groupId, now, leaseUntil, owner, limit);
-                bindNextVisible(ps, next, groupId, now, lookAheadUntil);
+                bindLookAhead(ps, next, groupId, now, lookAheadUntil);
             }
             // The guard's row, the DELETE's count, the second guard's row, the claim's rows, the look-ahead.
             return execute(ps, 2, limit > 0, leaseUntil, limit);

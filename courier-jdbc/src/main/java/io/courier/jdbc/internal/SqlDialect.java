@@ -179,17 +179,18 @@ public abstract class SqlDialect {
     /**
      * Leases up to {@code limit} visible deliveries of a group to {@code owner} until {@code leaseUntil},
      * counting one more attempt on each, and returns them with their messages, oldest first, and the
-     * earliest {@code visible_at} in {@code (now, lookAheadUntil]} after the claim (see {@link Claimed}).
+     * earliest {@code visible_at} in {@code (now, lookAheadUntil]} after the claim (see {@link Claimed});
+     * with {@code lookAheadUntil <= now} that is not read and {@link Claimed#NONE} is returned.
      */
     public abstract Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
                                   long lookAheadUntil) throws SQLException;
 
     /**
-     * The earliest {@code visible_at} of a group's deliveries in {@code (now, until]}: one step along the
-     * {@code (group_id, visible_at, message_row)} index from {@code now}. Bounded above so that it never
-     * walks the entries of leases (which lie a lease timeout ahead, many of them of deliveries already
-     * acknowledged and not yet vacuumed on PostgreSQL) when the look-ahead is shorter. Parameters: group,
-     * now, until.
+     * The earliest {@code visible_at} of a group's deliveries in {@code (now, until]}: a walk along the
+     * {@code (group_id, visible_at, message_row)} index from {@code now} to the first live entry, at most
+     * to {@code until}. On PostgreSQL the entries it may pass are those of leases taken a lease timeout
+     * before and expiring within the window, most of them of deliveries acknowledged since and not yet
+     * vacuumed; the bound keeps that to one poll interval's worth of claims. Parameters: group, now, until.
      */
     static String nextVisibleSql(Tables t) {
         return "SELECT visible_at FROM " + t.deliveries()

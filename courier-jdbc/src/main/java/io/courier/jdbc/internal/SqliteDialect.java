@@ -144,6 +144,9 @@ public final class SqliteDialect extends SqlDialect {
     public Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
                          long lookAheadUntil) throws SQLException {
         List<ClaimedRow> rows = lease(c, t, groupId, now, leaseUntil, owner, limit);
+        if (lookAheadUntil <= now) {
+            return new Claimed(rows, Claimed.NONE);
+        }
         try (Prepared p = prepare(c, nextVisibleSql(t))) {
             bindNextVisible(p.statement(), 1, groupId, now, lookAheadUntil);
             try (ResultSet rs = p.statement().executeQuery()) {
