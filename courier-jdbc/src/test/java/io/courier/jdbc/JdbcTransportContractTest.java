@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -288,6 +289,54 @@ abstract class JdbcTransportContractTest {
         Delivery delayed = r.deliveries.get(1);
         assertThat(delayed.message().payloadAsText()).isEqualTo("in 300 ms");
         assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+    }
+
+    /**
+     * With a 5 s poll interval, delayed messages due 300 ms apart each arrive within 500 ms of their due
+     * time (never before it), also behind a message delayed by a minute. A consumer whose wait after
+     * taking the first ignored the second one's due time waited out the poll interval: 4.7 s late.
+     */
+    @Test
+    void delayedMessagesArriveOnTimeWhateverThePollInterval() {
+        JdbcTransport t = open(b -> b.pollInterval(Duration.ofSeconds(5)));
+        assertDelayedMessagesOnTime(t, t, "punctual");
+    }
+
+    /**
+     * As {@link #delayedMessagesArriveOnTimeWhateverThePollInterval()}, published through another
+     * transport over the same database (as another process would), so no in-process wake-up helps. The
+     * consumer learns of them at its next look at the table (a notification on PostgreSQL, the poll
+     * interval on SQLite), so the first is published a poll interval ahead of its time.
+     */
+    @Test
+    void delayedMessagesFromAnotherPublisherArriveOnTime() {
+        Duration poll = Duration.ofSeconds(2);
+        JdbcTransport consumer = open(b -> b.pollInterval(poll));
+        JdbcTransport publisher = open(b -> b.pollInterval(poll));
+        assertDelayedMessagesOnTime(consumer, publisher, "elsewhere");
+    }
+
+    private static void assertDelayedMessagesOnTime(JdbcTransport consumer, JdbcTransport publisher, String topic) {
+        Map<String, Instant> receivedAt = new ConcurrentHashMap<>();
+        consumer.subscriber().subscribe(options(topic, "g").build(),
+                d -> receivedAt.put(d.message().payloadAsText(), Instant.now()));
+        Map<String, Instant> due = new LinkedHashMap<>();
+        for (long millis : new long[] {60_000, 2_500, 2_800}) {
+            Instant at = Instant.now().plusMillis(millis);
+            publisher.publisher().publishAt(topic, Message.ofText("after " + millis + " ms"), at).join();
+            due.put("after " + millis + " ms", at);
+        }
+        due.remove("after 60000 ms");
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> receivedAt.keySet().containsAll(due.keySet()));
+        due.forEach((text, at) -> {
+            System.out.printf("%s (%s): '%s' arrived %d ms after it was due%n", topic, consumer.name(), text,
+                    Duration.between(at, receivedAt.get(text)).toMillis());
+            assertThat(receivedAt.get(text)).as("'%s' received at (due %s)", text, at)
+                    .isAfterOrEqualTo(at.minusMillis(5))
+                    .isBeforeOrEqualTo(at.plusMillis(500));
+        });
+        assertThat(receivedAt).as("received, the minute's delay included").hasSize(2);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.courier.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.courier.jdbc.internal.Claimed;
 import io.courier.jdbc.internal.ClaimedRow;
 import io.courier.jdbc.internal.Migration;
 import io.courier.jdbc.internal.PostgresDialect;
@@ -66,7 +67,7 @@ class PostgresClaimPlanTest {
     void aClaimFromANeverAnalyzedBacklogReadsAboutWhatItTakes() throws SQLException {
         long before = visibleIndexReads();
 
-        List<ClaimedRow> claimed = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 100);
+        List<ClaimedRow> claimed = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 100, 1_001_000).rows();
 
         assertThat(claimed).extracting(ClaimedRow::messageRow)
                 .containsExactlyElementsOf(rows(1, 100));
@@ -74,13 +75,30 @@ class PostgresClaimPlanTest {
         assertThat(visibleIndexReads() - before).isLessThan(1_000);
     }
 
+    /**
+     * The claim's look-ahead for the next visible delivery is one step along the same index from the
+     * claim's time, and stops at the end of its window: the leases the claim just wrote, a lease timeout
+     * ahead, are not walked.
+     */
+    @Test
+    void theClaimsLookAheadTakesOneIndexStepAndStopsAtItsWindow() throws SQLException {
+        long before = visibleIndexReads();
+        Claimed claimed = dialect.claim(c, tables, GROUP, 5_000, 2_000_000, OWNER, 100, 6_000);
+        assertThat(claimed.rows()).extracting(ClaimedRow::messageRow).containsExactlyElementsOf(rows(1, 100));
+        assertThat(claimed.nextVisibleAt()).as("visible_at of row 4,001, the first after the claim's time").isEqualTo(5_001);
+
+        Claimed all = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 100, 1_001_000);
+        assertThat(all.nextVisibleAt()).as("nothing within the window; the leases lie beyond it").isEqualTo(Claimed.NONE);
+        assertThat(visibleIndexReads() - before).isLessThan(1_000);
+    }
+
     @Test
     void anAcknowledgeAndClaimRequestAlsoWalksTheIndex() throws SQLException {
-        List<ClaimedRow> first = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 100);
+        List<ClaimedRow> first = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 100, 1_001_000).rows();
         long before = visibleIndexReads();
 
         List<ClaimedRow> next = dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER,
-                first.stream().map(Settlement::ack).collect(Collectors.toList()), 1_000_000, 2_000_000, 100);
+                first.stream().map(Settlement::ack).collect(Collectors.toList()), 1_000_000, 2_000_000, 100, 1_001_000).rows();
 
         assertThat(next).extracting(ClaimedRow::messageRow).containsExactlyElementsOf(rows(101, 200));
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 100);
@@ -89,15 +107,15 @@ class PostgresClaimPlanTest {
 
     @Test
     void thePlannerSettingsLastOnlyForTheirRequestsOwnTransaction() throws SQLException {
-        List<ClaimedRow> claimed = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 10);
+        List<ClaimedRow> claimed = dialect.claim(c, tables, GROUP, 1_000_000, 2_000_000, OWNER, 10, 1_001_000).rows();
         assertThat(plannerSettings()).containsOnly("on");
 
         dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, claimed.subList(0, 5).stream().map(Settlement::ack)
-                .collect(Collectors.toList()), 1_000_000, 2_000_000, 0);
+                .collect(Collectors.toList()), 1_000_000, 2_000_000, 0, 1_001_000);
         assertThat(plannerSettings()).containsOnly("on");
 
         dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, claimed.subList(5, 10).stream().map(Settlement::ack)
-                .collect(Collectors.toList()), 1_000_000, 2_000_000, 10);
+                .collect(Collectors.toList()), 1_000_000, 2_000_000, 10, 1_001_000);
         assertThat(plannerSettings()).containsOnly("on");
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 10);
     }
@@ -122,7 +140,7 @@ class PostgresClaimPlanTest {
         leaseEverythingTo(OWNER);
         long before = keyIndexReads();
 
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 0);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 0, 1_001_000);
 
         assertThat(count("SELECT count(*) FROM " + tables.deliveries() + " WHERE message_row BETWEEN 501 AND 600")).isZero();
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 100);
@@ -134,7 +152,7 @@ class PostgresClaimPlanTest {
         leaseEverythingTo(OWNER);
         long before = keyIndexReads();
 
-        List<ClaimedRow> next = dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 100);
+        List<ClaimedRow> next = dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(501, 600), 0, 2_000_000, 100, 1_001_000).rows();
 
         assertThat(next).isEmpty();     // everything else is leased
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 100);
@@ -157,20 +175,20 @@ class PostgresClaimPlanTest {
         }
         long row = 1;
         for (int i = 0; i < 15; i++, row += 20) {
-            dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(row, row + 9), 0, 2_000_000, 0);
-            dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(row + 10, row + 19), 0, 2_000_000, 100);
+            dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(row, row + 9), 0, 2_000_000, 0, 1_001_000);
+            dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(row + 10, row + 19), 0, 2_000_000, 100, 1_001_000);
         }
 
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(1_001, 6_000), 0, 2_000_000, 0);
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(6_001, 11_000), 0, 2_000_000, 100);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(1_001, 6_000), 0, 2_000_000, 0, 1_001_000);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(6_001, 11_000), 0, 2_000_000, 100, 1_001_000);
 
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 10_300);
         assertThat(count("SELECT min(message_row) FROM " + tables.deliveries())).isEqualTo(301);
         assertThat(count("SELECT count(*) FROM " + tables.deliveries() + " WHERE message_row <= 11000")).isEqualTo(700);
         // Generically planned, an acknowledgement still looks up only its own rows.
         long before = keyIndexReads();
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(11_001, 11_100), 0, 2_000_000, 0);
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(11_101, 11_200), 0, 2_000_000, 100);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(11_001, 11_100), 0, 2_000_000, 0, 1_001_000);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks(11_101, 11_200), 0, 2_000_000, 100, 1_001_000);
         assertThat(keyIndexReads() - before).isLessThan(1_000);
         assertThat(count("SELECT count(*) FROM " + tables.deliveries())).isEqualTo(BACKLOG - 10_500);
     }
@@ -187,8 +205,8 @@ class PostgresClaimPlanTest {
                 Settlement.ack(new ClaimedRow(1, 1, null, 0)),      // this consumer's lease: deleted
                 Settlement.ack(new ClaimedRow(2, 2, null, 0)));     // an older attempt's ack: the row stays
 
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER + 1, acks.subList(0, 1), 0, 2_000_000, 0);
-        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks, 0, 2_000_000, 0);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER + 1, acks.subList(0, 1), 0, 2_000_000, 0, 1_001_000);
+        dialect.acknowledgeAndClaim(c, tables, GROUP, OWNER, acks, 0, 2_000_000, 0, 1_001_000);
 
         assertThat(count("SELECT count(*) FROM " + tables.deliveries() + " WHERE message_row IN (1, 2)")).isEqualTo(1);
         assertThat(count("SELECT message_row FROM " + tables.deliveries() + " WHERE message_row IN (1, 2)")).isEqualTo(2);

@@ -43,7 +43,7 @@ public final class RedisConfig {
     public static final Duration DEFAULT_CLAIM_INTERVAL = Duration.ofSeconds(2);
     /** Default {@code XAUTOCLAIM COUNT}: {@value}. */
     public static final int DEFAULT_CLAIM_BATCH_SIZE = 100;
-    /** Default interval at which due delayed messages and retries are moved onto their streams: 200 ms. */
+    /** Default longest pause of the mover of due delayed messages and retries: 200 ms. */
     public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofMillis(200);
     /** Default number of due messages one mover call moves: {@value}. */
     public static final int DEFAULT_MOVE_BATCH_SIZE = 200;
@@ -257,7 +257,12 @@ public final class RedisConfig {
         return claimBatchSize;
     }
 
-    /** How often due delayed messages and retries are moved onto their streams (default 200 ms). */
+    /**
+     * Longest pause of the mover that puts due delayed messages and retries onto their streams
+     * (default 200 ms). The mover runs when the earliest due time it knows of comes (its own process's
+     * delayed publishes and retries, and whatever its last pass saw in Redis), so this bounds only how
+     * soon it sees members that another process added.
+     */
     public Duration schedulerInterval() {
         return schedulerInterval;
     }
@@ -509,7 +514,10 @@ public final class RedisConfig {
             return this;
         }
 
-        /** Interval of the delayed-delivery and retry mover (10 ms .. 1 min, default 200 ms). */
+        /**
+         * Longest pause of the delayed-delivery and retry mover (10 ms .. 1 min, default 200 ms); see
+         * {@link RedisConfig#schedulerInterval()}.
+         */
         public Builder schedulerInterval(Duration schedulerInterval) {
             requireBetween(schedulerInterval, Duration.ofMillis(10), Duration.ofMinutes(1), "schedulerInterval");
             this.schedulerInterval = schedulerInterval;

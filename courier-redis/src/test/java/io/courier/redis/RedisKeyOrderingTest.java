@@ -205,6 +205,46 @@ class RedisKeyOrderingTest extends RedisTestSupport {
         assertThat(first.isRunning()).isFalse();
     }
 
+    /**
+     * A keyed message whose handler failed waits for its failure redelivery delay in place; a graceful
+     * close in the meantime hands it back to the group, but not earlier than that delay: the next
+     * subscriber gets it once the delay has passed, and the key's next message only after it.
+     */
+    @Test
+    void aFailedKeyedMessageHandedBackByCloseComesBackOnlyAfterItsRedeliveryDelay() throws Exception {
+        RedisStreamsTransport redis = keyOrdered();
+        Duration redeliveryDelay = Duration.ofSeconds(3);
+        SubscriptionOptions options = SubscriptionOptions.builder("restart", "g").concurrency(2)
+                .failureRedeliveryDelay(redeliveryDelay).build();
+        Map<String, Long> failedAt = new ConcurrentHashMap<>();
+        Subscription first = redis.subscriber().subscribe(options, d -> {
+            failedAt.putIfAbsent(d.message().payloadAsText(), System.nanoTime());
+            throw new IllegalStateException("first consumer fails " + d.message().payloadAsText());
+        });
+        redis.publisher().publish("restart", keyed("k", "k-0")).join();
+        await().atMost(WAIT).until(() -> failedAt.containsKey("k-0"));
+        redis.publisher().publish("restart", keyed("k", "k-1")).join();
+        first.close();
+
+        List<String> handled = new CopyOnWriteArrayList<>();
+        Map<String, Long> handledAt = new ConcurrentHashMap<>();
+        keyOrdered().subscriber().subscribe(options, d -> {
+            handledAt.putIfAbsent(d.message().payloadAsText(), System.nanoTime());
+            handled.add(d.message().payloadAsText() + "@" + d.attempt());
+        });
+        await().atMost(WAIT).until(() -> handled.size() >= 2);
+        long afterMillis = TimeUnit.NANOSECONDS.toMillis(handledAt.get("k-0") - failedAt.get("k-0"));
+        System.out.printf("failed keyed message redelivered %d ms after its failure (delay %s)%n", afterMillis,
+                redeliveryDelay);
+        assertThat(afterMillis).as("ms from the failure of k-0 to its redelivery after a graceful restart")
+                .isGreaterThanOrEqualTo(redeliveryDelay.toMillis() - 50);
+        // k-1's attempt depends on whether the first consumer's read of it completed before close (a read
+        // whose reply close cut off counts as a delivery), so only its place is checked.
+        assertThat(handled).as("k-0 again first, counted as its second attempt, then k-1").hasSize(2)
+                .first().isEqualTo("k-0@2");
+        assertThat(handled.get(1)).startsWith("k-1@");
+    }
+
     private long pendingOf(String topic, String consumer) {
         return raw.xpending(stream(topic), Consumer.from("g", consumer), Range.create("-", "+"), Limit.from(100)).size();
     }

@@ -334,6 +334,46 @@ class RedisStreamsTransportTest extends RedisTestSupport {
         assertThat(raw.zcard(stream("reminders") + ":delayed")).isEqualTo(1);   // the long one still waits
     }
 
+    /**
+     * With a 5 s scheduler interval, delayed messages due 300 ms apart (behind one due in a minute) and a
+     * retry after 500 ms each arrive within 500 ms of their due time, never before it: the mover runs
+     * when the earliest member it knows of is due, not on its interval. On the interval alone they were
+     * late by up to 5 s.
+     */
+    @Test
+    void delayedMessagesAndRetriesAreMovedWhenDueWhateverTheSchedulerInterval() {
+        RedisStreamsTransport t = transport(config().schedulerInterval(Duration.ofSeconds(5)).build());
+        Map<String, Instant> receivedAt = new ConcurrentHashMap<>();
+        Map<String, Instant> due = new ConcurrentHashMap<>();
+        t.subscriber().subscribe(SubscriptionOptions.builder("punctual", "g").build(), d -> {
+            String text = d.message().payloadAsText();
+            if (text.equals("retried") && d.attempt() == 1) {
+                due.put(text, Instant.now().plusMillis(500));
+                d.retryAfter(Duration.ofMillis(500), Map.of());
+                return;
+            }
+            receivedAt.putIfAbsent(text, Instant.now());
+        });
+        DelayedPublisher publisher = (DelayedPublisher) t.publisher();
+        publisher.publishAfter("punctual", Message.ofText("after a minute"), Duration.ofMinutes(1)).join();
+        for (long millis : new long[] {2_000, 2_300}) {
+            Instant at = Instant.now().plusMillis(millis);
+            publisher.publishAt("punctual", Message.ofText("after " + millis + " ms"), at).join();
+            due.put("after " + millis + " ms", at);
+        }
+        t.publisher().publish("punctual", Message.ofText("retried")).join();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> receivedAt.keySet().containsAll(due.keySet()));
+        due.forEach((text, at) -> {
+            System.out.printf("redis: '%s' arrived %d ms after it was due%n", text,
+                    Duration.between(at, receivedAt.get(text)).toMillis());
+            assertThat(receivedAt.get(text)).as("'%s' received at (due %s)", text, at)
+                    .isAfterOrEqualTo(at.minusMillis(5))
+                    .isBeforeOrEqualTo(at.plusMillis(500));
+        });
+        assertThat(receivedAt).as("received, the minute's delay included").hasSize(3);
+    }
+
     @Test
     void delayedAndRetriedMessagesKeepBinaryPayloadsThroughTheLuaMover() {
         RedisStreamsTransport redis = transport();

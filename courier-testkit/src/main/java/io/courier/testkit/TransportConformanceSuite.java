@@ -1061,6 +1061,73 @@ public abstract class TransportConformanceSuite {
         checker.assertComplete();
     }
 
+    /**
+     * Two delayed messages due 300 ms apart, published while the subscription waits: each arrives no
+     * earlier than due and within {@link TransportFeatures#delayTolerance()} after it. A consumer that,
+     * after taking the first, waits out its poll interval instead of the second one's due time fails.
+     */
+    @Test
+    void consecutiveDelayedMessagesArriveOnTime() throws Exception {
+        assumeTrue(features.delayedDelivery(), skipped("delayedDelivery", false));
+        assertDelayedMessagesOnTime("consecutive", Duration.ofMillis(2000), Duration.ofMillis(2300));
+    }
+
+    /** As {@link #consecutiveDelayedMessagesArriveOnTime()}, with a message delayed by 60 s published first. */
+    @Test
+    void consecutiveDelayedMessagesBehindALongDelayArriveOnTime() throws Exception {
+        assumeTrue(features.delayedDelivery(), skipped("delayedDelivery", false));
+        assertDelayedMessagesOnTime("behind-long", Duration.ofSeconds(60), Duration.ofMillis(2000),
+                Duration.ofMillis(2300));
+    }
+
+    /**
+     * Subscribes, publishes one message per delay in the order given, and checks that every message
+     * due within the await timeout arrives no earlier than due and within the declared tolerance after
+     * it; one due later must not arrive. Prints each message's lateness.
+     */
+    private void assertDelayedMessagesOnTime(String name, Duration... delays) throws Exception {
+        DelayedPublisher publisher = (DelayedPublisher) transport.publisher();
+        String topic = uniqueName(name);
+        DeliveryChecker checker = new DeliveryChecker(topic);
+        Map<String, Instant> receivedAt = new ConcurrentHashMap<>();
+        subscribe(options(topic, uniqueName("g")).build(), d -> {
+            receivedAt.putIfAbsent(d.message().id(), Instant.now());
+            checker.received(d);
+        });
+
+        record Due(Message message, Duration delay, Instant earliest, Instant latest) {
+        }
+        List<Due> expected = new ArrayList<>();
+        List<Message> notYetDue = new ArrayList<>();
+        List<Message> m = messages(name, delays.length);
+        for (int i = 0; i < delays.length; i++) {
+            Instant before = Instant.now();
+            get(publisher.publishAfter(topic, m.get(i), delays[i]));
+            if (delays[i].compareTo(features.awaitTimeout()) < 0) {
+                expected.add(new Due(m.get(i), delays[i], before.plus(delays[i]), Instant.now().plus(delays[i])));
+                checker.sent(m.get(i));
+            } else {
+                notYetDue.add(m.get(i));
+            }
+        }
+        awaitAllReceived(checker);
+
+        for (Due due : expected) {
+            Instant at = receivedAt.get(due.message().id());
+            System.out.printf("%s: message delayed by %d ms arrived %d ms after it was due (%s)%n", testName,
+                    due.delay().toMillis(), Duration.between(due.earliest(), at).toMillis(), transport.name());
+            assertThat(at).as("message delayed by %s received at (due %s)", due.delay(), due.earliest())
+                    .isAfterOrEqualTo(due.earliest().minus(EARLY_TOLERANCE));
+            assertThat(at).as("message delayed by %s received at (due by %s, tolerance %s)", due.delay(), due.latest(),
+                            features.delayTolerance())
+                    .isBeforeOrEqualTo(due.latest().plus(features.delayTolerance()));
+        }
+        for (Message early : notYetDue) {
+            assertThat(checker.timesReceived(early.id())).as("%s delivered before it was due", early.id()).isZero();
+        }
+        checker.assertComplete();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Shutdown, ordering, idempotency, backpressure, faults
     // ---------------------------------------------------------------------------------------------

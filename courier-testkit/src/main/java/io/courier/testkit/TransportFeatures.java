@@ -50,8 +50,9 @@ import java.util.Objects;
  *                             short, default {@code 2 s}
  * @param awaitTimeout         how long the suite waits for an expected outcome before failing; a
  *                             generous correctness bound, not a performance target; default {@code 30 s}
- * @param delayTolerance       how late a delayed message may arrive after its delivery time; default
- *                             {@code 3 s} (it may never arrive early)
+ * @param delayTolerance       how late a delayed message may arrive after its delivery time: a
+ *                             generous bound on what should be a few milliseconds; default
+ *                             {@code 500 ms} (it may never arrive early)
  */
 public record TransportFeatures(
         boolean persistent,
@@ -74,7 +75,7 @@ public record TransportFeatures(
     /** Default {@link #awaitTimeout()}. */
     public static final Duration DEFAULT_AWAIT_TIMEOUT = Duration.ofSeconds(30);
     /** Default {@link #delayTolerance()}. */
-    public static final Duration DEFAULT_DELAY_TOLERANCE = Duration.ofSeconds(3);
+    public static final Duration DEFAULT_DELAY_TOLERANCE = Duration.ofMillis(500);
 
     /** Validates the declaration; messages say what was expected and what was given. */
     public TransportFeatures {
@@ -209,7 +210,7 @@ public record TransportFeatures(
             return this;
         }
 
-        /** See {@link TransportFeatures#delayTolerance()}; default 3 s. */
+        /** See {@link TransportFeatures#delayTolerance()}; default 500 ms. */
         public Builder delayTolerance(Duration value) {
             this.delayTolerance = value;
             return this;

@@ -33,9 +33,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The poller claims batches of visible deliveries into a local buffer (never more than
  * {@code maxInFlight} claimed and not yet handled), and writes the workers' settlements (ack, retry,
- * failure) in batches, in the same transaction as the next claim. When nothing is visible it waits
- * for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
- * message or expired lease is due, at most the poll interval. Database errors never stop it: it
+ * failure) in batches, in the same transaction as the next claim. When nothing more is visible it
+ * waits for a wake-up (a publish in this JVM, a PostgreSQL notification) or until the next delayed
+ * message, retry or expired lease is due, at most the poll interval: a claim made when the last one
+ * was not full also reads the group's next {@code visible_at} within the poll interval
+ * ({@link Claimed}), so a delayed message is claimed when due, not a poll interval later. Database errors never stop it: it
  * keeps the unsettled outcomes, logs, backs off (100 ms doubling to 5 s) and tries again. The main
  * poller also extends the leases of what the subscription holds, every third of the lease timeout,
  * so only a consumer that stopped (died, or lost the database) gives its deliveries up.
@@ -236,6 +238,10 @@ public final class JdbcSubscription implements Subscription {
         boolean lookAgain = true;
         long wakeupsAtClaim = newMessages.get();
         long lastClaimNanos = System.nanoTime();
+        // The main poller's next due time (epoch ms): when the next delivery it knows of becomes
+        // visible (a delayed message, a retry, an expired lease), as its last claim read it. It claims
+        // then, whatever the poll interval, so a delayed message is not late by a poll interval.
+        long nextDue = Claimed.NONE;
         List<Settlement> pending = new ArrayList<>();
         long firstPendingAt = 0;
         boolean idle = false;
@@ -272,7 +278,8 @@ public final class JdbcSubscription implements Subscription {
                 int capacity = closing ? 0 : options.maxInFlight() - inFlight.get();
                 int want = Math.min(tuning.claimBatchSize(), capacity);
                 long sinceClaim = System.nanoTime() - lastClaimNanos;
-                boolean worthLooking = lookAgain || newMessages.get() != wakeupsAtClaim || sinceClaim >= pollNanos;
+                boolean worthLooking = lookAgain || newMessages.get() != wakeupsAtClaim || sinceClaim >= pollNanos
+                        || !helper && clock.millis() >= nextDue;
                 boolean claimWorth = want > 0 && worthLooking && (helper ? helping && want >= claimThreshold
                         : want >= claimThreshold || buffer.isEmpty());
                 boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.ackBatchSize() || claimWorth || closing
@@ -280,20 +287,20 @@ public final class JdbcSubscription implements Subscription {
                 if (!claimWorth && !flushDue) {
                     long wait = pending.isEmpty() ? pollNanos : ACK_LINGER_NANOS - (System.nanoTime() - firstPendingAt);
                     if (!worthLooking) {
-                        wait = Math.min(wait, pollNanos - sinceClaim);
+                        wait = Math.min(wait, Math.min(pollNanos - sinceClaim, untilDue(nextDue)));
                     }
                     signal.await(Math.max(helper ? wait : Math.min(wait, untilLeaseExtension()), 1));
                     continue;
                 }
                 try {
                     boolean claim = claimWorth;
-                    long nextVisible = Long.MAX_VALUE;
+                    long nextVisible = Claimed.NONE;
                     if (claim && idle && lookBeforeClaiming && !helper) {
                         // Look before taking the write lock: an idle consumer must not serialise SQLite writers.
                         OptionalLong next = db.read(c -> store.nextVisibleAt(c, groupId));
                         if (next.isEmpty() || next.getAsLong() > clock.millis()) {
                             claim = false;
-                            nextVisible = next.orElse(Long.MAX_VALUE);
+                            nextVisible = next.orElse(Claimed.NONE);
                         }
                     }
                     if (!claim && pending.isEmpty()) {
@@ -308,14 +315,21 @@ public final class JdbcSubscription implements Subscription {
                     if (limit == 0 && pending.isEmpty()) {
                         continue;   // another poller took the room meanwhile
                     }
-                    long claimedAt = clock.millis();
                     if (limit > 0) {
                         wakeupsAtClaim = newMessages.get();
                         lastClaimNanos = System.nanoTime();
                     }
+                    // After a full claim the next is likely full too (a backlog): it reads no look-ahead,
+                    // and if it comes back short the poller claims again at once, with one.
+                    boolean lookAhead = idle && !helper;
                     List<ClaimedRow> claimed;
                     try {
-                        claimed = store.settleAndClaim(db, groupId, owner, pending, limit, clock, options.leaseTimeout());
+                        Claimed result = store.settleAndClaim(db, groupId, owner, pending, limit, clock,
+                                options.leaseTimeout(), lookAhead ? tuning.pollInterval() : Duration.ZERO);
+                        claimed = result.rows();
+                        if (limit > 0 && !helper) {
+                            nextDue = lookAhead || claimed.size() == limit ? result.nextVisibleAt() : clock.millis();
+                        }
                     } catch (SQLException | RuntimeException e) {
                         inFlight.addAndGet(-limit);
                         throw e;
@@ -338,10 +352,6 @@ public final class JdbcSubscription implements Subscription {
                     recovered(failingSince);
                     failingSince = 0;
                     backoff = 0;
-                    if (limit > 0 && claimed.isEmpty() && !helper) {
-                        waitAfterEmptyClaim(claimedAt, pollNanos);
-                        lookAgain = true;
-                    }
                 } catch (SQLException | RuntimeException e) {
                     lookAgain = true;
                     backoff = backoff == 0 ? MIN_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, backoff * 2);
@@ -396,29 +406,13 @@ public final class JdbcSubscription implements Subscription {
         }
     }
 
-    /**
-     * A claim at or after {@code claimedAt} found nothing. Wait until the next delivery is due; when
-     * some were visible already and still not claimable (their key has an earlier message in flight,
-     * or another consumer holds their rows), wait for a settlement or a publish to wake us, at most the
-     * poll interval, instead of claiming again at once and spinning on the database. A delivery that
-     * became visible just after the claim is claimed at once.
-     */
-    private void waitAfterEmptyClaim(long claimedAt, long pollNanos) throws SQLException, InterruptedException {
-        long due = db.read(c -> store.nextVisibleAt(c, groupId)).orElse(Long.MAX_VALUE);
-        if (due <= claimedAt) {
-            idleWait(Long.MAX_VALUE, pollNanos);
-        } else if (due > clock.millis()) {
-            idleWait(due, pollNanos);
-        }
+    private void idleWait(long nextVisible, long pollNanos) throws InterruptedException {
+        pollerSignal.await(Math.min(Math.min(pollNanos, untilLeaseExtension()), untilDue(nextVisible)));
     }
 
-    private void idleWait(long nextVisible, long pollNanos) throws InterruptedException {
-        long wait = Math.min(pollNanos, untilLeaseExtension());
-        if (nextVisible != Long.MAX_VALUE) {
-            long untilDue = TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextVisible - clock.millis()));
-            wait = Math.min(wait, untilDue);
-        }
-        pollerSignal.await(wait);
+    /** Nanoseconds until {@code due} (epoch ms), at least 1; long for {@link Claimed#NONE}. */
+    private long untilDue(long due) {
+        return due == Claimed.NONE ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(Math.max(1, due - clock.millis()));
     }
 
     // ---------------------------------------------------------------- lease extension

@@ -109,16 +109,20 @@ public final class MessageStore {
 
     /**
      * Writes {@code settlements} (see {@link #settle}), then leases up to {@code limit} visible deliveries
-     * (none when 0) for {@code lease}, atomically. When the dialect can and every settlement is an
-     * acknowledgement (the usual case), that is one request in auto-commit mode
+     * (none when 0) for {@code lease}, atomically, and reads when the group's next delivery becomes
+     * visible within {@code lookAhead} (see {@link Claimed}; not read when it is zero). When the dialect can and every settlement
+     * is an acknowledgement (the usual case), that is one request in auto-commit mode
      * ({@link SqlDialect#acknowledgeAndClaim}); otherwise one transaction.
+     *
+     * @return what was claimed; {@link Claimed#NOTHING} when {@code limit} is 0
      */
-    public List<ClaimedRow> settleAndClaim(Database db, long groupId, long owner, List<Settlement> settlements, int limit,
-                                           Clock clock, Duration lease) throws SQLException {
+    public Claimed settleAndClaim(Database db, long groupId, long owner, List<Settlement> settlements, int limit,
+                                  Clock clock, Duration lease, Duration lookAhead) throws SQLException {
         if (dialect.acknowledgesAndClaimsInOneRequest() && onlyAcks(settlements)) {
             return db.autoCommit(c -> {
                 long now = clock.millis();
-                return dialect.acknowledgeAndClaim(c, t, groupId, owner, settlements, now, now + lease.toMillis(), limit);
+                return dialect.acknowledgeAndClaim(c, t, groupId, owner, settlements, now, now + lease.toMillis(), limit,
+                        now + lookAhead.toMillis());
             });
         }
         return db.inTransaction(c -> {
@@ -126,10 +130,10 @@ public final class MessageStore {
                 settle(c, groupId, owner, settlements);
             }
             if (limit == 0) {
-                return List.of();
+                return Claimed.NOTHING;
             }
             long now = clock.millis();
-            return claim(c, groupId, now, now + lease.toMillis(), owner, limit);
+            return dialect.claim(c, t, groupId, now, now + lease.toMillis(), owner, limit, now + lookAhead.toMillis());
         });
     }
 
@@ -140,12 +144,6 @@ public final class MessageStore {
             }
         }
         return true;
-    }
-
-    /** Leases up to {@code limit} visible deliveries; see {@link SqlDialect#claim}. */
-    public List<ClaimedRow> claim(Connection c, long groupId, long now, long leaseUntil, long owner, int limit)
-            throws SQLException {
-        return dialect.claim(c, t, groupId, now, leaseUntil, owner, limit);
     }
 
     /**

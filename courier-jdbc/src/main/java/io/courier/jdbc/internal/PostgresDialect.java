@@ -184,12 +184,29 @@ public final class PostgresDialect extends SqlDialect {
         }
     }
 
+    /**
+     * One request: {@link #PLAN_GUARD}, the claim, and the look-ahead for the next visible delivery
+     * ({@link SqlDialect#nextVisibleSql}), which as a statement of its own sees the claim's leases.
+     */
     @Override
-    public List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
-            throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(PLAN_GUARD + claimSql(t))) {
-            bindClaim(ps, 1, groupId, now, leaseUntil, owner, limit);
+    public Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
+                         long lookAheadUntil) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(PLAN_GUARD + claimSql(t) + lookAheadSql(t, now, lookAheadUntil))) {
+            int next = bindClaim(ps, 1, groupId, now, leaseUntil, owner, limit);
+            bindLookAhead(ps, next, groupId, now, lookAheadUntil);
             return execute(ps, 1, true, leaseUntil, limit);
+        }
+    }
+
+    /** {@link SqlDialect#nextVisibleSql} as a further statement of a request, or nothing without a look-ahead. */
+    private static String lookAheadSql(Tables t, long now, long lookAheadUntil) {
+        return lookAheadUntil > now ? "; " + nextVisibleSql(t) : "";
+    }
+
+    private static void bindLookAhead(PreparedStatement ps, int from, long groupId, long now, long lookAheadUntil)
+            throws SQLException {
+        if (lookAheadUntil > now) {
+            bindNextVisible(ps, from, groupId, now, lookAheadUntil);
         }
     }
 
@@ -224,20 +241,23 @@ public final class PostgresDialect extends SqlDialect {
     private static final String NESTED_LOOPS_BACK = "SELECT set_config('enable_nestloop', 'on', true); ";
 
     /**
-     * Runs a request of guard statements, other statements and, when {@code claims}, the claim last;
-     * reads every result so that errors surface.
+     * Runs a request of guard statements, other statements and, when {@code claims}, the claim and the
+     * look-ahead last; reads every result so that errors surface.
      *
      * @param guards the number of result sets (one row each) that come before the claim's rows
      */
-    private static List<ClaimedRow> execute(PreparedStatement ps, int guards, boolean claims, long leaseUntil, int limit)
+    private static Claimed execute(PreparedStatement ps, int guards, boolean claims, long leaseUntil, int limit)
             throws SQLException {
-        List<List<ClaimedRow>> result = new ArrayList<>(1);
+        List<ClaimedRow> rows = new ArrayList<>(limit);
+        long[] nextVisibleAt = {Claimed.NONE};
         readResults(ps, (index, rs) -> {
             if (claims && index == guards) {
-                result.add(claimed(rs, leaseUntil, limit));
+                rows.addAll(claimed(rs, leaseUntil, limit));
+            } else if (claims && index == guards + 1) {
+                nextVisibleAt[0] = nextVisible(rs);
             }
         });
-        return result.isEmpty() ? List.of() : result.get(0);
+        return claims ? new Claimed(rows, nextVisibleAt[0]) : Claimed.NOTHING;
     }
 
     /** Reads one result set of a request; {@code index} counts the request's result sets from 0. */
@@ -293,10 +313,10 @@ public final class PostgresDialect extends SqlDialect {
      * the deletes (a key freed by an acknowledgement is claimable at once).
      */
     @Override
-    public List<ClaimedRow> acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
-                                                long now, long leaseUntil, int limit) throws SQLException {
+    public Claimed acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
+                                       long now, long leaseUntil, int limit, long lookAheadUntil) throws SQLException {
         if (acks.isEmpty()) {
-            return limit == 0 ? List.of() : claim(c, t, groupId, now, leaseUntil, owner, limit);
+            return limit == 0 ? Claimed.NOTHING : claim(c, t, groupId, now, leaseUntil, owner, limit, lookAheadUntil);
         }
         Long[] rows = new Long[acks.size()];
         Integer[] attempts = new Integer[acks.size()];
@@ -321,7 +341,8 @@ public final class PostgresDialect extends SqlDialect {
                 + " WHERE d.group_id = ? AND d.message_row = ANY(ARRAY(SELECT unnest(?::bigint[])))"
                 + " AND d.message_row = a.message_row"
                 + " AND d.lease_owner = ? AND d.attempts = a.attempts";
-        String request = limit == 0 ? ACK_GUARD + ack : ACK_GUARD + ack + "; " + NESTED_LOOPS_BACK + claimSql(t);
+        String request = limit == 0 ? ACK_GUARD + ack
+                : ACK_GUARD + ack + "; " + NESTED_LOOPS_BACK + claimSql(t) + lookAheadSql(t, now, lookAheadUntil);
         try (PreparedStatement ps = c.prepareStatement(request)) {
             ps.setArray(1, rowArray);
             ps.setArray(2, attemptArray);
@@ -329,9 +350,10 @@ public final class PostgresDialect extends SqlDialect {
             ps.setArray(4, rowArray);
             ps.setLong(5, owner);
             if (limit > 0) {
-                bindClaim(ps, 6, groupId, now, leaseUntil, owner, limit);
+                int next = bindClaim(ps, 6, groupId, now, leaseUntil, owner, limit);
+                bindLookAhead(ps, next, groupId, now, lookAheadUntil);
             }
-            // The guard's row, the DELETE's count, the second guard's row, then the claim's rows.
+            // The guard's row, the DELETE's count, the second guard's row, the claim's rows, the look-ahead.
             return execute(ps, 2, limit > 0, leaseUntil, limit);
         } finally {
             rowArray.free();
@@ -358,14 +380,16 @@ public final class PostgresDialect extends SqlDialect {
                 + " m.payload, m.timestamp_ns";
     }
 
-    private static void bindClaim(PreparedStatement ps, int from, long groupId, long now, long leaseUntil, long owner,
-                                  int limit) throws SQLException {
+    /** Binds {@link #claimSql} from parameter {@code from}; returns the next parameter's index. */
+    private static int bindClaim(PreparedStatement ps, int from, long groupId, long now, long leaseUntil, long owner,
+                                 int limit) throws SQLException {
         ps.setLong(from, groupId);
         ps.setLong(from + 1, now);
         ps.setInt(from + 2, limit);
         ps.setLong(from + 3, leaseUntil);
         ps.setLong(from + 4, owner);
         ps.setLong(from + 5, groupId);
+        return from + 6;
     }
 
     private static List<ClaimedRow> claimed(ResultSet rs, long leaseUntil, int limit) throws SQLException {

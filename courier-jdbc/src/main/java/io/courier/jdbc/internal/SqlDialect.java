@@ -178,10 +178,36 @@ public abstract class SqlDialect {
 
     /**
      * Leases up to {@code limit} visible deliveries of a group to {@code owner} until {@code leaseUntil},
-     * counting one more attempt on each, and returns them with their messages, oldest first.
+     * counting one more attempt on each, and returns them with their messages, oldest first, and the
+     * earliest {@code visible_at} in {@code (now, lookAheadUntil]} after the claim (see {@link Claimed});
+     * with {@code lookAheadUntil <= now} that is not read and {@link Claimed#NONE} is returned.
      */
-    public abstract List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil,
-                                           long owner, int limit) throws SQLException;
+    public abstract Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
+                                  long lookAheadUntil) throws SQLException;
+
+    /**
+     * The earliest {@code visible_at} of a group's deliveries in {@code (now, until]}: a walk along the
+     * {@code (group_id, visible_at, message_row)} index from {@code now} to the first live entry, at most
+     * to {@code until}. On PostgreSQL the entries it may pass are those of leases taken a lease timeout
+     * before and expiring within the window, most of them of deliveries acknowledged since and not yet
+     * vacuumed; the bound keeps that to one poll interval's worth of claims. Parameters: group, now, until.
+     */
+    static String nextVisibleSql(Tables t) {
+        return "SELECT visible_at FROM " + t.deliveries()
+                + " WHERE group_id = ? AND visible_at > ? AND visible_at <= ? ORDER BY visible_at LIMIT 1";
+    }
+
+    /** Binds {@link #nextVisibleSql} from parameter {@code from}. */
+    static void bindNextVisible(PreparedStatement ps, int from, long groupId, long now, long until) throws SQLException {
+        ps.setLong(from, groupId);
+        ps.setLong(from + 1, now);
+        ps.setLong(from + 2, until);
+    }
+
+    /** Reads {@link #nextVisibleSql}'s result: the time, or {@link Claimed#NONE}. */
+    static long nextVisible(ResultSet rs) throws SQLException {
+        return rs.next() ? rs.getLong(1) : Claimed.NONE;
+    }
 
     /**
      * True when an idle consumer should look for visible deliveries with a read before it claims: on
@@ -215,9 +241,10 @@ public abstract class SqlDialect {
      * atomically, on a connection in auto-commit mode. Only when {@link #acknowledgesAndClaimsInOneRequest()}.
      *
      * @param acks settlements of kind {@link Settlement.Kind#ACK} only
+     * @return what was claimed; {@link Claimed#NOTHING} when {@code limit} is 0
      */
-    public List<ClaimedRow> acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
-                                                long now, long leaseUntil, int limit) throws SQLException {
+    public Claimed acknowledgeAndClaim(Connection c, Tables t, long groupId, long owner, List<Settlement> acks,
+                                       long now, long leaseUntil, int limit, long lookAheadUntil) throws SQLException {
         throw new UnsupportedOperationException(name() + " cannot acknowledge and claim in one request");
     }
 

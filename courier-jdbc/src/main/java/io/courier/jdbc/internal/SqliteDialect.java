@@ -141,7 +141,21 @@ public final class SqliteDialect extends SqlDialect {
     }
 
     @Override
-    public List<ClaimedRow> claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
+    public Claimed claim(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit,
+                         long lookAheadUntil) throws SQLException {
+        List<ClaimedRow> rows = lease(c, t, groupId, now, leaseUntil, owner, limit);
+        if (lookAheadUntil <= now) {
+            return new Claimed(rows, Claimed.NONE);
+        }
+        try (Prepared p = prepare(c, nextVisibleSql(t))) {
+            bindNextVisible(p.statement(), 1, groupId, now, lookAheadUntil);
+            try (ResultSet rs = p.statement().executeQuery()) {
+                return new Claimed(rows, nextVisible(rs));
+            }
+        }
+    }
+
+    private List<ClaimedRow> lease(Connection c, Tables t, long groupId, long now, long leaseUntil, long owner, int limit)
             throws SQLException {
         // SQLite's RETURNING cannot name a joined table, so claim first, then read the messages.
         record Leased(long row, int attempts, String headers) {

@@ -161,6 +161,7 @@ public final class RedisPublisher implements DelayedPublisher {
             if (error != null) {
                 throw failure(topic, message.id(), error);
             }
+            context.mover().wakeAt(dueMillis);
             return PublishResult.of(message.id(), topic);
         }));
     }

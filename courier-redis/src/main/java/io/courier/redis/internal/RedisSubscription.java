@@ -596,8 +596,8 @@ public final class RedisSubscription implements Subscription {
             if (e != null) {
                 log.warn("could not schedule a retry of entry {} of topic '{}' for group '{}'; it stays pending"
                         + " and is redelivered after its lease: {}", f.entryId, options.topic(), options.group(), e.toString());
-            } else if (delay.compareTo(context.config().schedulerInterval()) < 0) {
-                context.mover().kick();
+            } else {
+                context.mover().wakeAt(due);
             }
             finished(f, newHead(done));
         });
@@ -1233,8 +1233,20 @@ public final class RedisSubscription implements Subscription {
      * handler get their delivery count set back, so that fetch does not count as an attempt. Other
      * pending entries of this consumer that no handler holds (a read whose reply was lost when the
      * blocked read was cancelled) keep their count. Entries whose handler is still running stay.
+     * A keyed entry waiting for its in-place redelivery after a failure goes back only when that
+     * redelivery is due: it is marked idle for the lease timeout less the time left, so a reclaim
+     * (which takes entries idle for a lease timeout) finds it then, however soon this consumer's
+     * group is consumed again. Redis keeps idle times in the past, so a redelivery due more than a
+     * lease timeout ahead comes back after one lease timeout.
      */
     private void releaseUnstarted() throws InterruptedException {
+        Map<String, Duration> idleOf = new HashMap<>();
+        long now = System.nanoTime();
+        for (Redelivery r : redeliveries) {
+            Duration left = Duration.ofNanos(Math.max(0, r.dueNanos() - now));
+            Duration idle = options.leaseTimeout().minus(left);
+            idleOf.put(r.entry().tag, idle.isNegative() ? Duration.ZERO : idle);
+        }
         List<Fetched> left = new ArrayList<>();
         ready.drainTo(left);
         Map<String, Long> release = new LinkedHashMap<>();   // tag -> delivery count to set
@@ -1276,7 +1288,8 @@ public final class RedisSubscription implements Subscription {
             }
             List<CompletableFuture<?>> releases = new ArrayList<>();
             release.forEach((tag, count) -> {
-                XClaimArgs args = XClaimArgs.Builder.minIdleTime(0).idle(RELEASED_IDLE).retryCount(count).justid();
+                XClaimArgs args = XClaimArgs.Builder.minIdleTime(0).idle(idleOf.getOrDefault(tag, RELEASED_IDLE))
+                        .retryCount(count).justid();
                 releases.add(context.control().xclaim(tag.startsWith("r:") ? retryStream : stream, consumer, args,
                         tag.substring(2)).toCompletableFuture());
             });

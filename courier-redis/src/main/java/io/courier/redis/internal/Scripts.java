@@ -44,7 +44,7 @@ final class Scripts {
     /**
      * Moves due members of a sorted set onto a stream.
      * KEYS: zset, stream. ARGV: now (ms), limit, trim mode, trim op, trim threshold.
-     * Returns {moved, malformed dropped}.
+     * Returns {moved, malformed dropped, score of the earliest member left or -1 when none}.
      */
     static final LuaScript MOVE_DUE = new LuaScript("move-due", XADD + DECODE + """
             local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -59,7 +59,9 @@ final class Scripts {
               end
               redis.call('ZREM', KEYS[1], member)
             end
-            return {moved, bad}
+            local nextDue = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            if #nextDue == 0 then return {moved, bad, -1} end
+            return {moved, bad, tonumber(nextDue[2])}
             """);
 
     /**
