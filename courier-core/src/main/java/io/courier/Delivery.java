@@ -1,5 +1,6 @@
 package io.courier;
 
+import io.courier.spi.Settings;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -34,6 +35,9 @@ public interface Delivery {
      * it, with {@code headers} added to (or replacing) the message's headers. Takes effect only if
      * the handler then returns normally; the retry is durable (it survives a crash as the message
      * did) and does not hold back other messages. A later call replaces an earlier one.
+     *
+     * @throws IllegalArgumentException when {@code delay} is negative or over 365 days, or a header
+     *                                  name is empty (as {@link RetryRequest} checks)
      */
     void retryAfter(Duration delay, Map<String, String> headers);
 
@@ -67,17 +71,21 @@ public interface Delivery {
     /**
      * A request to deliver the message again later.
      *
-     * @param delay   how long to wait, zero or more
-     * @param headers headers to add to or replace on the redelivered message
+     * @param delay   how long to wait: 0 .. {@link #MAX_DELAY}
+     * @param headers headers to add to or replace on the redelivered message; names not empty
      */
     record RetryRequest(Duration delay, Map<String, String> headers) {
+
+        /** The longest retry delay: 365 days. */
+        public static final Duration MAX_DELAY = Duration.ofDays(365);
+
         /** Validates and copies. */
         public RetryRequest {
-            Objects.requireNonNull(delay, "delay");
-            if (delay.isNegative()) {
-                throw new IllegalArgumentException("retry delay must be >= 0, but was " + delay);
-            }
+            Settings.between(delay, Duration.ZERO, MAX_DELAY, "retry delay");
             headers = Map.copyOf(headers);
+            if (headers.containsKey("")) {
+                throw new IllegalArgumentException("retry header name must not be empty, but was ''");
+            }
         }
     }
 }

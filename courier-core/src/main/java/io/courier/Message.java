@@ -26,6 +26,12 @@ import java.util.Optional;
  * <p>The {@linkplain #id() id} is what idempotent consumers and dead-letter tooling key on: it is
  * kept unchanged across redeliveries, retries and dead-lettering. Typed payloads go through a
  * {@link Codec}; Courier never uses Java serialization.
+ *
+ * <p>{@link Builder#build()} rejects an empty key (leave the key unset for none) and an empty header
+ * name. Messages a transport receives from other producers may carry either (an empty Kafka record
+ * key, an AMQP header named {@code ""}): a received message has no key then, and headers with an
+ * empty name are left out, so that every message satisfies the builder's rules and can be copied,
+ * retried and dead-lettered.
  */
 public final class Message {
 
@@ -47,21 +53,36 @@ public final class Message {
 
             @Override
             public Message build(Builder builder, byte[] payload) {
-                return new Message(builder, payload);
+                return new Message(builder, payload, true);
             }
         });
     }
 
     private Message(Builder b) {
-        this(b, b.payload.clone());
+        this(b, b.payload.clone(), false);
     }
 
-    private Message(Builder b, byte[] payload) {
+    /**
+     * @param received true for a message a transport received (see the class comment): an empty key
+     *                 or header name is dropped instead of rejected
+     */
+    private Message(Builder b, byte[] payload, boolean received) {
         this.id = b.id != null ? b.id : MessageIds.next();
-        this.key = b.key;
+        boolean emptyKey = b.key != null && b.key.isEmpty();
+        if (emptyKey && !received) {
+            throw new IllegalArgumentException("message key must not be empty (leave it unset for no key), but was ''");
+        }
+        this.key = emptyKey ? null : b.key;
+        boolean emptyHeaderName = b.headers != null && b.headers.containsKey("");
+        if (emptyHeaderName && !received) {
+            throw new IllegalArgumentException("header name must not be empty, but was ''");
+        }
         // Most messages have no headers: share the empty map instead of keeping two objects per message.
-        this.headers = b.headers == null || b.headers.isEmpty() ? Collections.emptyMap()
-                : Collections.unmodifiableMap(new LinkedHashMap<>(b.headers));
+        Map<String, String> copy = b.headers == null || b.headers.isEmpty() ? null : new LinkedHashMap<>(b.headers);
+        if (emptyHeaderName) {
+            copy.remove("");
+        }
+        this.headers = copy == null || copy.isEmpty() ? Collections.emptyMap() : Collections.unmodifiableMap(copy);
         this.payload = payload;
         this.timestamp = b.timestamp != null ? b.timestamp : Instant.now();
     }
@@ -187,13 +208,19 @@ public final class Message {
             return this;
         }
 
-        /** Sets the ordering / partitioning key; {@code null} clears it. */
+        /**
+         * Sets the ordering / partitioning key; {@code null} clears it. An empty key is rejected by
+         * {@link #build()}.
+         */
         public Builder key(String key) {
             this.key = key;
             return this;
         }
 
-        /** Adds or replaces a header. Names and values must not be null. */
+        /**
+         * Adds or replaces a header. Names and values must not be null; values may be empty, an empty
+         * name is rejected by {@link #build()}.
+         */
         public Builder header(String name, String value) {
             Objects.requireNonNull(name, "header name");
             Objects.requireNonNull(value, () -> "value of header '" + name + "'");
@@ -230,7 +257,11 @@ public final class Message {
             return this;
         }
 
-        /** Builds the immutable message. */
+        /**
+         * Builds the immutable message.
+         *
+         * @throws IllegalArgumentException when the key or a header name is empty
+         */
         public Message build() {
             return new Message(this);
         }

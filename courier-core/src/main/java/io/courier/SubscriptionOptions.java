@@ -1,12 +1,13 @@
 package io.courier;
 
+import io.courier.spi.Settings;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * How one subscription consumes: which topic and group, how many handlers run at once, how much
- * work may be in flight, and the timeouts that decide redelivery.
+ * work may be in flight, and the timeouts that decide redelivery. Immutable and thread-safe.
  *
  * <pre>{@code
  * SubscriptionOptions opts = SubscriptionOptions.builder("orders", "billing")
@@ -15,64 +16,67 @@ import java.util.Optional;
  *     .build();
  * }</pre>
  *
- * @param topic                  the topic to consume
- * @param group                  the consumer group; every group receives every message, consumers of
- *                               one group compete for them
- * @param concurrency            handlers running at once in this subscription (default {@value #DEFAULT_CONCURRENCY})
- * @param maxInFlight            messages fetched but not yet settled, at most; bounds memory and
- *                               gives backpressure (default twice the concurrency)
- * @param leaseTimeout           how long a fetched message stays invisible to other consumers of the
- *                               group before it is redelivered, if this consumer neither acks nor
- *                               extends it (a consumer that died); default 30 s
- * @param failureRedeliveryDelay when a handler throws and no middleware settled the message, how
- *                               long before it is delivered again (default 1 s)
- * @param startPosition          where a new group starts (default {@link StartPosition#EARLIEST})
- * @param shutdownTimeout        how long {@link Subscription#close()} waits for in-flight handlers
- *                               (default 30 s)
- * @param consumerName           a stable name for this consumer where the transport uses one
- *                               (Redis Streams); generated when empty
+ * <p>Built only through {@link #builder(String, String)}, {@link #of(String, String)} and
+ * {@link #toBuilder()}: options added in later versions get a default in the builder, so code written
+ * against this version keeps compiling and behaving the same. (Until this version it was a record;
+ * its accessor methods are unchanged, its canonical constructor is gone.)
+ *
+ * <p>Every value is validated when the options are built, with a message that says what was expected
+ * and what was given; the limits are the {@code MIN_*} and {@code MAX_*} constants.
  */
-public record SubscriptionOptions(
-        String topic,
-        String group,
-        int concurrency,
-        int maxInFlight,
-        Duration leaseTimeout,
-        Duration failureRedeliveryDelay,
-        StartPosition startPosition,
-        Duration shutdownTimeout,
-        Optional<String> consumerName) {
+public final class SubscriptionOptions {
 
     /** Default number of handlers running at once. */
     public static final int DEFAULT_CONCURRENCY = 4;
+    /** Largest {@link #concurrency()}: every handler slot is a thread (a platform thread before Java 21). */
+    public static final int MAX_CONCURRENCY = 4096;
+    /** Largest {@link #maxInFlight()}: fetched messages are held in memory. */
+    public static final int MAX_IN_FLIGHT = 65_536;
     /** Default lease (visibility) timeout. */
     public static final Duration DEFAULT_LEASE_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Shortest {@link #leaseTimeout()}: 1 s. A lease must outlast the claim that takes it and the
+     * hand-over to a worker, and where a transport extends leases while handlers run (SQL: every third
+     * of the lease) it must leave room for that write; a lease of a few milliseconds expires before the
+     * handler starts, so the message is dropped or handed out again while it runs.
+     */
+    public static final Duration MIN_LEASE_TIMEOUT = Duration.ofSeconds(1);
+    /** Longest {@link #leaseTimeout()}, {@link #failureRedeliveryDelay()} and {@link #shutdownTimeout()}: 24 hours. */
+    public static final Duration MAX_TIMEOUT = Duration.ofHours(24);
     /** Default delay before redelivering a message whose handler threw. */
     public static final Duration DEFAULT_FAILURE_REDELIVERY_DELAY = Duration.ofSeconds(1);
     /** Default time {@link Subscription#close()} waits for in-flight work. */
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    /** Longest topic, group and consumer name, in characters. */
+    public static final int MAX_NAME_LENGTH = 200;
 
-    /** Validates every component; messages say what was expected and what was given. */
-    public SubscriptionOptions {
-        requireName(topic, "topic");
-        requireName(group, "group");
-        if (concurrency < 1) {
-            throw new IllegalArgumentException("concurrency must be >= 1, but was " + concurrency);
+    private final String topic;
+    private final String group;
+    private final int concurrency;
+    private final int maxInFlight;
+    private final Duration leaseTimeout;
+    private final Duration failureRedeliveryDelay;
+    private final StartPosition startPosition;
+    private final Duration shutdownTimeout;
+    private final Optional<String> consumerName;
+
+    private SubscriptionOptions(Builder b) {
+        this.topic = requireName(b.topic, "topic");
+        this.group = requireName(b.group, "group");
+        this.concurrency = Settings.between(b.concurrency, 1, MAX_CONCURRENCY, "concurrency");
+        int inFlight = b.maxInFlight != null ? b.maxInFlight : concurrency * 2;
+        if (inFlight < concurrency || inFlight > MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("maxInFlight must be between concurrency (" + concurrency + ") and "
+                    + MAX_IN_FLIGHT + ", but was " + inFlight);
         }
-        if (maxInFlight < concurrency) {
-            throw new IllegalArgumentException("maxInFlight must be >= concurrency (" + concurrency + "), but was " + maxInFlight);
-        }
-        requirePositive(leaseTimeout, "leaseTimeout");
-        Objects.requireNonNull(failureRedeliveryDelay, "failureRedeliveryDelay");
-        if (failureRedeliveryDelay.isNegative()) {
-            throw new IllegalArgumentException("failureRedeliveryDelay must be >= 0, but was " + failureRedeliveryDelay);
-        }
-        Objects.requireNonNull(startPosition, "startPosition");
-        Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
-        if (shutdownTimeout.isNegative()) {
-            throw new IllegalArgumentException("shutdownTimeout must be >= 0, but was " + shutdownTimeout);
-        }
-        Objects.requireNonNull(consumerName, "consumerName");
+        this.maxInFlight = inFlight;
+        this.leaseTimeout = Settings.between(b.leaseTimeout, MIN_LEASE_TIMEOUT, MAX_TIMEOUT, "leaseTimeout");
+        this.failureRedeliveryDelay = Settings.between(b.failureRedeliveryDelay, Duration.ZERO, MAX_TIMEOUT,
+                "failureRedeliveryDelay");
+        this.startPosition = Objects.requireNonNull(b.startPosition, "startPosition");
+        this.shutdownTimeout = Settings.between(b.shutdownTimeout, Duration.ZERO, MAX_TIMEOUT, "shutdownTimeout");
+        this.consumerName = b.consumerName == null ? Optional.empty()
+                : Optional.of(requireName(b.consumerName, "consumerName"));
     }
 
     /** Defaults for {@code topic} and {@code group}. */
@@ -80,12 +84,12 @@ public record SubscriptionOptions(
         return builder(topic, group).build();
     }
 
-    /** A builder starting from the defaults. */
+    /** A builder starting from the defaults; topic and group are checked by {@link Builder#build()}. */
     public static Builder builder(String topic, String group) {
         return new Builder(topic, group);
     }
 
-    /** A builder holding these values. */
+    /** A builder holding these values, to derive changed options. */
     public Builder toBuilder() {
         Builder b = new Builder(topic, group);
         b.concurrency = concurrency;
@@ -98,24 +102,100 @@ public record SubscriptionOptions(
         return b;
     }
 
-    static void requireName(String value, String what) {
+    /** The topic to consume. */
+    public String topic() {
+        return topic;
+    }
+
+    /** The consumer group: every group receives every message, consumers of one group compete for them. */
+    public String group() {
+        return group;
+    }
+
+    /** Handlers running at once in this subscription (default {@value #DEFAULT_CONCURRENCY}, 1 .. {@value #MAX_CONCURRENCY}). */
+    public int concurrency() {
+        return concurrency;
+    }
+
+    /**
+     * Messages fetched but not yet settled, at most; bounds memory and gives backpressure (default
+     * twice the concurrency, at least the concurrency, at most {@value #MAX_IN_FLIGHT}).
+     */
+    public int maxInFlight() {
+        return maxInFlight;
+    }
+
+    /**
+     * How long a fetched message stays invisible to other consumers of the group before it is
+     * redelivered, if this consumer neither settles nor extends it (a consumer that died); default
+     * 30 s, 1 s .. 24 h. Whether a running handler's lease is extended depends on the transport (see
+     * its guide).
+     */
+    public Duration leaseTimeout() {
+        return leaseTimeout;
+    }
+
+    /**
+     * When a handler throws and no middleware settled the message, how long before it is delivered
+     * again (default 1 s, 0 .. 24 h).
+     */
+    public Duration failureRedeliveryDelay() {
+        return failureRedeliveryDelay;
+    }
+
+    /** Where a new group starts (default {@link StartPosition#EARLIEST}). */
+    public StartPosition startPosition() {
+        return startPosition;
+    }
+
+    /** How long {@link Subscription#close()} waits for in-flight handlers (default 30 s, 0 .. 24 h). */
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    /** A stable name for this consumer where the transport uses one (Redis Streams); generated when empty. */
+    public Optional<String> consumerName() {
+        return consumerName;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) return true;
+        if (!(o instanceof SubscriptionOptions other)) return false;
+        return concurrency == other.concurrency && maxInFlight == other.maxInFlight && topic.equals(other.topic)
+                && group.equals(other.group) && leaseTimeout.equals(other.leaseTimeout)
+                && failureRedeliveryDelay.equals(other.failureRedeliveryDelay) && startPosition == other.startPosition
+                && shutdownTimeout.equals(other.shutdownTimeout) && consumerName.equals(other.consumerName);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(topic, group, concurrency, maxInFlight, leaseTimeout, failureRedeliveryDelay, startPosition,
+                shutdownTimeout, consumerName);
+    }
+
+    @Override
+    public String toString() {
+        return "SubscriptionOptions[topic=" + topic + ", group=" + group + ", concurrency=" + concurrency
+                + ", maxInFlight=" + maxInFlight + ", leaseTimeout=" + leaseTimeout + ", failureRedeliveryDelay="
+                + failureRedeliveryDelay + ", startPosition=" + startPosition + ", shutdownTimeout=" + shutdownTimeout
+                + ", consumerName=" + consumerName + ']';
+    }
+
+    private static String requireName(String value, String what) {
         Objects.requireNonNull(value, what);
         if (value.isBlank()) {
-            throw new IllegalArgumentException(what + " must not be blank");
+            throw new IllegalArgumentException(what + " must not be blank, but was '" + value + "'");
         }
-        if (value.length() > 200) {
-            throw new IllegalArgumentException(what + " must be at most 200 characters, but was " + value.length());
+        if (value.length() > MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException(what + " must be at most " + MAX_NAME_LENGTH + " characters, but was "
+                    + value.length());
         }
+        return value;
     }
 
-    private static void requirePositive(Duration d, String what) {
-        Objects.requireNonNull(d, what);
-        if (d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(what + " must be > 0, but was " + d);
-        }
-    }
 
-    /** Builds {@link SubscriptionOptions}. Not thread-safe. */
+    /** Builds {@link SubscriptionOptions}; every value is checked by {@link #build()}. Not thread-safe. */
     public static final class Builder {
         private final String topic;
         private final String group;
@@ -132,53 +212,59 @@ public record SubscriptionOptions(
             this.group = group;
         }
 
-        /** Handlers running at once. */
+        /** Handlers running at once: 1 .. {@value SubscriptionOptions#MAX_CONCURRENCY} (default {@value SubscriptionOptions#DEFAULT_CONCURRENCY}). */
         public Builder concurrency(int concurrency) {
             this.concurrency = concurrency;
             return this;
         }
 
-        /** Messages fetched but not settled, at most; defaults to twice the concurrency. */
+        /**
+         * Messages fetched but not settled, at most: the concurrency .. {@value SubscriptionOptions#MAX_IN_FLIGHT};
+         * defaults to twice the concurrency.
+         */
         public Builder maxInFlight(int maxInFlight) {
             this.maxInFlight = maxInFlight;
             return this;
         }
 
-        /** Lease (visibility) timeout. */
+        /** Lease (visibility) timeout: 1 s .. 24 h (default 30 s). */
         public Builder leaseTimeout(Duration leaseTimeout) {
             this.leaseTimeout = leaseTimeout;
             return this;
         }
 
-        /** Delay before redelivering a message whose handler threw. */
+        /** Delay before redelivering a message whose handler threw: 0 .. 24 h (default 1 s). */
         public Builder failureRedeliveryDelay(Duration delay) {
             this.failureRedeliveryDelay = delay;
             return this;
         }
 
-        /** Where a new group starts. */
+        /** Where a new group starts (default {@link StartPosition#EARLIEST}). */
         public Builder startPosition(StartPosition startPosition) {
             this.startPosition = startPosition;
             return this;
         }
 
-        /** How long close waits for in-flight handlers. */
+        /** How long close waits for in-flight handlers: 0 .. 24 h (default 30 s). */
         public Builder shutdownTimeout(Duration shutdownTimeout) {
             this.shutdownTimeout = shutdownTimeout;
             return this;
         }
 
-        /** A stable consumer name, where the transport uses one. */
+        /** A stable consumer name, where the transport uses one; not blank, at most 200 characters; null for a generated one. */
         public Builder consumerName(String consumerName) {
             this.consumerName = consumerName;
             return this;
         }
 
-        /** Validates and builds. */
+        /**
+         * Validates and builds.
+         *
+         * @throws IllegalArgumentException when a value is out of its range, naming it, the range and the value
+         * @throws NullPointerException     when topic, group or a duration is null
+         */
         public SubscriptionOptions build() {
-            int inFlight = maxInFlight != null ? maxInFlight : Math.max(concurrency, concurrency * 2);
-            return new SubscriptionOptions(topic, group, concurrency, inFlight, leaseTimeout,
-                    failureRedeliveryDelay, startPosition, shutdownTimeout, Optional.ofNullable(consumerName));
+            return new SubscriptionOptions(this);
         }
     }
 }

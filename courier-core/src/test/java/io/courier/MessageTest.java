@@ -65,11 +65,32 @@ class MessageTest {
     }
 
     @Test
-    void subscriptionOptionsValidationSaysWhatWasGiven() {
-        assertThatThrownBy(() -> SubscriptionOptions.builder("t", "g").concurrency(0).build())
-                .hasMessage("concurrency must be >= 1, but was 0");
-        assertThatThrownBy(() -> SubscriptionOptions.builder("t", "g").concurrency(4).maxInFlight(2).build())
-                .hasMessage("maxInFlight must be >= concurrency (4), but was 2");
-        assertThatThrownBy(() -> SubscriptionOptions.of(" ", "g")).hasMessage("topic must not be blank");
+    void anEmptyKeyOrHeaderNameIsRejectedWhenTheMessageIsBuilt() {
+        assertThatThrownBy(() -> Message.builder().key("").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("message key must not be empty (leave it unset for no key), but was ''");
+        assertThatThrownBy(() -> Message.builder().header("", "v").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("header name must not be empty, but was ''");
+        assertThatThrownBy(() -> Message.ofText("x").withHeader("", "v")).hasMessage("header name must not be empty, but was ''");
+        assertThatThrownBy(() -> Message.ofText("x").withHeaders(java.util.Map.of("", "v"))).isInstanceOf(IllegalArgumentException.class);
+
+        // What is allowed: no key, a blank key (keys are opaque), empty header values.
+        assertThat(Message.builder().key(null).build().key()).isEmpty();
+        assertThat(Message.builder().key(" ").build().key()).contains(" ");
+        assertThat(Message.builder().header("h", "").build().headers()).containsExactly(entry("h", ""));
+    }
+
+    @Test
+    void aReceivedMessageWithAnEmptyKeyOrHeaderNameHasNoKeyAndLeavesThatHeaderOut() {
+        // What transports do with what other producers sent: they build through PayloadAccess.
+        Message received = io.courier.spi.PayloadAccess.build(Message.builder().id("r-1").key("")
+                .header("", "dropped").header("kept", "1"), new byte[] {1});
+
+        assertThat(received.key()).isEmpty();
+        assertThat(received.headers()).containsExactly(entry("kept", "1"));
+        // So it can be copied, retried and dead-lettered like any other message.
+        assertThat(received.withHeader("x", "y").headers()).containsKeys("kept", "x");
+        assertThat(io.courier.spi.PayloadAccess.build(Message.builder().header("", "only"), new byte[0]).headers()).isEmpty();
     }
 }

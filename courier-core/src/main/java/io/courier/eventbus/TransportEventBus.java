@@ -508,7 +508,8 @@ public final class TransportEventBus implements EventBus {
         /**
          * Sets the message key of events of {@code type} (and subtypes) to {@code key.apply(event)},
          * so transports that partition by key keep one entity's events in order. The first matching
-         * function, in the order added, that returns a non-null key wins.
+         * function, in the order added, that returns a non-null key wins. A function that returns an
+         * empty key fails the publish with an IllegalArgumentException (return null for no key).
          */
         public <E> Builder key(Class<E> type, Function<? super E, String> key) {
             keyFunctions.add(new KeyFunction<>(Objects.requireNonNull(type, "type"), Objects.requireNonNull(key, "key")));

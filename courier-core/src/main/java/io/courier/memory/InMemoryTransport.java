@@ -13,6 +13,7 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.BatchPublishException;
 import io.courier.spi.Payloads;
+import io.courier.spi.Settings;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,6 +50,11 @@ public final class InMemoryTransport implements Transport {
 
     /** Default payload size limit: 1 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    /**
+     * The largest payload size limit that may be configured: 64 MiB. Every payload stays in memory
+     * for the transport's life (the topic log serves groups created later).
+     */
+    public static final int MAX_PAYLOAD_BYTES_LIMIT = 64 * 1024 * 1024;
 
     private final int maxPayloadBytes;
     private final Clock clock;
@@ -202,12 +208,14 @@ public final class InMemoryTransport implements Transport {
         private Builder() {
         }
 
-        /** Largest payload accepted, in bytes (default 1 MiB). */
+        /**
+         * Largest payload accepted, in bytes: 1 .. {@value #MAX_PAYLOAD_BYTES_LIMIT} (64 MiB), default
+         * 1 MiB; larger ones fail with {@link io.courier.MessageTooLargeException}.
+         *
+         * @throws IllegalArgumentException when out of that range
+         */
         public Builder maxPayloadBytes(int maxPayloadBytes) {
-            if (maxPayloadBytes < 1) {
-                throw new IllegalArgumentException("maxPayloadBytes must be >= 1, but was " + maxPayloadBytes);
-            }
-            this.maxPayloadBytes = maxPayloadBytes;
+            this.maxPayloadBytes = Settings.between(maxPayloadBytes, 1, MAX_PAYLOAD_BYTES_LIMIT, "maxPayloadBytes");
             return this;
         }
 

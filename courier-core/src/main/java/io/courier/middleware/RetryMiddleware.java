@@ -5,6 +5,7 @@ import io.courier.Handler;
 import io.courier.Headers;
 import io.courier.Middleware;
 import io.courier.NonRetryableException;
+import io.courier.spi.Settings;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -297,14 +298,10 @@ public final class RetryMiddleware implements Middleware {
          * The delay cap after the first failure (default 1 s). Zero is allowed (immediate retries,
          * for tests).
          *
-         * @throws IllegalArgumentException if negative
+         * @throws IllegalArgumentException if negative or over 365 days (the longest retry delay)
          */
         public Builder initialDelay(Duration initialDelay) {
-            Objects.requireNonNull(initialDelay, "initialDelay");
-            if (initialDelay.isNegative()) {
-                throw new IllegalArgumentException("initialDelay must be >= 0, but was " + initialDelay);
-            }
-            this.initialDelay = initialDelay;
+            this.initialDelay = Settings.between(initialDelay, Duration.ZERO, Delivery.RetryRequest.MAX_DELAY, "initialDelay");
             return this;
         }
 
@@ -325,14 +322,10 @@ public final class RetryMiddleware implements Middleware {
          * Upper bound of every delay (default 5 min). Checked against {@link #initialDelay} at
          * {@link #build()}.
          *
-         * @throws IllegalArgumentException if negative
+         * @throws IllegalArgumentException if negative or over 365 days (the longest retry delay)
          */
         public Builder maxDelay(Duration maxDelay) {
-            Objects.requireNonNull(maxDelay, "maxDelay");
-            if (maxDelay.isNegative()) {
-                throw new IllegalArgumentException("maxDelay must be >= 0, but was " + maxDelay);
-            }
-            this.maxDelay = maxDelay;
+            this.maxDelay = Settings.between(maxDelay, Duration.ZERO, Delivery.RetryRequest.MAX_DELAY, "maxDelay");
             return this;
         }
 

@@ -327,7 +327,7 @@ class RetryMiddlewareTest {
         assertThatThrownBy(() -> RetryMiddleware.builder().maxAttempts(0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAttempts must be >= 1, but was 0");
         assertThatThrownBy(() -> RetryMiddleware.builder().initialDelay(Duration.ofSeconds(-1)))
-                .hasMessage("initialDelay must be >= 0, but was PT-1S");
+                .hasMessage("initialDelay must be between PT0S and PT8760H, but was PT-1S");
         assertThatThrownBy(() -> RetryMiddleware.builder().multiplier(0.5))
                 .hasMessage("multiplier must be a finite number >= 1.0, but was 0.5");
         assertThatThrownBy(() -> RetryMiddleware.builder().multiplier(Double.NaN))
@@ -335,7 +335,12 @@ class RetryMiddlewareTest {
         assertThatThrownBy(() -> RetryMiddleware.builder().multiplier(Double.POSITIVE_INFINITY))
                 .hasMessage("multiplier must be a finite number >= 1.0, but was Infinity");
         assertThatThrownBy(() -> RetryMiddleware.builder().maxDelay(Duration.ofMillis(-5)))
-                .hasMessage("maxDelay must be >= 0, but was PT-0.005S");
+                .hasMessage("maxDelay must be between PT0S and PT8760H, but was PT-0.005S");
+        // A delay no retry request can carry (its milliseconds overflowed in the transports) is refused up front.
+        assertThatThrownBy(() -> RetryMiddleware.builder().maxDelay(Duration.ofSeconds(Long.MAX_VALUE)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("maxDelay must be between PT0S and PT8760H");
+        assertThatThrownBy(() -> RetryMiddleware.builder().initialDelay(Duration.ofDays(366)))
+                .hasMessage("initialDelay must be between PT0S and PT8760H, but was PT8784H");
         assertThatThrownBy(() -> RetryMiddleware.builder().initialDelay(Duration.ofSeconds(10)).maxDelay(Duration.ofSeconds(5)).build())
                 .hasMessage("maxDelay must be >= initialDelay (PT10S), but was PT5S");
         assertThatThrownBy(() -> RetryMiddleware.builder().retryIf(null)).isInstanceOf(NullPointerException.class);

@@ -27,6 +27,7 @@ import io.courier.jdbc.internal.SqliteDialect;
 import io.courier.jdbc.internal.Tables;
 import io.courier.jdbc.internal.Wakeups;
 import io.courier.spi.Payloads;
+import io.courier.spi.Settings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,6 +90,12 @@ public final class JdbcTransport implements Transport {
     public static final String DEFAULT_TABLE_PREFIX = "courier_";
     /** Default payload size limit: 1 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    /**
+     * The largest payload size limit that may be configured: 16 MiB. PostgreSQL takes at most 1 GB in
+     * one protocol message, and the transport stores up to 50 messages per statement (800 MiB at this
+     * limit); a claim reads up to {@code claimBatchSize} payloads at once into memory.
+     */
+    public static final int MAX_PAYLOAD_BYTES_LIMIT = 16 * 1024 * 1024;
     /** Default longest wait of an idle SQLite consumer between two looks (other processes' messages). */
     public static final Duration DEFAULT_SQLITE_POLL_INTERVAL = Duration.ofMillis(100);
     /** Default longest wait of an idle PostgreSQL consumer (LISTEN/NOTIFY wakes it sooner). */
@@ -113,6 +120,8 @@ public final class JdbcTransport implements Transport {
     public static final Duration DEFAULT_BUSY_TIMEOUT = Duration.ofSeconds(5);
     /** Default size of the connection pool. */
     public static final int DEFAULT_MAX_POOL_SIZE = 10;
+    /** Longest {@link Builder#retention} and {@link Builder#idempotencyRetention}: 3,650 days. */
+    public static final Duration MAX_RETENTION = Duration.ofDays(3650);
 
     private final SqlDialect dialect;
     private final String target;
@@ -474,9 +483,13 @@ public final class JdbcTransport implements Transport {
             return this;
         }
 
-        /** Largest payload accepted, in bytes (default 1 MiB); larger ones fail with MessageTooLargeException. */
+        /**
+         * Largest payload accepted, in bytes: 1 .. {@value #MAX_PAYLOAD_BYTES_LIMIT} (16 MiB), default
+         * 1 MiB; larger ones fail with MessageTooLargeException. With large payloads lower
+         * {@link #claimBatchSize} too: a claim holds that many payloads in memory at once.
+         */
         public Builder maxPayloadBytes(int maxPayloadBytes) {
-            this.maxPayloadBytes = atLeast(maxPayloadBytes, 1, "maxPayloadBytes");
+            this.maxPayloadBytes = Settings.between(maxPayloadBytes, 1, MAX_PAYLOAD_BYTES_LIMIT, "maxPayloadBytes");
             return this;
         }
 
@@ -484,21 +497,22 @@ public final class JdbcTransport implements Transport {
          * Longest time an idle consumer waits before it looks at the table again (default 100 ms on
          * SQLite, 1 s on PostgreSQL). Publishes in this process and, on PostgreSQL, NOTIFY wake
          * consumers sooner; on SQLite this bounds the latency for messages published by another process.
+         * 10 ms .. 1 hour.
          */
         public Builder pollInterval(Duration pollInterval) {
-            this.pollInterval = positive(pollInterval, "pollInterval");
+            this.pollInterval = Settings.between(pollInterval, Duration.ofMillis(10), Duration.ofHours(1), "pollInterval");
             return this;
         }
 
         /** Deliveries claimed per transaction, at most (default 100, at most 1000). */
         public Builder claimBatchSize(int claimBatchSize) {
-            this.claimBatchSize = between(claimBatchSize, 1, 1000, "claimBatchSize");
+            this.claimBatchSize = Settings.between(claimBatchSize, 1, 1000, "claimBatchSize");
             return this;
         }
 
         /** Settlements written per transaction when no claim is due (default 100, at most 10,000). */
         public Builder ackBatchSize(int ackBatchSize) {
-            this.ackBatchSize = between(ackBatchSize, 1, 10_000, "ackBatchSize");
+            this.ackBatchSize = Settings.between(ackBatchSize, 1, 10_000, "ackBatchSize");
             return this;
         }
 
@@ -507,69 +521,69 @@ public final class JdbcTransport implements Transport {
          * {@code publishAll} with more messages still gets one transaction of its own.
          */
         public Builder publishBatchSize(int publishBatchSize) {
-            this.publishBatchSize = between(publishBatchSize, 1, 100_000, "publishBatchSize");
+            this.publishBatchSize = Settings.between(publishBatchSize, 1, 100_000, "publishBatchSize");
             return this;
         }
 
         /**
-         * Publish calls waiting to be written, at most (default 10,000). When full, publishers wait up
-         * to the connect timeout, then the publish fails with a PublishException.
+         * Publish calls waiting to be written, at most (default 10,000, at most 1,000,000). When full,
+         * publishers wait up to the connect timeout, then the publish fails with a PublishException.
          */
         public Builder maxPendingPublishes(int maxPendingPublishes) {
-            this.maxPendingPublishes = atLeast(maxPendingPublishes, 1, "maxPendingPublishes");
+            this.maxPendingPublishes = Settings.between(maxPendingPublishes, 1, 1_000_000, "maxPendingPublishes");
             return this;
         }
 
         /** Threads writing publishes (default 1 on SQLite, which has one writer anyway; 2 on PostgreSQL). */
         public Builder publishThreads(int publishThreads) {
-            this.publishThreads = between(publishThreads, 1, 64, "publishThreads");
+            this.publishThreads = Settings.between(publishThreads, 1, 64, "publishThreads");
             return this;
         }
 
         /**
          * How long a message that every group has handled is kept (default 1 hour): a group created
          * later with EARLIEST receives retained messages. Zero deletes handled messages at the next
-         * cleanup. Messages some group has not handled yet are never deleted.
+         * cleanup, at most 3,650 days. Messages some group has not handled yet are never deleted.
          */
         public Builder retention(Duration retention) {
-            this.retention = notNegative(retention, "retention");
+            this.retention = Settings.between(retention, Duration.ZERO, MAX_RETENTION, "retention");
             return this;
         }
 
-        /** Time between two cleanup rounds (default 30 s). */
+        /** Time between two cleanup rounds (default 30 s, 1 s .. 24 hours). */
         public Builder cleanupInterval(Duration cleanupInterval) {
-            this.cleanupInterval = positive(cleanupInterval, "cleanupInterval");
+            this.cleanupInterval = Settings.between(cleanupInterval, Duration.ofSeconds(1), Duration.ofHours(24),
+                    "cleanupInterval");
             return this;
         }
 
-        /** How long {@link JdbcIdempotentHandler} claims are kept (default 7 days). */
+        /** How long {@link JdbcIdempotentHandler} claims are kept (default 7 days, 1 s .. 3,650 days). */
         public Builder idempotencyRetention(Duration idempotencyRetention) {
-            this.idempotencyRetention = positive(idempotencyRetention, "idempotencyRetention");
+            this.idempotencyRetention = Settings.between(idempotencyRetention, Duration.ofSeconds(1), MAX_RETENTION,
+                    "idempotencyRetention");
             return this;
         }
 
         /**
-         * How long to wait for a database connection (default 5 s, at least 250 ms); past it, the
-         * operation fails with a {@link JdbcTransportException} of reason CONNECTION.
+         * How long to wait for a database connection (default 5 s, 250 ms .. 10 minutes); past it, the
+         * operation fails with a {@link JdbcTransportException} of reason CONNECTION. A publish while the
+         * database cannot be reached fails within about this long.
          */
         public Builder connectTimeout(Duration connectTimeout) {
-            positive(connectTimeout, "connectTimeout");
-            if (connectTimeout.toMillis() < 250) {
-                throw new IllegalArgumentException("connectTimeout must be >= 250ms, but was " + connectTimeout);
-            }
-            this.connectTimeout = connectTimeout;
+            this.connectTimeout = Settings.between(connectTimeout, Duration.ofMillis(250), Duration.ofMinutes(10),
+                    "connectTimeout");
             return this;
         }
 
-        /** SQLite only: how long a writer waits for another process's write lock (default 5 s). */
+        /** SQLite only: how long a writer waits for another process's write lock (default 5 s, 10 ms .. 10 minutes). */
         public Builder busyTimeout(Duration busyTimeout) {
-            this.busyTimeout = positive(busyTimeout, "busyTimeout");
+            this.busyTimeout = Settings.between(busyTimeout, Duration.ofMillis(10), Duration.ofMinutes(10), "busyTimeout");
             return this;
         }
 
         /** Size of the connection pool the transport creates (default 10; ignored for a given DataSource). */
         public Builder maxPoolSize(int maxPoolSize) {
-            this.maxPoolSize = between(maxPoolSize, 2, 1000, "maxPoolSize");
+            this.maxPoolSize = Settings.between(maxPoolSize, 2, 1000, "maxPoolSize");
             return this;
         }
 
@@ -636,39 +650,14 @@ public final class JdbcTransport implements Transport {
             hc.setMaximumPoolSize(maxPoolSize);
             hc.setMinimumIdle(Math.min(2, maxPoolSize));
             hc.setConnectionTimeout(connectTimeout.toMillis());
+            // The pool checks a connection that was idle before handing it out. Its default of 5 s for that
+            // check, on top of the connect timeout, made a publish wait up to twice the connect timeout when
+            // the network to the database went silent; a quarter of it (at least Hikari's 250 ms) bounds
+            // the whole wait near one connect timeout. A healthy database answers the check in milliseconds.
+            hc.setValidationTimeout(Math.max(250, connectTimeout.toMillis() / 4));
             // Do not fail inside the pool's constructor: the first real use reports a precise error.
             hc.setInitializationFailTimeout(-1);
             return hc;
-        }
-
-        private static int atLeast(int value, int min, String what) {
-            if (value < min) {
-                throw new IllegalArgumentException(what + " must be >= " + min + ", but was " + value);
-            }
-            return value;
-        }
-
-        private static int between(int value, int min, int max, String what) {
-            if (value < min || value > max) {
-                throw new IllegalArgumentException(what + " must be between " + min + " and " + max + ", but was " + value);
-            }
-            return value;
-        }
-
-        private static Duration positive(Duration d, String what) {
-            Objects.requireNonNull(d, what);
-            if (d.isZero() || d.isNegative()) {
-                throw new IllegalArgumentException(what + " must be > 0, but was " + d);
-            }
-            return d;
-        }
-
-        private static Duration notNegative(Duration d, String what) {
-            Objects.requireNonNull(d, what);
-            if (d.isNegative()) {
-                throw new IllegalArgumentException(what + " must be >= 0, but was " + d);
-            }
-            return d;
         }
     }
 }

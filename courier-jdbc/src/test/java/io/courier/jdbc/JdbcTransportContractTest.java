@@ -183,7 +183,7 @@ abstract class JdbcTransportContractTest {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger started = new AtomicInteger();
         List<Integer> finishedAttempts = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Duration lease = Duration.ofMillis(600);
+        Duration lease = SubscriptionOptions.MIN_LEASE_TIMEOUT;
         slow.subscriber().subscribe(options("jobs", "workers").concurrency(1).leaseTimeout(lease).build(), d -> {
             started.incrementAndGet();
             release.await();
@@ -495,6 +495,23 @@ abstract class JdbcTransportContractTest {
                 .isInstanceOf(TransportClosedException.class);
         assertThatThrownBy(() -> t.subscriber().subscribe("x", "g", d -> { }))
                 .isInstanceOf(TransportClosedException.class);
+    }
+
+    /** The largest payload limit the builder accepts is one the database really carries. */
+    @Test
+    void aPayloadOfTheLargestAcceptedLimitIsStoredAndDelivered() {
+        JdbcTransport t = open(b -> b.maxPayloadBytes(JdbcTransport.MAX_PAYLOAD_BYTES_LIMIT).claimBatchSize(1));
+        byte[] payload = new byte[JdbcTransport.MAX_PAYLOAD_BYTES_LIMIT];
+        new java.util.Random(7).nextBytes(payload);
+        Recorder r = new Recorder();
+        t.subscriber().subscribe(options("big", "g").concurrency(1).build(), r);
+
+        t.publisher().publish("big", Message.of(payload)).join();
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> r.count() == 1);
+        assertThat(r.deliveries.get(0).message().payload()).isEqualTo(payload);
+        assertThatThrownBy(() -> t.publisher().publish("big", Message.of(new byte[JdbcTransport.MAX_PAYLOAD_BYTES_LIMIT + 1])))
+                .isInstanceOf(MessageTooLargeException.class);
     }
 
     @Test

@@ -31,7 +31,10 @@ import org.slf4j.LoggerFactory;
  * may use any writer that is free. One commit per batch instead of one per message is what makes the embedded
  * SQLite default fast; each request still succeeds or fails as a whole, and a failing request never
  * fails its neighbours (a batch that fails for a reason other than a lost connection is retried one
- * request per transaction). Thread-safe.
+ * request per transaction). When the database cannot be reached, a writer's attempt takes up to the
+ * connect timeout before it fails; the requests queued behind it that have waited a tenth of that
+ * or more fail with it instead of starting an attempt of their own, so that no publish waits for two
+ * connect timeouts in a row. Thread-safe.
  */
 public final class PublishWriter implements AutoCloseable {
 
@@ -43,8 +46,15 @@ public final class PublishWriter implements AutoCloseable {
      * @param topic    the topic
      * @param messages the messages, in order
      * @param future   completed with one result per message once committed
+     * @param since    when the publish was called ({@link System#nanoTime()})
      */
-    public record Request(String topic, List<OutgoingMessage> messages, CompletableFuture<List<PublishResult>> future) {
+    public record Request(String topic, List<OutgoingMessage> messages, CompletableFuture<List<PublishResult>> future,
+                          long since) {
+
+        /** A request made now. */
+        public Request(String topic, List<OutgoingMessage> messages, CompletableFuture<List<PublishResult>> future) {
+            this(topic, messages, future, System.nanoTime());
+        }
     }
 
     private final Database db;
@@ -52,6 +62,8 @@ public final class PublishWriter implements AutoCloseable {
     private final Clock clock;
     private final int batchSize;
     private final Duration enqueueTimeout;
+    /** A queued request that has waited this long fails with the connection failure of the attempt before it. */
+    private final long staleAfterNanos;
     private final Consumer<Set<String>> afterCommit;
     private final String target;
     private final List<BlockingQueue<Request>> queues = new ArrayList<>();
@@ -75,6 +87,7 @@ public final class PublishWriter implements AutoCloseable {
         this.clock = clock;
         this.batchSize = batchSize;
         this.enqueueTimeout = enqueueTimeout;
+        this.staleAfterNanos = enqueueTimeout.toNanos() / 10;
         this.afterCommit = afterCommit;
         this.target = target;
         this.writing = new AtomicIntegerArray(threads);
@@ -179,14 +192,22 @@ public final class PublishWriter implements AutoCloseable {
             }
             writing.set(index, 1);
             try {
-                write(batch);
+                Throwable connectionFailure = write(batch);
+                if (connectionFailure != null) {
+                    failWaiting(queue, connectionFailure);
+                }
             } finally {
                 writing.set(index, 0);
             }
         }
     }
 
-    private void write(List<Request> batch) {
+    /**
+     * Writes the batch and completes its futures.
+     *
+     * @return the failure when the database could not be reached, else null
+     */
+    private Throwable write(List<Request> batch) {
         try {
             Map<Request, long[]> ids = store(batch);
             Set<String> topics = new LinkedHashSet<>();
@@ -195,17 +216,35 @@ public final class PublishWriter implements AutoCloseable {
                 r.future().complete(results(r, ids.get(r)));
             }
             afterCommit.accept(topics);
+            return null;
         } catch (SQLException | RuntimeException e) {
-            if (batch.size() > 1 && !SqlErrors.isConnectionFailure(e)) {
+            boolean unreachable = SqlErrors.isConnectionFailure(e);
+            if (batch.size() > 1 && !unreachable) {
                 // Something in one request broke the whole transaction: find out which, alone.
                 for (Request r : batch) {
                     write(List.of(r));
                 }
-                return;
+                return null;
             }
             for (Request r : batch) {
                 r.future().completeExceptionally(failure(r, e));
             }
+            return unreachable ? e : null;
+        }
+    }
+
+    /**
+     * The database could not be reached: fails the requests queued meanwhile that have already waited
+     * a tenth of the connect timeout or more. Each would otherwise wait for a connection attempt of its
+     * own, up to a whole connect timeout more. Those that just came (a quick failure, a dead pooled
+     * connection that was replaced) get their attempt.
+     */
+    private void failWaiting(BlockingQueue<Request> queue, Throwable cause) {
+        long now = System.nanoTime();
+        List<Request> waited = new ArrayList<>();
+        queue.removeIf(r -> now - r.since() >= staleAfterNanos && waited.add(r));
+        for (Request r : waited) {
+            r.future().completeExceptionally(failure(r, cause));
         }
     }
 
