@@ -53,7 +53,7 @@ class KafkaUnkeyedConcurrencyTest extends KafkaTestSupport {
                 }
             });
             List<String> ids = publish(kafka, topic, count).keySet().stream().toList();
-            await().atMost(WAIT).until(() -> peak.get() >= CONCURRENCY);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(peak.get()).as("handlers running at once").isEqualTo(CONCURRENCY));
             release.countDown();
             await().atMost(WAIT).until(() -> handled.containsAll(ids));
         }
