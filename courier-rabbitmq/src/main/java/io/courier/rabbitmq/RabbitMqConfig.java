@@ -712,6 +712,7 @@ public final class RabbitMqConfig {
             if (username.isEmpty()) {
                 throw new IllegalArgumentException("username must not be empty");
             }
+            requireName(connectionName, "connectionName");
             if (connectionTimeout.toMillis() > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("connectionTimeout must be at most " + Duration.ofMillis(Integer.MAX_VALUE)
                         + ", but was " + connectionTimeout);

@@ -48,10 +48,7 @@ class BrokerMessageSizeTest {
     @Test
     void aMessageOverTheBrokersMaxMessageSizeIsTooLargeNotStoredAndLaterPublishesWork() throws Exception {
         String topic = broker.topic("oversize", "g");
-        String queue = RabbitMqConfig.groupQueueName(topic, "g");
-        try (RabbitMqTransport transport = RabbitMqTransport.connect(RabbitBroker.config()
-                .maxPayloadBytes(brokerLimit + 1).publisherChannels(1).publishConfirmTimeout(Duration.ofSeconds(30)).build())) {
-            transport.declareGroup(topic, "g");
+        try (RabbitMqTransport transport = transportWithGroup(topic)) {
             transport.publisher().publish(topic, Message.ofText("before")).get(30, TimeUnit.SECONDS);
 
             Message big = Message.of(new byte[brokerLimit + 1]);
@@ -75,17 +72,14 @@ class BrokerMessageSizeTest {
             for (CompletableFuture<PublishResult> f : after) {
                 f.get(30, TimeUnit.SECONDS);
             }
-            assertThat(broker.messageCount(queue)).isEqualTo(21);
+            assertThat(broker.messageCount(RabbitMqConfig.groupQueueName(topic, "g"))).isEqualTo(21);
         }
     }
 
     @Test
     void messagesPipelinedBehindARefusedOneAreEitherPublishedOrSaidNotToBe() throws Exception {
         String topic = broker.topic("oversize-batch", "g");
-        String queue = RabbitMqConfig.groupQueueName(topic, "g");
-        try (RabbitMqTransport transport = RabbitMqTransport.connect(RabbitBroker.config()
-                .maxPayloadBytes(brokerLimit + 1).publisherChannels(1).publishConfirmTimeout(Duration.ofSeconds(30)).build())) {
-            transport.declareGroup(topic, "g");
+        try (RabbitMqTransport transport = transportWithGroup(topic)) {
             Message big = Message.of(new byte[brokerLimit + 1]);
             List<Message> batch = List.of(big, Message.ofText("second"), Message.ofText("third"));
 
@@ -104,7 +98,19 @@ class BrokerMessageSizeTest {
                 }
             }
             transport.publisher().publish(topic, Message.ofText("after")).get(30, TimeUnit.SECONDS);
-            assertThat(broker.messageCount(queue)).isEqualTo(published + 1);
+            assertThat(broker.messageCount(RabbitMqConfig.groupQueueName(topic, "g"))).isEqualTo(published + 1);
         }
+    }
+
+    /**
+     * A transport whose own limit lets a payload one byte over the broker's pass, publishing on one
+     * channel (so that the broker closes the channel every publish uses), with group {@code g} of
+     * {@code topic} declared.
+     */
+    private RabbitMqTransport transportWithGroup(String topic) {
+        RabbitMqTransport transport = RabbitMqTransport.connect(RabbitBroker.config()
+                .maxPayloadBytes(brokerLimit + 1).publisherChannels(1).publishConfirmTimeout(Duration.ofSeconds(30)).build());
+        transport.declareGroup(topic, "g");
+        return transport;
     }
 }

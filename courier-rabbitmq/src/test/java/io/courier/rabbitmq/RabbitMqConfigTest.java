@@ -91,6 +91,8 @@ class RabbitMqConfigTest {
                 .hasMessage("virtualHost must not be empty (the default virtual host is \"/\")");
         assertThatThrownBy(() -> RabbitMqConfig.builder().credentials("", "p").build())
                 .hasMessage("username must not be empty");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().connectionName(" ").build())
+                .hasMessage("connectionName must not be blank");
         assertThatThrownBy(() -> RabbitMqConfig.builder().connectionTimeout(Duration.ofDays(30)).build())
                 .hasMessage("connectionTimeout must be at most PT596H31M23.647S, but was PT720H");
         assertThatThrownBy(() -> RabbitMqConfig.builder().queueType(QueueType.QUORUM).durable(false).build())

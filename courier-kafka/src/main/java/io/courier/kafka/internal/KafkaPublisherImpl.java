@@ -428,8 +428,8 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
             return new PublishException(topic, "the outcome of message " + message.id() + " to topic '" + topic
                     + "' is unknown (" + cause + "); it may or may not have been stored", cause);
         }
-        return new PublishException(topic, "message " + message.id() + " to topic '" + topic
-                + "' was not published: Kafka refused it: " + cause, cause);
+        return new PublishException(topic, "message " + message.id() + " to topic '" + topic + "' was not published: "
+                + (sent ? "Kafka refused it: " : "the producer did not send it: ") + cause, cause);
     }
 
     /**
