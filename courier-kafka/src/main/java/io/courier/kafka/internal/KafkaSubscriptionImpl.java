@@ -280,8 +280,14 @@ public final class KafkaSubscriptionImpl implements Subscription {
      * handlers than partitions should use them. Keyed records stay in their partition's lane.
      */
     private void updateUnkeyedLanes() {
-        long topicPartitions = trackers.keySet().stream().filter(tp -> tp.topic().equals(options.topic())).count();
-        unkeyedLanes = (int) Math.max(1, (options.concurrency() + Math.max(1, topicPartitions) - 1) / Math.max(1, topicPartitions));
+        long topicPartitions = Math.max(1, trackers.keySet().stream().filter(tp -> tp.topic().equals(options.topic())).count());
+        int lanes = (int) Math.max(1, (options.concurrency() + topicPartitions - 1) / topicPartitions);
+        if (lanes != unkeyedLanes && lanes > 1) {
+            log.info("subscription {}/{}: concurrency {} over {} assigned partition(s): records without a key are spread over {} lanes"
+                    + " per partition and not handled in offset order; records with a key keep their partition's order",
+                    options.topic(), options.group(), options.concurrency(), topicPartitions, lanes);
+        }
+        unkeyedLanes = lanes;
     }
 
     /** Hands the first {@code n} records of {@code backlog} to their lanes (decoded by the workers). */
