@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * re-enables both after a connection recovery. Only one thread at a time may call {@link #send} (the
  * {@link ChannelPool} lends the channel exclusively); the listeners run on the connection's thread.
  * When the channel closes, every message still waiting fails: after a recovery the sequence numbers
- * start again at 1, so an old confirm can never be matched to a new message.
+ * start again at 1, so an old confirm can never be matched to a new message. Their outcome is unknown,
+ * except after RabbitMQ refused a message over its {@code max_message_size} (406): that one fails with
+ * {@link MessageTooLargeException}, and those written after it, which the broker discarded, were not
+ * published.
  */
 final class PublisherChannel {
 
