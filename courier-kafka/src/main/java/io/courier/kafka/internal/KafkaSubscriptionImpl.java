@@ -280,7 +280,10 @@ public final class KafkaSubscriptionImpl implements Subscription {
      * handlers than partitions should use them. Keyed records stay in their partition's lane.
      */
     private void updateUnkeyedLanes() {
-        long topicPartitions = Math.max(1, trackers.keySet().stream().filter(tp -> tp.topic().equals(options.topic())).count());
+        long topicPartitions = trackers.keySet().stream().filter(tp -> tp.topic().equals(options.topic())).count();
+        if (topicPartitions == 0) {
+            return; // nothing of the topic to dispatch (all revoked, or only retry partitions assigned)
+        }
         int lanes = (int) Math.max(1, (options.concurrency() + topicPartitions - 1) / topicPartitions);
         if (lanes != unkeyedLanes && lanes > 1) {
             log.info("subscription {}/{}: concurrency {} over {} assigned partition(s): records without a key are spread over {} lanes"
