@@ -49,6 +49,16 @@ public final class KafkaConfig {
     public static final int DEFAULT_PARTITIONS = 6;
     /** Default largest payload accepted: 1,000,000 bytes, below the broker's default record limit (~1 MiB) with room for headers. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
+    /**
+     * Largest {@link Builder#maxPayloadBytes(int)} accepted: 512 MiB. Far above what a broker takes by
+     * default ({@code message.max.bytes} ~1 MiB, {@code socket.request.max.bytes} 100 MiB), and leaves
+     * room for headers and batch framing in Kafka's 32-bit sizes.
+     */
+    public static final int MAX_PAYLOAD_BYTES_LIMIT = 512 * 1024 * 1024;
+    /** Shortest {@link Builder#sessionTimeout(Duration)} accepted: 1 s (brokers refuse less than {@code group.min.session.timeout.ms}, 6 s by default). */
+    public static final Duration MIN_SESSION_TIMEOUT = Duration.ofSeconds(1);
+    /** Longest timeout accepted: Kafka takes timeouts as 32-bit milliseconds (about 24.8 days). */
+    public static final Duration MAX_TIMEOUT = Duration.ofMillis(Integer.MAX_VALUE);
     /** Default upper bound on the time from publish to acknowledgement, retries included. */
     public static final Duration DEFAULT_DELIVERY_TIMEOUT = Duration.ofMinutes(2);
     /** Default time one produce request may wait for the broker. */
@@ -608,7 +618,7 @@ public final class KafkaConfig {
             if (linger.isNegative()) {
                 throw new IllegalArgumentException("linger must be >= 0, but was " + linger);
             }
-            this.linger = linger;
+            this.linger = atMostMaxTimeout(linger, "linger");
             return this;
         }
 
@@ -630,10 +640,14 @@ public final class KafkaConfig {
             return this;
         }
 
-        /** Largest payload accepted, in bytes; topics Courier creates allow records of this size plus headers. */
+        /**
+         * Largest payload accepted, in bytes (1 to {@value #MAX_PAYLOAD_BYTES_LIMIT}); topics Courier creates
+         * allow records of this size plus headers. An existing topic or a broker may accept less: Kafka's
+         * refusal fails the publish with {@link io.courier.MessageTooLargeException} as well.
+         */
         public Builder maxPayloadBytes(int bytes) {
-            if (bytes < 1) {
-                throw new IllegalArgumentException("maxPayloadBytes must be >= 1, but was " + bytes);
+            if (bytes < 1 || bytes > MAX_PAYLOAD_BYTES_LIMIT) {
+                throw new IllegalArgumentException("maxPayloadBytes must be between 1 and " + MAX_PAYLOAD_BYTES_LIMIT + ", but was " + bytes);
             }
             this.maxPayloadBytes = bytes;
             return this;
@@ -688,9 +702,15 @@ public final class KafkaConfig {
             return this;
         }
 
-        /** Consumer session timeout; {@code null} means each subscription's lease timeout. */
+        /**
+         * Consumer session timeout, at least {@link #MIN_SESSION_TIMEOUT} (the broker may require more);
+         * {@code null} means each subscription's lease timeout.
+         */
         public Builder sessionTimeout(Duration timeout) {
-            this.sessionTimeout = timeout == null ? null : positive(timeout, "sessionTimeout");
+            if (timeout != null && positive(timeout, "sessionTimeout").compareTo(MIN_SESSION_TIMEOUT) < 0) {
+                throw new IllegalArgumentException("sessionTimeout must be >= " + MIN_SESSION_TIMEOUT + ", but was " + timeout);
+            }
+            this.sessionTimeout = timeout;
             return this;
         }
 
@@ -700,7 +720,11 @@ public final class KafkaConfig {
             return this;
         }
 
-        /** How long subscribe waits to join the group and admin operations may take. */
+        /**
+         * How long subscribe waits to join the group and admin operations may take; at least
+         * {@link #requestTimeout(Duration) requestTimeout} (Kafka's {@code default.api.timeout.ms} must
+         * not be below {@code request.timeout.ms}).
+         */
         public Builder operationTimeout(Duration timeout) {
             this.operationTimeout = positive(timeout, "operationTimeout");
             return this;
@@ -748,16 +772,26 @@ public final class KafkaConfig {
         public Builder property(String key, String value) {
             Objects.requireNonNull(key, "property key");
             Objects.requireNonNull(value, () -> "value of property '" + key + "'");
+            if (key.isBlank()) {
+                throw new IllegalArgumentException("property key must not be blank, but was '" + key + "'");
+            }
             this.properties.put(key, value);
             return this;
         }
 
-        /** Validates the combination and builds. */
+        /**
+         * Validates the combination and builds: {@code deliveryTimeout >= linger + requestTimeout} and
+         * {@code operationTimeout >= requestTimeout}, which Kafka's clients require.
+         */
         public KafkaConfig build() {
             long minimumDelivery = linger.toMillis() + requestTimeout.toMillis();
             if (deliveryTimeout.toMillis() < minimumDelivery) {
                 throw new IllegalArgumentException("deliveryTimeout must be >= linger + requestTimeout (" + minimumDelivery
                         + " ms), but was " + deliveryTimeout.toMillis() + " ms");
+            }
+            if (operationTimeout.compareTo(requestTimeout) < 0) {
+                throw new IllegalArgumentException("operationTimeout must be >= requestTimeout (" + requestTimeout
+                        + "), but was " + operationTimeout);
             }
             if (keystore != null && keystorePassword == null) {
                 throw new IllegalArgumentException("keystore " + keystore + " needs a password, but none was given");
@@ -769,6 +803,13 @@ public final class KafkaConfig {
             Objects.requireNonNull(d, what);
             if (d.isZero() || d.isNegative()) {
                 throw new IllegalArgumentException(what + " must be > 0, but was " + d);
+            }
+            return atMostMaxTimeout(d, what);
+        }
+
+        private static Duration atMostMaxTimeout(Duration d, String what) {
+            if (d.compareTo(MAX_TIMEOUT) > 0) {
+                throw new IllegalArgumentException(what + " must be at most " + MAX_TIMEOUT + ", but was " + d);
             }
             return d;
         }

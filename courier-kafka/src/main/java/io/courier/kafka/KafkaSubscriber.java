@@ -8,7 +8,8 @@ import io.courier.SubscriptionOptions;
 /**
  * The Kafka transport's subscriber. Each subscription runs one Kafka consumer in the subscription's
  * group with its own poll thread, hands records to {@code concurrency} workers keeping the order of
- * each partition (or each key, see {@link Ordering}), and commits offsets only up to the first
+ * each partition's keyed records (or each key, see {@link Ordering}; records without a key are spread
+ * over the workers when they outnumber the partitions), and commits offsets only up to the first
  * record of each partition that is not finished. Messages with the same key are handled in publish
  * order, so this is a {@link KeyOrderedSubscriber}.
  *

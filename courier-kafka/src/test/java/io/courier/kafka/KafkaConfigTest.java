@@ -75,7 +75,7 @@ class KafkaConfigTest {
                 .linger(Duration.ofMillis(20)).batchSizeBytes(65536).transactionalId("tx-1").maxPayloadBytes(5000)
                 .partitions(12).partitions("orders", 3).replicationFactor(3).verifyPartitions(false)
                 .assignmentStrategy(AssignmentStrategy.RANGE).maxPollRecords(100).sessionTimeout(Duration.ofSeconds(10))
-                .commitInterval(Duration.ofSeconds(2)).operationTimeout(Duration.ofSeconds(5))
+                .commitInterval(Duration.ofSeconds(2)).requestTimeout(Duration.ofSeconds(5)).operationTimeout(Duration.ofSeconds(5))
                 .subscriptionDefaults(KafkaSubscriptionOptions.builder().ordering(Ordering.KEY).build())
                 .delayTopicPrefix("my.delay.").delayForwarderGroup("fwd").runDelayForwarder(false)
                 .spreadUnkeyedMessages(false).property("a", "b").build();
@@ -90,7 +90,7 @@ class KafkaConfigTest {
         assertThatThrownBy(() -> KafkaConfig.builder().partitions(0))
                 .hasMessage("partitions must be >= 1, but was 0");
         assertThatThrownBy(() -> KafkaConfig.builder().maxPayloadBytes(-5))
-                .hasMessage("maxPayloadBytes must be >= 1, but was -5");
+                .hasMessage("maxPayloadBytes must be between 1 and 536870912, but was -5");
         assertThatThrownBy(() -> KafkaConfig.builder().bootstrapServers("localhost"))
                 .hasMessage("bootstrapServers must be a comma-separated list of host:port, but was 'localhost'");
         assertThatThrownBy(() -> KafkaConfig.builder().linger(Duration.ofMillis(-1)))
@@ -107,6 +107,30 @@ class KafkaConfigTest {
                 .hasMessage("sasl username must not be blank");
         assertThatThrownBy(() -> KafkaConfig.builder().commitInterval(Duration.ZERO))
                 .hasMessage("commitInterval must be > 0, but was PT0S");
+    }
+
+    /**
+     * Relations Kafka's clients enforce, and values they cannot take, fail at build time with the
+     * usual message instead of a raw {@code ConfigException} when a client is created.
+     */
+    @Test
+    void combinationsKafkaWouldRefuseLaterAreRefusedAtBuildTime() {
+        // The Admin client threw ConfigException: default.api.timeout.ms below request.timeout.ms.
+        assertThatThrownBy(() -> KafkaConfig.builder().operationTimeout(Duration.ofSeconds(5)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("operationTimeout must be >= requestTimeout (PT30S), but was PT5S");
+        assertThat(KafkaConfig.builder().requestTimeout(Duration.ofSeconds(5)).operationTimeout(Duration.ofSeconds(5)).build()
+                .operationTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> KafkaConfig.builder().maxPayloadBytes(Integer.MAX_VALUE))
+                .hasMessage("maxPayloadBytes must be between 1 and 536870912, but was 2147483647");
+        assertThatThrownBy(() -> KafkaConfig.builder().requestTimeout(Duration.ofDays(30)))
+                .hasMessage("requestTimeout must be at most PT596H31M23.647S, but was PT720H");
+        assertThatThrownBy(() -> KafkaConfig.builder().linger(Duration.ofDays(30)))
+                .hasMessage("linger must be at most PT596H31M23.647S, but was PT720H");
+        assertThatThrownBy(() -> KafkaConfig.builder().sessionTimeout(Duration.ofMillis(100)))
+                .hasMessage("sessionTimeout must be >= PT1S, but was PT0.1S");
+        assertThatThrownBy(() -> KafkaConfig.builder().property(" ", "x"))
+                .hasMessage("property key must not be blank, but was ' '");
     }
 
     @Test

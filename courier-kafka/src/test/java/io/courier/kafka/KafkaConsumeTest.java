@@ -81,7 +81,11 @@ class KafkaConsumeTest extends KafkaTestSupport {
         }
     }
 
-    /** In-place mode keeps partition order across a failure, and a restart redelivers from the failed record. */
+    /**
+     * In-place mode keeps partition order across a failure, and a restart redelivers from the failed
+     * record. The messages have a key: a partition's records without one carry no order and are spread
+     * over several lanes when the concurrency exceeds the partitions.
+     */
     @Test
     void inPlaceRetryKeepsOrderAndNeverCommitsPastTheFailedRecord() throws Exception {
         String topic = unique("in-place");
@@ -101,7 +105,7 @@ class KafkaConsumeTest extends KafkaTestSupport {
                 handled.add(text + "#" + d.attempt());
             });
             for (int i = 0; i < 6; i++) {
-                kafka.publisher().publish(topic, Message.ofText("m" + i)).join();
+                kafka.publisher().publish(topic, keyed("m" + i)).join();
             }
             await().atMost(WAIT).until(() -> handled.size() == 6);
             assertThat(handled).containsExactly("m0#1", "m1#1", "m2#1", "m3#3", "m4#1", "m5#1");
@@ -120,7 +124,7 @@ class KafkaConsumeTest extends KafkaTestSupport {
                 }
             });
             for (int i = 0; i < 4; i++) {
-                kafka.publisher().publish(stuckTopic, Message.ofText("m" + i)).join();
+                kafka.publisher().publish(stuckTopic, keyed("m" + i)).join();
             }
             assertThat(failedOnce.await(45, TimeUnit.SECONDS)).isTrue();
             await().atMost(WAIT).until(() -> committedOffset(group, stuckTopic) == 1L);
@@ -240,7 +244,10 @@ class KafkaConsumeTest extends KafkaTestSupport {
         }
     }
 
-    /** A record that cannot be read as a message goes to the dead-letter topic; its partition keeps moving. */
+    /**
+     * A record that cannot be read as a message goes to the dead-letter topic; its partition keeps
+     * moving. One handler, so that the partition's records (without keys) are handled in offset order.
+     */
     @Test
     void poisonRecordGoesToTheDeadLetterTopicWhileThePartitionProgresses() throws Exception {
         String topic = unique("poison");
@@ -248,7 +255,8 @@ class KafkaConsumeTest extends KafkaTestSupport {
         List<String> handled = new CopyOnWriteArrayList<>();
         try (KafkaTransport kafka = KafkaTransport.create(config().partitions(topic, 1).build());
              KafkaProducer<byte[], byte[]> raw = rawProducer()) {
-            kafka.subscriber().subscribe(topic, group, d -> handled.add(d.message().payloadAsText()));
+            kafka.subscriber().subscribe(SubscriptionOptions.builder(topic, group).concurrency(1).build(),
+                    d -> handled.add(d.message().payloadAsText()));
             raw.send(new ProducerRecord<>(topic, null, null, "before".getBytes(StandardCharsets.UTF_8))).get();
             RecordHeaders bad = new RecordHeaders();
             bad.add("x-binary", new byte[] {(byte) 0xC3, (byte) 0x28});
@@ -314,6 +322,11 @@ class KafkaConsumeTest extends KafkaTestSupport {
             assertThat(finished.get()).isEqualTo(1);
             assertThat(committedOffset(group, topic)).isEqualTo(1L);
         }
+    }
+
+    /** A text message with one key for all, so that their partition's order applies to them. */
+    private static Message keyed(String text) {
+        return Message.builder().key("k").payload(text.getBytes(StandardCharsets.UTF_8)).build();
     }
 
     private static long committedOffset(String group, String topic) throws Exception {

@@ -172,6 +172,35 @@ class KafkaPublishTest extends KafkaTestSupport {
     }
 
     @Test
+    void aRecordOverTheTopicsMaxMessageBytesIsAMessageTooLargeExceptionFromTheBroker() throws Exception {
+        String topic = unique("small-records");
+        // The broker refuses records over 2,000 bytes on this topic; Courier's own limit lets 5,000 pass.
+        createTopic(topic, 3, Map.of("max.message.bytes", "2000"));
+        try (KafkaTransport kafka = KafkaTransport.create(config().maxPayloadBytes(10_000).build())) {
+            Message big = Message.of(new byte[5000]);
+            assertThatThrownBy(() -> kafka.publisher().publish(topic, big).join())
+                    .isInstanceOf(CompletionException.class)
+                    .cause()
+                    .isInstanceOfSatisfying(MessageTooLargeException.class, e -> {
+                        assertThat(e.size()).isEqualTo(5000);
+                        assertThat(e.limit()).isEqualTo(MessageTooLargeException.UNKNOWN_LIMIT);
+                        assertThat(e.topic()).isEqualTo(topic);
+                    })
+                    .hasMessageStartingWith("message " + big.id() + " to topic '" + topic + "' was refused as too large by Kafka and not published")
+                    .hasMessageNotContaining("may or may not");
+
+            Message small = Message.ofText("fits");
+            assertThatThrownBy(() -> kafka.publisher().publishAll(topic, List.of(small, big)).join())
+                    .cause()
+                    .isInstanceOfSatisfying(BatchPublishException.class, e -> {
+                        assertThat(e.outcomes().get(0).result()).isPresent();
+                        assertThat(e.outcomes().get(1).failure()).containsInstanceOf(MessageTooLargeException.class);
+                    });
+            assertThat(kafka.publisher().publish(topic, Message.ofText("after")).join().position()).isPresent();
+        }
+    }
+
+    @Test
     void existingTopicWithTooFewPartitionsIsAClearError() throws Exception {
         String topic = unique("narrow");
         createTopic(topic, 1, Map.of());

@@ -63,6 +63,16 @@ public final class RabbitMqConfig {
     public static final int DEFAULT_PUBLISHER_CHANNELS = 8;
     /** Default largest payload accepted: 1 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    /**
+     * Largest {@link Builder#maxPayloadBytes(int)} accepted: 512 MiB, the most RabbitMQ's
+     * {@code max_message_size} can be set to (its default is 128 MiB).
+     */
+    public static final int MAX_PAYLOAD_BYTES_LIMIT = 512 * 1024 * 1024;
+    /**
+     * Largest {@link Builder#publisherChannels(int)} accepted: RabbitMQ's default {@code channel_max}
+     * (2047 channels per connection).
+     */
+    public static final int MAX_PUBLISHER_CHANNELS = 2047;
     /** Default name prefix of the delay exchanges and queues. */
     public static final String DEFAULT_DELAY_PREFIX = "courier.delay";
     /**
@@ -496,7 +506,7 @@ public final class RabbitMqConfig {
             return this;
         }
 
-        /** AMQP heartbeat (default 20 s); zero disables heartbeats (not recommended). */
+        /** AMQP heartbeat in whole seconds (default 20 s); zero disables heartbeats (not recommended). */
         public Builder heartbeat(Duration heartbeat) {
             this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
             return this;
@@ -530,13 +540,18 @@ public final class RabbitMqConfig {
             return this;
         }
 
-        /** Channels publishing may use at once (default {@value #DEFAULT_PUBLISHER_CHANNELS}). */
+        /** Channels publishing may use at once (1 to {@value #MAX_PUBLISHER_CHANNELS}, default {@value #DEFAULT_PUBLISHER_CHANNELS}). */
         public Builder publisherChannels(int channels) {
             this.publisherChannels = channels;
             return this;
         }
 
-        /** Largest payload accepted, in bytes (default 1 MiB). */
+        /**
+         * Largest payload accepted, in bytes (1 to {@value #MAX_PAYLOAD_BYTES_LIMIT}, default 1 MiB); a
+         * larger one fails with {@link io.courier.MessageTooLargeException} before anything is sent.
+         * RabbitMQ itself refuses bodies over its {@code max_message_size} (128 MiB by default): such a
+         * publish fails with {@link io.courier.MessageTooLargeException} too, and was not stored.
+         */
         public Builder maxPayloadBytes(int maxPayloadBytes) {
             this.maxPayloadBytes = maxPayloadBytes;
             return this;
@@ -687,15 +702,32 @@ public final class RabbitMqConfig {
             if (heartbeat.toSeconds() > 65535) {
                 throw new IllegalArgumentException("heartbeat must be at most 65535 s, but was " + heartbeat);
             }
+            if (heartbeat.toNanos() % 1_000_000_000L != 0) {
+                // AMQP negotiates whole seconds: 500 ms would silently become 0, no heartbeats at all
+                throw new IllegalArgumentException("heartbeat must be a whole number of seconds, but was " + heartbeat);
+            }
+            if (virtualHost.isEmpty()) {
+                throw new IllegalArgumentException("virtualHost must not be empty (the default virtual host is \"/\")");
+            }
+            if (username.isEmpty()) {
+                throw new IllegalArgumentException("username must not be empty");
+            }
+            requireName(connectionName, "connectionName");
+            if (connectionTimeout.toMillis() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("connectionTimeout must be at most " + Duration.ofMillis(Integer.MAX_VALUE)
+                        + ", but was " + connectionTimeout);
+            }
             requirePositive(connectionTimeout, "connectionTimeout");
             requirePositive(recoveryInterval, "recoveryInterval");
             requirePositive(recoveryTimeout, "recoveryTimeout");
             requirePositive(publishConfirmTimeout, "publishConfirmTimeout");
-            if (publisherChannels < 1) {
-                throw new IllegalArgumentException("publisherChannels must be >= 1, but was " + publisherChannels);
+            if (publisherChannels < 1 || publisherChannels > MAX_PUBLISHER_CHANNELS) {
+                throw new IllegalArgumentException("publisherChannels must be between 1 and " + MAX_PUBLISHER_CHANNELS
+                        + " (RabbitMQ's default channel_max), but was " + publisherChannels);
             }
-            if (maxPayloadBytes < 1) {
-                throw new IllegalArgumentException("maxPayloadBytes must be >= 1, but was " + maxPayloadBytes);
+            if (maxPayloadBytes < 1 || maxPayloadBytes > MAX_PAYLOAD_BYTES_LIMIT) {
+                throw new IllegalArgumentException("maxPayloadBytes must be between 1 and " + MAX_PAYLOAD_BYTES_LIMIT
+                        + " (RabbitMQ's largest max_message_size), but was " + maxPayloadBytes);
             }
             if (queueType == QueueType.QUORUM && !durable) {
                 throw new IllegalArgumentException("quorum queues are always durable: durable must be true with queueType QUORUM, but was false");

@@ -194,9 +194,20 @@ public final class RabbitMqTransport implements Transport {
         return topology.declareGroup(topic, group);
     }
 
+    /**
+     * The largest {@code maxInFlight} a subscription may ask for: it becomes the channel's
+     * {@code basic.qos} prefetch count, a 16-bit number (in key-ordered mode, per partition queue).
+     */
+    public static final int MAX_PREFETCH = 65_535;
+
     private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
+        long limit = (long) MAX_PREFETCH * Math.max(1, config.keyOrderingPartitions());
+        if (options.maxInFlight() > limit) {
+            throw new IllegalArgumentException("maxInFlight must be at most " + limit + " on RabbitMQ (the basic.qos prefetch count"
+                    + " is 16-bit" + (config.keyOrdered() ? ", per partition queue" : "") + "), but was " + options.maxInFlight());
+        }
         ensureOpen();
         Subscription s = config.keyOrdered()
                 ? new PartitionedSubscription(options, handler, consuming, topology, publisher, scheduler,

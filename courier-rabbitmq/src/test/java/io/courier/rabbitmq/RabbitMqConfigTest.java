@@ -74,13 +74,27 @@ class RabbitMqConfigTest {
     @Test
     void validationSaysWhatWasExpectedAndWhatWasGiven() {
         assertThatThrownBy(() -> RabbitMqConfig.builder().publisherChannels(0).build())
-                .hasMessage("publisherChannels must be >= 1, but was 0");
+                .hasMessage("publisherChannels must be between 1 and 2047 (RabbitMQ's default channel_max), but was 0");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().publisherChannels(100_000).build())
+                .hasMessage("publisherChannels must be between 1 and 2047 (RabbitMQ's default channel_max), but was 100000");
         assertThatThrownBy(() -> RabbitMqConfig.builder().port(70000).build())
                 .hasMessage("port must be between 1 and 65535, but was 70000");
         assertThatThrownBy(() -> RabbitMqConfig.builder().publishConfirmTimeout(Duration.ZERO).build())
                 .hasMessage("publishConfirmTimeout must be > 0, but was PT0S");
         assertThatThrownBy(() -> RabbitMqConfig.builder().maxPayloadBytes(0).build())
-                .hasMessage("maxPayloadBytes must be >= 1, but was 0");
+                .hasMessage("maxPayloadBytes must be between 1 and 536870912 (RabbitMQ's largest max_message_size), but was 0");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().maxPayloadBytes(Integer.MAX_VALUE).build())
+                .hasMessage("maxPayloadBytes must be between 1 and 536870912 (RabbitMQ's largest max_message_size), but was 2147483647");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().heartbeat(Duration.ofMillis(500)).build())
+                .hasMessage("heartbeat must be a whole number of seconds, but was PT0.5S");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().virtualHost("").build())
+                .hasMessage("virtualHost must not be empty (the default virtual host is \"/\")");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().credentials("", "p").build())
+                .hasMessage("username must not be empty");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().connectionName(" ").build())
+                .hasMessage("connectionName must not be blank");
+        assertThatThrownBy(() -> RabbitMqConfig.builder().connectionTimeout(Duration.ofDays(30)).build())
+                .hasMessage("connectionTimeout must be at most PT596H31M23.647S, but was PT720H");
         assertThatThrownBy(() -> RabbitMqConfig.builder().queueType(QueueType.QUORUM).durable(false).build())
                 .hasMessageContaining("durable must be true with queueType QUORUM");
         assertThatThrownBy(() -> RabbitMqConfig.builder().uri("http://h"))

@@ -176,6 +176,15 @@ class RabbitMqTransportTest {
     }
 
     @Test
+    void aMaxInFlightThePrefetchCountCannotHoldIsRefusedAtSubscribe() {
+        String topic = broker.topic("wide", "g");
+        assertThatThrownBy(() -> transport.subscriber().subscribe(
+                SubscriptionOptions.builder(topic, "g").maxInFlight(70_000).build(), d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxInFlight must be at most 65535 on RabbitMQ (the basic.qos prefetch count is 16-bit), but was 70000");
+    }
+
+    @Test
     void handlerFailureIsRedeliveredLaterWithAGrowingAttemptAndNeverHotLooped() throws Exception {
         String topic = broker.topic("failing", "g");
         List<Integer> attempts = new java.util.concurrent.CopyOnWriteArrayList<>();

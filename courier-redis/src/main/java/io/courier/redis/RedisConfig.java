@@ -47,6 +47,11 @@ public final class RedisConfig {
     public static final Duration DEFAULT_SCHEDULER_INTERVAL = Duration.ofMillis(200);
     /** Default number of due messages one mover call moves: {@value}. */
     public static final int DEFAULT_MOVE_BATCH_SIZE = 200;
+    /**
+     * Largest {@code readBatchSize}, {@code claimBatchSize} and {@code moveBatchSize} accepted:
+     * {@value}. A script or reply over that many entries holds Redis, single-threaded, for everyone.
+     */
+    public static final int MAX_BATCH_SIZE = 10_000;
     /** Default payload size limit: 1 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
     /** Default timeout of one Redis command (a blocked read included): 10 s. */
@@ -495,9 +500,9 @@ public final class RedisConfig {
             return this;
         }
 
-        /** Entries per read at most (>= 1, default {@value #DEFAULT_READ_BATCH_SIZE}). */
+        /** Entries per read at most (1 .. {@value #MAX_BATCH_SIZE}, default {@value #DEFAULT_READ_BATCH_SIZE}). */
         public Builder readBatchSize(int readBatchSize) {
-            this.readBatchSize = requireAtLeastOne(readBatchSize, "readBatchSize");
+            this.readBatchSize = requireBatchSize(readBatchSize, "readBatchSize");
             return this;
         }
 
@@ -508,9 +513,9 @@ public final class RedisConfig {
             return this;
         }
 
-        /** Entries per {@code XAUTOCLAIM} at most (>= 1, default {@value #DEFAULT_CLAIM_BATCH_SIZE}). */
+        /** Entries per {@code XAUTOCLAIM} at most (1 .. {@value #MAX_BATCH_SIZE}, default {@value #DEFAULT_CLAIM_BATCH_SIZE}). */
         public Builder claimBatchSize(int claimBatchSize) {
-            this.claimBatchSize = requireAtLeastOne(claimBatchSize, "claimBatchSize");
+            this.claimBatchSize = requireBatchSize(claimBatchSize, "claimBatchSize");
             return this;
         }
 
@@ -524,9 +529,9 @@ public final class RedisConfig {
             return this;
         }
 
-        /** Due messages moved per script call at most (>= 1, default {@value #DEFAULT_MOVE_BATCH_SIZE}). */
+        /** Due messages moved per script call at most (1 .. {@value #MAX_BATCH_SIZE}, default {@value #DEFAULT_MOVE_BATCH_SIZE}). */
         public Builder moveBatchSize(int moveBatchSize) {
-            this.moveBatchSize = requireAtLeastOne(moveBatchSize, "moveBatchSize");
+            this.moveBatchSize = requireBatchSize(moveBatchSize, "moveBatchSize");
             return this;
         }
 
@@ -614,9 +619,9 @@ public final class RedisConfig {
             return new RedisConfig(this);
         }
 
-        private static int requireAtLeastOne(int value, String what) {
-            if (value < 1) {
-                throw new IllegalArgumentException(what + " must be >= 1, but was " + value);
+        private static int requireBatchSize(int value, String what) {
+            if (value < 1 || value > MAX_BATCH_SIZE) {
+                throw new IllegalArgumentException(what + " must be in 1.." + MAX_BATCH_SIZE + ", but was " + value);
             }
             return value;
         }

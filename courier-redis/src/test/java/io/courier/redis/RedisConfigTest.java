@@ -37,6 +37,12 @@ class RedisConfigTest {
         assertThatThrownBy(() -> RedisConfig.builder().blockTimeout(Duration.ofSeconds(20)).commandTimeout(Duration.ofSeconds(5)).build())
                 .hasMessage("blockTimeout must be < commandTimeout (PT5S), but was PT20S");
         assertThatThrownBy(() -> StreamTrim.maxLength(0)).hasMessage("maxLength must be >= 1, but was 0");
+        assertThatThrownBy(() -> RedisConfig.builder().readBatchSize(0)).hasMessage("readBatchSize must be in 1..10000, but was 0");
+        assertThatThrownBy(() -> RedisConfig.builder().claimBatchSize(100_000)).hasMessage("claimBatchSize must be in 1..10000, but was 100000");
+        assertThatThrownBy(() -> RedisConfig.builder().moveBatchSize(Integer.MAX_VALUE))
+                .hasMessage("moveBatchSize must be in 1..10000, but was 2147483647");
+        assertThatThrownBy(() -> RedisConfig.builder().maxPayloadBytes(Integer.MAX_VALUE))
+                .hasMessage("maxPayloadBytes must be in 1..536870912, but was 2147483647");
         assertThatThrownBy(() -> StreamTrim.maxAge(Duration.ZERO)).hasMessage("maxAge must be > 0, but was PT0S");
     }
 

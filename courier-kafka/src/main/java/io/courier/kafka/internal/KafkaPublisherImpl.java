@@ -34,7 +34,9 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -163,7 +165,7 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
                     }
                 });
             } catch (RuntimeException e) {
-                outcomes[index] = checked ? failure(topic, m, e) : e;
+                outcomes[index] = checked ? failure(topic, m, new NotSentException(e)) : e;
                 if (remaining.decrementAndGet() == 0) {
                     completeBatch(topic, batch, outcomes, result);
                 }
@@ -302,9 +304,16 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
                 }
             });
         } catch (RuntimeException e) {
-            f.completeExceptionally(e);
+            f.completeExceptionally(new NotSentException(e));
         }
         return f;
+    }
+
+    /** The producer refused a record before sending it (no metadata or buffer space in time, too large, closed). */
+    private static final class NotSentException extends KafkaException {
+        NotSentException(RuntimeException cause) {
+            super("not sent: " + cause, cause);
+        }
     }
 
     /**
@@ -404,13 +413,23 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
         if (cause instanceof PublishException pe) {
             return pe;
         }
-        if (cause instanceof RecordTooLargeException) {
-            return new PublishException(topic, "message " + message.id() + " to topic '" + topic
-                    + "' was refused as too large by Kafka (record with " + message.payloadSize()
-                    + " payload bytes; see the topic's max.message.bytes): " + cause.getMessage(), cause);
+        boolean sent = !(cause instanceof NotSentException);
+        if (!sent) {
+            cause = cause.getCause();
         }
-        return new PublishException(topic, "message " + message.id() + " to topic '" + topic
-                + "' was not acknowledged: " + cause, cause);
+        if (cause instanceof RecordTooLargeException || cause instanceof RecordBatchTooLargeException) {
+            return new MessageTooLargeException(topic, "message " + message.id() + " to topic '" + topic
+                    + "' was refused as too large by Kafka and not published (a payload of " + message.payloadSize()
+                    + " bytes plus key and headers, over the topic's max.message.bytes or the broker's message.max.bytes): "
+                    + cause.getMessage(), message.payloadSize(), MessageTooLargeException.UNKNOWN_LIMIT, cause);
+        }
+        if (sent && cause instanceof RetriableException) {
+            // Retries ran out (delivery timeout) or the connection failed: an attempt may have been written.
+            return new PublishException(topic, "the outcome of message " + message.id() + " to topic '" + topic
+                    + "' is unknown (" + cause + "); it may or may not have been stored", cause);
+        }
+        return new PublishException(topic, "message " + message.id() + " to topic '" + topic + "' was not published: "
+                + (sent ? "Kafka refused it: " : "the producer did not send it: ") + cause, cause);
     }
 
     /**

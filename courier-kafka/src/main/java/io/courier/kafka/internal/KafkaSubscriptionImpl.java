@@ -60,7 +60,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li><b>Dispatch.</b> Records go to {@code concurrency} workers through a {@link LaneDispatcher}:
- *       one lane per partition, or per partition and key ({@link Ordering}).</li>
+ *       one lane per partition, or per partition and key ({@link Ordering}). Records without a key
+ *       are not ordered: with more handlers than assigned partitions they are spread over several
+ *       lanes per partition, so that every handler can be busy.</li>
  *   <li><b>Backpressure.</b> At most {@code maxInFlight} records are handed to workers and unfinished,
  *       each partition at most its share; records a poll returned beyond that wait in a per-partition
  *       backlog while their partition is paused, and partitions are paused while the budget is used
@@ -111,6 +113,13 @@ public final class KafkaSubscriptionImpl implements Subscription {
     private volatile Duration closeTimeout;
     private KafkaConsumer<byte[], byte[]> consumer;
     private long nextCommitNanos;
+    /**
+     * Lanes over which one partition's records without a key are spread with {@link Ordering#PARTITION}:
+     * enough for {@code concurrency} handlers over the topic's assigned partitions (poll thread only).
+     */
+    private int unkeyedLanes = 1;
+    /** Round-robin position over the unkeyed lanes (poll thread only). */
+    private int unkeyedTurn;
 
     /** A subscription; call {@link #start()}. The topic and the retry topic must exist. */
     public KafkaSubscriptionImpl(SubscriptionOptions options, KafkaSubscriptionOptions kafkaOptions, Handler handler,
@@ -260,8 +269,28 @@ public final class KafkaSubscriptionImpl implements Subscription {
         if (kafkaOptions.ordering() == Ordering.KEY) {
             return options.maxInFlight();
         }
-        int runnable = Math.max(1, Math.min(options.concurrency(), trackers.size()));
-        return Math.max(1, options.maxInFlight() / runnable);
+        int runnable = (int) Math.max(1, Math.min(options.concurrency(), (long) trackers.size() * unkeyedLanes));
+        return (int) Math.max(1, (long) options.maxInFlight() * unkeyedLanes / runnable);
+    }
+
+    /**
+     * With {@link Ordering#PARTITION}, a partition's records without a key go to
+     * {@code ceil(concurrency / assigned partitions of the topic)} lanes round-robin: they carry no order
+     * a publisher could rely on (they are spread over the partitions), and a subscription with more
+     * handlers than partitions should use them. Keyed records stay in their partition's lane.
+     */
+    private void updateUnkeyedLanes() {
+        long topicPartitions = trackers.keySet().stream().filter(tp -> tp.topic().equals(options.topic())).count();
+        if (topicPartitions == 0) {
+            return; // nothing of the topic to dispatch (all revoked, or only retry partitions assigned)
+        }
+        int lanes = (int) Math.max(1, (options.concurrency() + topicPartitions - 1) / topicPartitions);
+        if (lanes != unkeyedLanes && lanes > 1) {
+            log.info("subscription {}/{}: concurrency {} over {} assigned partition(s): records without a key are spread over {} lanes"
+                    + " per partition and not handled in offset order; records with a key keep their partition's order",
+                    options.topic(), options.group(), options.concurrency(), topicPartitions, lanes);
+        }
+        unkeyedLanes = lanes;
     }
 
     /** Hands the first {@code n} records of {@code backlog} to their lanes (decoded by the workers). */
@@ -275,7 +304,8 @@ public final class KafkaSubscriptionImpl implements Subscription {
         }
         PartitionTracker.Entry[] entries = tracker.addAll(offsets);
         TopicPartition tp = tracker.partition();
-        if (kafkaOptions.ordering() == Ordering.PARTITION) {
+        boolean byPartition = kafkaOptions.ordering() == Ordering.PARTITION;
+        if (byPartition && unkeyedLanes == 1) {
             List<Work> works = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 works.add(new Work(tracker, entries[i], chunk.get(i), tp));
@@ -286,14 +316,23 @@ public final class KafkaSubscriptionImpl implements Subscription {
         Map<Object, List<Work>> byLane = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             ConsumerRecord<byte[], byte[]> r = chunk.get(i);
-            // By the key's bytes: equal keys are equal strings (a key that is not UTF-8 is dead-lettered).
-            Object lane = r.key() == null ? new Object() : new KeyLane(tp, ByteBuffer.wrap(r.key()));
+            Object lane;
+            if (r.key() == null) {
+                lane = byPartition ? new UnkeyedLane(tp, Math.floorMod(unkeyedTurn++, unkeyedLanes)) : new Object();
+            } else {
+                // By the key's bytes: equal keys are equal strings (a key that is not UTF-8 is dead-lettered).
+                lane = byPartition ? tp : new KeyLane(tp, ByteBuffer.wrap(r.key()));
+            }
             byLane.computeIfAbsent(lane, k -> new ArrayList<>()).add(new Work(tracker, entries[i], r, lane));
         }
         byLane.forEach(lanes::submitAll);
     }
 
     private record KeyLane(TopicPartition partition, ByteBuffer key) {
+    }
+
+    /** One of the lanes of a partition's records without a key ({@link Ordering#PARTITION}). */
+    private record UnkeyedLane(TopicPartition partition, int index) {
     }
 
     private void deadLetter(ConsumerRecord<byte[], byte[]> record, String reason, PartitionTracker tracker, PartitionTracker.Entry entry) {
@@ -641,6 +680,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
                     startAtEnd.put(tp, new OffsetAndMetadata(consumer.position(tp)));
                 }
             }
+            updateUnkeyedLanes();
             // Commit the start of a new LATEST group at once, so that it holds wherever the partition moves.
             commitSync(startAtEnd, "of the start position");
         }
@@ -659,6 +699,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
             if (revoked.isEmpty()) {
                 return;
             }
+            updateUnkeyedLanes();
             long deadline = System.nanoTime() + (closing ? Duration.ofSeconds(1) : options.shutdownTimeout()).toNanos();
             try {
                 for (PartitionTracker t : revoked.values()) {
@@ -684,6 +725,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
                 }
                 committed.remove(tp);
             }
+            updateUnkeyedLanes();
         }
     }
 }

@@ -19,15 +19,18 @@ final class PendingConfirm {
     final String messageId;
     final String exchange;
     final String routingKey;
+    /** The body's size in bytes: RabbitMQ's size refusal names it, and so the message it refused. */
+    final int bodySize;
     final CompletableFuture<PublishResult> future = new CompletableFuture<>();
     final long deadlineNanos;
     private volatile String returnedBecause;
 
-    PendingConfirm(String topic, String messageId, String exchange, String routingKey, long deadlineNanos) {
+    PendingConfirm(String topic, String messageId, String exchange, String routingKey, int bodySize, long deadlineNanos) {
         this.topic = topic;
         this.messageId = messageId;
         this.exchange = exchange;
         this.routingKey = routingKey;
+        this.bodySize = bodySize;
         this.deadlineNanos = deadlineNanos;
     }
 

@@ -4,6 +4,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Return;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.courier.MessageTooLargeException;
 import io.courier.PublishException;
 import java.io.IOException;
 import java.time.Duration;
@@ -14,6 +15,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * re-enables both after a connection recovery. Only one thread at a time may call {@link #send} (the
  * {@link ChannelPool} lends the channel exclusively); the listeners run on the connection's thread.
  * When the channel closes, every message still waiting fails: after a recovery the sequence numbers
- * start again at 1, so an old confirm can never be matched to a new message.
+ * start again at 1, so an old confirm can never be matched to a new message. Their outcome is unknown,
+ * except after RabbitMQ refused a message over its {@code max_message_size} (406): that one fails with
+ * {@link MessageTooLargeException}, and those written after it, which the broker discarded, were not
+ * published.
  */
 final class PublisherChannel {
 
@@ -123,8 +129,53 @@ final class PublisherChannel {
             onChannelError.run();
         }
         String why = cause.isInitiatedByApplication() ? "the transport was closed" : describe(cause);
-        failAll(p -> new PublishException(p.topic, "the channel to RabbitMQ closed before the broker confirmed message "
-                + p.messageId + " to topic '" + p.topic + "' (" + why + "); it may or may not have been stored"));
+        SizeRefusal refusal = SizeRefusal.of(cause);
+        PendingConfirm refused = null;
+        Map.Entry<Long, PendingConfirm> e;
+        while ((e = pending.pollFirstEntry()) != null) {
+            PendingConfirm p = e.getValue();
+            Throwable error;
+            if (refused != null) {
+                // RabbitMQ discards whatever arrives on a channel after the error that closes it.
+                error = new PublishException(p.topic, "message " + p.messageId + " to topic '" + p.topic + "' was not published:"
+                        + " RabbitMQ discarded it because it followed message " + refused.messageId + " on a channel the broker"
+                        + " closed for that message (" + why + ")");
+            } else if (refusal != null && p.bodySize == refusal.size) {
+                refused = p;
+                error = new MessageTooLargeException(p.topic, "message " + p.messageId + " to topic '" + p.topic + "' was refused"
+                        + " as too large by RabbitMQ and not published: a payload of " + refusal.size + " bytes, over the broker's"
+                        + " max_message_size of " + refusal.limit + " bytes (" + why + ")", refusal.size, refusal.limit, cause);
+            } else {
+                error = new PublishException(p.topic, "the channel to RabbitMQ closed before the broker confirmed message "
+                        + p.messageId + " to topic '" + p.topic + "' (" + why + "); it may or may not have been stored");
+            }
+            p.fail(completions, error);
+        }
+    }
+
+    /**
+     * RabbitMQ's refusal of a message over its {@code max_message_size}: it closes the channel with
+     * {@code 406 PRECONDITION_FAILED - message size <size> is larger than [configured ]max size <limit>}.
+     */
+    private record SizeRefusal(int size, int limit) {
+
+        private static final Pattern TEXT = Pattern.compile("message size (\\d+) is larger than (?:configured )?max size (\\d+)");
+
+        /** The refusal {@code cause} reports, or null when it is another kind of close. */
+        static SizeRefusal of(ShutdownSignalException cause) {
+            if (!(cause.getReason() instanceof AMQP.Channel.Close c) || c.getReplyCode() != AMQP.PRECONDITION_FAILED) {
+                return null;
+            }
+            Matcher m = TEXT.matcher(c.getReplyText());
+            if (!m.find()) {
+                return null;
+            }
+            try {
+                return new SizeRefusal(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+            } catch (NumberFormatException tooBig) {
+                return null;
+            }
+        }
     }
 
     /** A readable reason for a shutdown: the broker's reply, or the I/O error behind a lost connection. */

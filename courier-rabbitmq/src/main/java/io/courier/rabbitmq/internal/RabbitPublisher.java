@@ -183,7 +183,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                             pc = pool.borrow(topic, System.nanoTime() + config.publishConfirmTimeout().toNanos());
                         }
                         if (pc != null) {
-                            PendingConfirm p = pending(topic, m.id(), route.exchange(), routingKey(route, partitionOf(m)));
+                            PendingConfirm p = pending(topic, m, route.exchange(), routingKey(route, partitionOf(m)));
                             if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), PayloadAccess.view(m))) {
                                 sent = p.future;
                             }
@@ -398,15 +398,16 @@ public final class RabbitPublisher implements DelayedPublisher {
             return null;
         }
         try {
-            PendingConfirm p = pending(topic, message.id(), exchange, routingKey);
+            PendingConfirm p = pending(topic, message, exchange, routingKey);
             return pc.send(p, props, PayloadAccess.view(message)) ? p.future : null;
         } finally {
             pool.release(pc);
         }
     }
 
-    private PendingConfirm pending(String topic, String id, String exchange, String routingKey) {
-        return new PendingConfirm(topic, id, exchange, routingKey, System.nanoTime() + config.publishConfirmTimeout().toNanos());
+    private PendingConfirm pending(String topic, Message message, String exchange, String routingKey) {
+        return new PendingConfirm(topic, message.id(), exchange, routingKey, message.payloadSize(),
+                System.nanoTime() + config.publishConfirmTimeout().toNanos());
     }
 
     private static PublishException asPublishException(String topic, String what, CourierException e) {

@@ -7,6 +7,7 @@ import io.courier.PublishException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
 import io.courier.spi.Payloads;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.output.StatusOutput;
@@ -233,7 +234,18 @@ public final class RedisPublisher implements DelayedPublisher {
             return pe;
         }
         String why = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-        return new PublishException(topic, "message " + messageId + " to topic '" + topic + "' was not published: " + why, cause);
+        if (cause instanceof PublishException) {
+            // WAIT: stored on the primary, too few replicas acknowledged
+            return new PublishException(topic, "message " + messageId + " to topic '" + topic + "' was " + why, cause);
+        }
+        if (cause instanceof RedisCommandExecutionException) {
+            // Redis answered with an error: it did not run the command.
+            return new PublishException(topic, "message " + messageId + " to topic '" + topic
+                    + "' was not published: Redis refused it: " + why, cause);
+        }
+        // A timeout or a lost connection: the command may have reached Redis, which then ran it.
+        return new PublishException(topic, "the outcome of message " + messageId + " to topic '" + topic
+                + "' is unknown (" + why + "); it may or may not have been stored", cause);
     }
 
     private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
