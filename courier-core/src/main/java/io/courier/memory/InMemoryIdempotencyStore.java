@@ -48,8 +48,8 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public Claim tryClaim(String key, Duration lease) {
-        requireKey(key);
-        requirePositive(lease, "lease");
+        IdempotencyStore.requireValidKey(key);
+        IdempotencyStore.requirePositive(lease, "lease");
         if (claimsSinceSweep.incrementAndGet() >= SWEEP_EVERY) {
             claimsSinceSweep.set(0);
             purgeExpired();
@@ -72,9 +72,9 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public boolean complete(String key, String token, Duration retention) {
-        requireKey(key);
+        IdempotencyStore.requireValidKey(key);
         Objects.requireNonNull(token, "token");
-        requirePositive(retention, "retention");
+        IdempotencyStore.requirePositive(retention, "retention");
         Instant now = clock.instant();
         boolean[] done = new boolean[1];
         entries.compute(key, (k, existing) -> {
@@ -92,7 +92,7 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public boolean release(String key, String token) {
-        requireKey(key);
+        IdempotencyStore.requireValidKey(key);
         Objects.requireNonNull(token, "token");
         boolean[] released = new boolean[1];
         entries.computeIfPresent(key, (k, existing) -> {
@@ -120,19 +120,5 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
     /** Entries held, in progress or done, including expired ones not yet removed. */
     public int size() {
         return entries.size();
-    }
-
-    private static void requireKey(String key) {
-        Objects.requireNonNull(key, "key");
-        if (key.isBlank()) {
-            throw new IllegalArgumentException("idempotency key must not be blank");
-        }
-    }
-
-    private static void requirePositive(Duration d, String what) {
-        Objects.requireNonNull(d, what);
-        if (d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(what + " must be > 0, but was " + d);
-        }
     }
 }

@@ -14,6 +14,7 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.jdbc.internal.Cleaner;
 import io.courier.jdbc.internal.Database;
+import io.courier.jdbc.internal.IdempotencyKeys;
 import io.courier.jdbc.internal.JdbcSubscription;
 import io.courier.jdbc.internal.MessageStore;
 import io.courier.jdbc.internal.OutgoingMessage;
@@ -118,6 +119,7 @@ public final class JdbcTransport implements Transport {
     private final String target;
     private final Database db;
     private final MessageStore store;
+    private final IdempotencyKeys idempotencyKeys;
     private final HikariDataSource ownedPool;
     private final Clock clock;
     private final int maxPayloadBytes;
@@ -142,6 +144,7 @@ public final class JdbcTransport implements Transport {
         boolean sqlite = dialect instanceof SqliteDialect;
         this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout, target);
         this.store = new MessageStore(dialect, tables);
+        this.idempotencyKeys = new IdempotencyKeys(dialect, tables);
         try {
             SchemaMigrator.migrate(db, clock);
         } catch (SQLException | RuntimeException e) {
@@ -156,7 +159,7 @@ public final class JdbcTransport implements Transport {
         this.writer = new PublishWriter(db, store, clock, b.publishBatchSize, b.maxPendingPublishes, b.connectTimeout,
                 threads, topics -> topics.forEach(wakeups::signal), target);
         this.listener = sqlite ? null : new PgListener(db, wakeups);
-        this.cleaner = new Cleaner(db, store, clock, b.retention, b.idempotencyRetention, b.cleanupInterval);
+        this.cleaner = new Cleaner(db, store, idempotencyKeys, clock, b.retention, b.idempotencyRetention, b.cleanupInterval);
     }
 
     /**
@@ -233,7 +236,8 @@ public final class JdbcTransport implements Transport {
 
     /**
      * Runs one cleanup round now (it also runs every cleanup interval): deletes messages every group
-     * has handled that are older than the retention, and expired idempotency claims.
+     * has handled that are older than the retention, expired claims of {@link JdbcIdempotentHandler}
+     * and expired keys of {@link JdbcIdempotencyStore}.
      *
      * @return the number of messages deleted
      * @throws JdbcTransportException when the database fails
@@ -255,6 +259,21 @@ public final class JdbcTransport implements Transport {
     /** The SQL shared with {@link JdbcIdempotentHandler}. */
     MessageStore store() {
         return store;
+    }
+
+    /** The SQL of the idempotency store's table, shared with {@link JdbcIdempotencyStore}. */
+    IdempotencyKeys idempotencyKeys() {
+        return idempotencyKeys;
+    }
+
+    /** The database as named in error messages. */
+    String target() {
+        return target;
+    }
+
+    /** Fails with {@link TransportClosedException} once the transport is closed. */
+    void checkOpen() {
+        ensureOpen();
     }
 
     /** The transport's clock. */

@@ -95,6 +95,22 @@ public final class Database {
         }
     }
 
+    /**
+     * Runs {@code work}, a write that is atomic on its own (one statement), on a connection in
+     * auto-commit mode, after taking the in-process write lock where writes are serialised (SQLite):
+     * it queues behind this process's other writers instead of meeting the database's busy timeout.
+     */
+    public <T> T atomicWrite(SqlFunction<T> work) throws SQLException {
+        boolean locked = lockForWrite();
+        try (Connection c = dataSource.getConnection()) {
+            return work.apply(c);
+        } finally {
+            if (locked) {
+                writeLock.unlock();
+            }
+        }
+    }
+
     /** Runs {@code work} on a connection in auto-commit mode (reads). */
     public <T> T read(SqlFunction<T> work) throws SQLException {
         try (Connection c = dataSource.getConnection()) {

@@ -23,6 +23,13 @@ public abstract class SqlDialect {
     /** The migrations that build the schema, in version order. */
     public abstract List<Migration> migrations(Tables t);
 
+    /**
+     * An SQL expression for the database's current time in milliseconds since the epoch, the same
+     * value wherever it appears in one statement: leases and retention of the idempotency store are
+     * measured with it, so that clock skew between the processes sharing the database does not matter.
+     */
+    public abstract String nowMillis();
+
     /** DDL of the schema version table (idempotent). */
     public String createSchemaVersionTable(Tables t) {
         return "CREATE TABLE IF NOT EXISTS " + t.schemaVersion()

@@ -86,7 +86,20 @@ public final class SqliteDialect extends SqlDialect {
                         "CREATE INDEX " + t.deliveries() + "_visible ON " + t.deliveries()
                                 + " (group_id, visible_at, message_row, msg_key)",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
-                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
+                new Migration(3, "idempotency store keys", List.of(
+                        "CREATE TABLE " + t.idempotencyKeys() + " ("
+                                + "idem_key TEXT PRIMARY KEY, "
+                                + "token TEXT NOT NULL, "
+                                + "done INTEGER NOT NULL, "
+                                + "expires_at INTEGER NOT NULL) WITHOUT ROWID",
+                        "CREATE INDEX " + t.idempotencyKeys() + "_expiry ON " + t.idempotencyKeys() + " (expires_at)")));
+    }
+
+    /** Milliseconds since the epoch by the clock of the machine the file is on ({@code 'now'} is fixed per statement). */
+    @Override
+    public String nowMillis() {
+        return "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     }
 
     @Override
