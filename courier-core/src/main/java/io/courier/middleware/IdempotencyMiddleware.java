@@ -102,7 +102,16 @@ public final class IdempotencyMiddleware implements Middleware {
      * names without them appear as they are, e.g. {@code billing:orders:7f3c}.
      */
     public static String defaultKey(Delivery delivery) {
-        return escape(delivery.group()) + ":" + escape(delivery.topic()) + ":" + delivery.message().id();
+        return defaultScope(delivery) + ":" + delivery.message().id();
+    }
+
+    /**
+     * The default scope of a claim, {@code group:topic} (escaped as in {@link #defaultKey}): the part of
+     * the default key before the message id, also the default scope of the SQL transport's
+     * idempotent handler.
+     */
+    public static String defaultScope(Delivery delivery) {
+        return escape(delivery.group()) + ":" + escape(delivery.topic());
     }
 
     private static String escape(String name) {
