@@ -50,6 +50,27 @@ class JdbcIdempotencyStoreTest {
     }
 
     @Test
+    void aStandaloneStoreSharesKeysWithTheTransportsStoreOnOneDatabaseAndCleansUpByItself() throws Exception {
+        Path file = dir.resolve("shared.db");
+        try (JdbcTransport transport = JdbcTransport.sqlite(file).tablePrefix("app_").build();
+             JdbcIdempotencyStore standalone = JdbcIdempotencyStore.open(JdbcTransport.sqlite(file).tablePrefix("app_")
+                     .cleanupInterval(Duration.ofMillis(100)))) {
+            JdbcIdempotencyStore ofTransport = JdbcIdempotencyStore.of(transport);
+            assertThat(standalone.tryClaim("k", Duration.ofMinutes(1))).isInstanceOf(Claim.Acquired.class);
+            assertThat(ofTransport.tryClaim("k", Duration.ofMinutes(1))).isInstanceOf(Claim.InProgress.class);
+
+            standalone.tryClaim("lapses", Duration.ofMillis(1));
+            await().atMost(Duration.ofSeconds(10)).until(() -> rows(transport) == 1);   // its own cleanup ran
+            assertThat(standalone.toString()).contains("SQLite file").contains("app_*");
+
+            standalone.close();
+            assertThatThrownBy(() -> standalone.tryClaim("k", Duration.ofMinutes(1)))
+                    .isInstanceOf(TransportClosedException.class).hasMessageContaining("idempotency store");
+            assertThat(ofTransport.tryClaim("k", Duration.ofMinutes(1))).isInstanceOf(Claim.InProgress.class);
+        }
+    }
+
+    @Test
     void aClosedTransportsStoreFailsClearly() {
         JdbcTransport transport = JdbcTransport.sqlite(dir.resolve("closed.db")).build();
         JdbcIdempotencyStore store = JdbcIdempotencyStore.of(transport);
