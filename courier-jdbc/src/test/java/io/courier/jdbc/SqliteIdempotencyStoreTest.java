@@ -1,14 +1,12 @@
 package io.courier.jdbc;
 
-import io.courier.testkit.idempotency.IdempotencyStoreConformanceSuite;
-import io.courier.testkit.idempotency.IdempotencyStoreFactory;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@link JdbcIdempotencyStore} on SQLite against the idempotency-store conformance suite. */
-class SqliteIdempotencyStoreTest extends IdempotencyStoreConformanceSuite {
+class SqliteIdempotencyStoreTest extends SqlIdempotencyStoreSuite {
 
     @TempDir
     Path dir;
@@ -16,15 +14,5 @@ class SqliteIdempotencyStoreTest extends IdempotencyStoreConformanceSuite {
     @Override
     protected Map<String, String> newStoreConfig() {
         return Map.of("file", dir.resolve("idempotency-" + UUID.randomUUID() + ".db").toString());
-    }
-
-    @Override
-    protected Class<? extends IdempotencyStoreFactory> storeFactory() {
-        return IdempotencyStores.class;
-    }
-
-    @Override
-    protected boolean sharedAcrossProcesses() {
-        return true;
     }
 }

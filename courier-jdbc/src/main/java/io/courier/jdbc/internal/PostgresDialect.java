@@ -63,13 +63,7 @@ public final class PostgresDialect extends SqlDialect {
                                 + " m WHERE m.id = d.message_row AND m.msg_key IS NOT NULL",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
                                 + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
-                new Migration(3, "idempotency store keys", List.of(
-                        "CREATE TABLE " + t.idempotencyKeys() + " ("
-                                + "idem_key TEXT PRIMARY KEY, "
-                                + "token TEXT NOT NULL, "
-                                + "done INTEGER NOT NULL, "
-                                + "expires_at BIGINT NOT NULL)",
-                        "CREATE INDEX " + t.idempotencyKeys() + "_expiry ON " + t.idempotencyKeys() + " (expires_at)")));
+                idempotencyKeysMigration(t, "BIGINT", ""));
     }
 
     /** Milliseconds since the epoch by the server's clock, fixed for the statement. */

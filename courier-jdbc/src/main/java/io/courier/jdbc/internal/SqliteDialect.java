@@ -87,13 +87,7 @@ public final class SqliteDialect extends SqlDialect {
                                 + " (group_id, visible_at, message_row, msg_key)",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
                                 + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
-                new Migration(3, "idempotency store keys", List.of(
-                        "CREATE TABLE " + t.idempotencyKeys() + " ("
-                                + "idem_key TEXT PRIMARY KEY, "
-                                + "token TEXT NOT NULL, "
-                                + "done INTEGER NOT NULL, "
-                                + "expires_at INTEGER NOT NULL) WITHOUT ROWID",
-                        "CREATE INDEX " + t.idempotencyKeys() + "_expiry ON " + t.idempotencyKeys() + " (expires_at)")));
+                idempotencyKeysMigration(t, "INTEGER", " WITHOUT ROWID"));
     }
 
     /** Milliseconds since the epoch by the clock of the machine the file is on ({@code 'now'} is fixed per statement). */

@@ -198,14 +198,7 @@ public abstract class IdempotencyStoreConformanceSuite {
         String key = newKey();
         String stale = acquire(store, key, Duration.ofMillis(300));
 
-        AtomicReference<Claim> takeover = new AtomicReference<>();
-        await().atMost(PATIENCE).pollInterval(Duration.ofMillis(50)).until(() -> {
-            Claim c = store.tryClaim(key, Duration.ofMinutes(1));
-            assertThat(c).as("a claim of an unfinished key").isNotInstanceOf(Claim.AlreadyDone.class);
-            takeover.set(c);
-            return c instanceof Claim.Acquired;
-        });
-        String fresh = ((Claim.Acquired) takeover.get()).token();
+        String fresh = awaitTakeover(key);
 
         assertThat(fresh).isNotEqualTo(stale);
         assertThat(store.complete(key, stale, Duration.ofHours(1))).as("complete with the stale token").isFalse();
@@ -287,6 +280,20 @@ public abstract class IdempotencyStoreConformanceSuite {
         Claim first = store.tryClaim(key, Duration.ofMinutes(1));
         assertThat(first).as("right after the kill").isInstanceOf(Claim.InProgress.class);
         Duration remaining = ((Claim.InProgress) first).leaseRemaining();
+        String token = awaitTakeover(key);
+        Duration waited = Duration.ofNanos(System.nanoTime() - firstLookStarted);
+
+        // By the store's clock the takeover came after the lease ran out; the parent's clock measured
+        // at least as long, give or take the stores' millisecond rounding.
+        assertThat(waited).as("time from the first look to the takeover")
+                .isGreaterThanOrEqualTo(remaining.minusMillis(5));
+        assertThat(store.complete(key, deadToken, Duration.ofHours(1))).as("the dead holder's token").isFalse();
+        assertThat(store.complete(key, token, Duration.ofHours(1))).isTrue();
+        assertThat(store.tryClaim(key, Duration.ofMinutes(1))).isInstanceOf(Claim.AlreadyDone.class);
+    }
+
+    /** Claims {@code key} until the claim is acquired (never seeing it done) and returns the new token. */
+    private String awaitTakeover(String key) {
         AtomicReference<Claim> takeover = new AtomicReference<>();
         await().atMost(PATIENCE).pollInterval(Duration.ofMillis(50)).until(() -> {
             Claim c = store.tryClaim(key, Duration.ofMinutes(1));
@@ -294,16 +301,7 @@ public abstract class IdempotencyStoreConformanceSuite {
             takeover.set(c);
             return c instanceof Claim.Acquired;
         });
-        Duration waited = Duration.ofNanos(System.nanoTime() - firstLookStarted);
-
-        // By the store's clock the takeover came after the lease ran out; the parent's clock measured
-        // at least as long, give or take the stores' millisecond rounding.
-        assertThat(waited).as("time from the first look to the takeover")
-                .isGreaterThanOrEqualTo(remaining.minusMillis(5));
-        String token = ((Claim.Acquired) takeover.get()).token();
-        assertThat(store.complete(key, deadToken, Duration.ofHours(1))).as("the dead holder's token").isFalse();
-        assertThat(store.complete(key, token, Duration.ofHours(1))).isTrue();
-        assertThat(store.tryClaim(key, Duration.ofMinutes(1))).isInstanceOf(Claim.AlreadyDone.class);
+        return ((Claim.Acquired) takeover.get()).token();
     }
 
     private void assumeShared() {
