@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An {@link IdempotencyStore} in this JVM's memory: for tests and single-process use. Nothing
- * survives a restart and nothing is shared between processes; use a Redis or SQL store when several
- * processes consume the same topic.
+ * survives a restart and nothing is shared between processes; use a Redis or SQL store
+ * ({@code RedisIdempotencyStore} in courier-redis, {@code JdbcIdempotencyStore} in courier-jdbc) when
+ * several processes consume the same topic.
  *
  * <p>Every operation is one {@link ConcurrentHashMap#compute} on the key, so claims are atomic.
  * Leases and retention are measured with the injected {@link Clock} (tests advance a fake one instead

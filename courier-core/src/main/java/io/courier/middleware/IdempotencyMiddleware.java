@@ -13,13 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes a handler run at most once per message and consumer group, although delivery is
+ * Makes a handler run at most once per message, consumer group and topic, although delivery is
  * at-least-once: duplicates (a redelivery after a lost acknowledgement, a message published twice
  * with the same id, two consumers racing on one message) are recognised and acknowledged without
  * running the handler again.
  *
  * <pre>{@code
- * IdempotencyStore store = new InMemoryIdempotencyStore();      // or a Redis / SQL store
+ * IdempotencyStore store = new InMemoryIdempotencyStore();      // one process; shared: RedisIdempotencyStore, JdbcIdempotencyStore
  * router.use(IdempotencyMiddleware.builder(store)
  *     .lease(Duration.ofMinutes(1))                             // longer than the slowest handler
  *     .retention(Duration.ofDays(1))                            // how long duplicates are recognised
