@@ -268,7 +268,7 @@ public abstract class IdempotencyStoreConformanceSuite {
     void aHolderKilledWithSigkillKeepsItsKeyUntilItsLeaseRanOutThenAnotherProcessTakesOver() throws Exception {
         assumeShared();
         String key = newKey();
-        Duration lease = Duration.ofSeconds(4);
+        Duration lease = Duration.ofSeconds(6);   // ample time to kill the holder and look before it runs out
         ChildJvm holder = child("hold", key, Long.toString(lease.toMillis()));
         String claimed = holder.awaitLine(l -> l.startsWith("CLAIMED ") || l.startsWith("NOT_ACQUIRED "), PATIENCE);
         assertThat(claimed).startsWith("CLAIMED ");
