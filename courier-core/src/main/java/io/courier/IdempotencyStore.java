@@ -57,6 +57,38 @@ public interface IdempotencyStore {
      */
     boolean release(String key, String token);
 
+    /**
+     * Checks a key as every implementation must: for use at the top of {@link #tryClaim},
+     * {@link #complete} and {@link #release}.
+     *
+     * @return {@code key}
+     * @throws NullPointerException     if {@code key} is null
+     * @throws IllegalArgumentException if {@code key} is blank
+     */
+    static String requireValidKey(String key) {
+        Objects.requireNonNull(key, "key");
+        if (key.isBlank()) {
+            throw new IllegalArgumentException("idempotency key must not be blank");
+        }
+        return key;
+    }
+
+    /**
+     * Checks a lease or retention as every implementation must.
+     *
+     * @param what the parameter's name for the message, e.g. {@code "lease"}
+     * @return {@code duration}
+     * @throws NullPointerException     if {@code duration} is null
+     * @throws IllegalArgumentException if {@code duration} is zero or negative
+     */
+    static Duration requirePositive(Duration duration, String what) {
+        Objects.requireNonNull(duration, what);
+        if (duration.isZero() || duration.isNegative()) {
+            throw new IllegalArgumentException(what + " must be > 0, but was " + duration);
+        }
+        return duration;
+    }
+
     /** The result of {@link #tryClaim}: a closed set of three cases. */
     sealed interface Claim permits Claim.Acquired, Claim.InProgress, Claim.AlreadyDone {
 

@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An {@link IdempotencyStore} in this JVM's memory: for tests and single-process use. Nothing
- * survives a restart and nothing is shared between processes; use a Redis or SQL store when several
- * processes consume the same topic.
+ * survives a restart and nothing is shared between processes; use a Redis or SQL store
+ * ({@code RedisIdempotencyStore} in courier-redis, {@code JdbcIdempotencyStore} in courier-jdbc) when
+ * several processes consume the same topic.
  *
  * <p>Every operation is one {@link ConcurrentHashMap#compute} on the key, so claims are atomic.
  * Leases and retention are measured with the injected {@link Clock} (tests advance a fake one instead
@@ -48,8 +49,8 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public Claim tryClaim(String key, Duration lease) {
-        requireKey(key);
-        requirePositive(lease, "lease");
+        IdempotencyStore.requireValidKey(key);
+        IdempotencyStore.requirePositive(lease, "lease");
         if (claimsSinceSweep.incrementAndGet() >= SWEEP_EVERY) {
             claimsSinceSweep.set(0);
             purgeExpired();
@@ -72,9 +73,9 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public boolean complete(String key, String token, Duration retention) {
-        requireKey(key);
+        IdempotencyStore.requireValidKey(key);
         Objects.requireNonNull(token, "token");
-        requirePositive(retention, "retention");
+        IdempotencyStore.requirePositive(retention, "retention");
         Instant now = clock.instant();
         boolean[] done = new boolean[1];
         entries.compute(key, (k, existing) -> {
@@ -92,7 +93,7 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
 
     @Override
     public boolean release(String key, String token) {
-        requireKey(key);
+        IdempotencyStore.requireValidKey(key);
         Objects.requireNonNull(token, "token");
         boolean[] released = new boolean[1];
         entries.computeIfPresent(key, (k, existing) -> {
@@ -120,19 +121,5 @@ public final class InMemoryIdempotencyStore implements IdempotencyStore {
     /** Entries held, in progress or done, including expired ones not yet removed. */
     public int size() {
         return entries.size();
-    }
-
-    private static void requireKey(String key) {
-        Objects.requireNonNull(key, "key");
-        if (key.isBlank()) {
-            throw new IllegalArgumentException("idempotency key must not be blank");
-        }
-    }
-
-    private static void requirePositive(Duration d, String what) {
-        Objects.requireNonNull(d, what);
-        if (d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(what + " must be > 0, but was " + d);
-        }
     }
 }

@@ -13,13 +13,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes a handler run at most once per message and consumer group, although delivery is
+ * Makes a handler run at most once per message, consumer group and topic, although delivery is
  * at-least-once: duplicates (a redelivery after a lost acknowledgement, a message published twice
  * with the same id, two consumers racing on one message) are recognised and acknowledged without
  * running the handler again.
  *
  * <pre>{@code
- * IdempotencyStore store = new InMemoryIdempotencyStore();      // or a Redis / SQL store
+ * IdempotencyStore store = new InMemoryIdempotencyStore();      // one process; shared: RedisIdempotencyStore, JdbcIdempotencyStore
  * router.use(IdempotencyMiddleware.builder(store)
  *     .lease(Duration.ofMinutes(1))                             // longer than the slowest handler
  *     .retention(Duration.ofDays(1))                            // how long duplicates are recognised
@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>For each delivery it {@linkplain IdempotencyStore#tryClaim atomically claims} the key (by default
- * {@code group + ":" + messageId}, so every group processes a message once):
+ * {@code group:topic:messageId}, see {@link #defaultKey}: every group processes a message once per
+ * topic, so one id published on two topics a group consumes runs both handlers):
  * <ul>
  *   <li>{@link Claim.Acquired}: runs the handler. If it returns normally (and did not ask for a retry
  *       and was not dead-lettered) the key is {@linkplain IdempotencyStore#complete completed} for the
@@ -75,7 +76,7 @@ public final class IdempotencyMiddleware implements Middleware {
     private final Function<Delivery, String> keyFunction;
     private final Duration inProgressRetryDelay;   // null: the holder's remaining lease
 
-    /** Idempotency with {@code store} and every default: 1 min lease, 24 h retention, key {@code group:messageId}. */
+    /** Idempotency with {@code store} and every default: 1 min lease, 24 h retention, key {@code group:topic:messageId}. */
     public IdempotencyMiddleware(IdempotencyStore store) {
         this(builder(store));
     }
@@ -93,9 +94,31 @@ public final class IdempotencyMiddleware implements Middleware {
         return new Builder(store);
     }
 
-    /** The default key: {@code group + ":" + messageId}. */
+    /**
+     * The default key: {@code group:topic:messageId}, scoped by consumer group and topic, so that a
+     * message id is claimed once per group and topic (the same id on two topics of one group, such as
+     * a message and its dead-letter copy, is two keys). A {@code :} or {@code \\} inside the group or
+     * topic name is escaped with a {@code \\}, so different (group, topic) pairs never share a key;
+     * names without them appear as they are, e.g. {@code billing:orders:7f3c}.
+     */
     public static String defaultKey(Delivery delivery) {
-        return delivery.group() + ":" + delivery.message().id();
+        return defaultScope(delivery) + ":" + delivery.message().id();
+    }
+
+    /**
+     * The default scope of a claim, {@code group:topic} (escaped as in {@link #defaultKey}): the part of
+     * the default key before the message id, also the default scope of the SQL transport's
+     * idempotent handler.
+     */
+    public static String defaultScope(Delivery delivery) {
+        return escape(delivery.group()) + ":" + escape(delivery.topic());
+    }
+
+    private static String escape(String name) {
+        if (name.indexOf(':') < 0 && name.indexOf('\\') < 0) {
+            return name;
+        }
+        return name.replace("\\", "\\\\").replace(":", "\\:");
     }
 
     @Override
@@ -198,7 +221,7 @@ public final class IdempotencyMiddleware implements Middleware {
             return this;
         }
 
-        /** The key per delivery (default {@code group + ":" + messageId}); must not return null or blank. */
+        /** The key per delivery (default {@link IdempotencyMiddleware#defaultKey}, {@code group:topic:messageId}); must not return null or blank. */
         public Builder keyFunction(Function<Delivery, String> keyFunction) {
             this.keyFunction = Objects.requireNonNull(keyFunction, "keyFunction");
             return this;

@@ -49,7 +49,7 @@ class IdempotencyMiddlewareTest {
 
         assertThat(runs).hasValue(1);
         assertThat(duplicate.retryRequest()).isEmpty();
-        assertThat(store.tryClaim("billing:order-42", Duration.ofSeconds(1))).isInstanceOf(IdempotencyStore.Claim.AlreadyDone.class);
+        assertThat(store.tryClaim(IdempotencyMiddleware.defaultKey(first), Duration.ofSeconds(1))).isInstanceOf(IdempotencyStore.Claim.AlreadyDone.class);
     }
 
     @Test
@@ -62,6 +62,31 @@ class IdempotencyMiddlewareTest {
         chain.handle(new BasicDelivery(m, "orders", "shipping", 2));
 
         assertThat(runs).hasValue(2);
+    }
+
+    @Test
+    void theSameIdOnTwoTopicsOfOneGroupRunsBothHandlers() throws Exception {
+        Handler chain = new IdempotencyMiddleware(store).wrap(counting);
+        Message m = message("order-42");
+
+        chain.handle(new BasicDelivery(m, "orders", "billing", 1));
+        chain.handle(new BasicDelivery(m, "refunds", "billing", 1));
+        chain.handle(new BasicDelivery(m, "refunds", "billing", 2));   // a real duplicate
+
+        assertThat(runs).hasValue(2);
+    }
+
+    @Test
+    void defaultKeyIsGroupTopicAndIdWithSeparatorsInNamesEscaped() {
+        Message m = message("order-42");
+        assertThat(IdempotencyMiddleware.defaultKey(new BasicDelivery(m, "orders", "billing", 1)))
+                .isEqualTo("billing:orders:order-42");
+        String colonInGroup = IdempotencyMiddleware.defaultKey(new BasicDelivery(m, "c", "a:b", 1));
+        String colonInTopic = IdempotencyMiddleware.defaultKey(new BasicDelivery(m, "b:c", "a", 1));
+        assertThat(colonInGroup).isEqualTo("a\\:b:c:order-42");
+        assertThat(colonInTopic).isEqualTo("a:b\\:c:order-42");
+        assertThat(IdempotencyMiddleware.defaultKey(new BasicDelivery(m, "t", "g\\", 1)))
+                .isNotEqualTo(IdempotencyMiddleware.defaultKey(new BasicDelivery(m, "\\:t", "g", 1)));
     }
 
     @Test
@@ -102,7 +127,7 @@ class IdempotencyMiddlewareTest {
 
     @Test
     void aConcurrentDuplicateIsLookedAtAgainSoonNotRunNorAcked() throws Exception {
-        String holder = ((IdempotencyStore.Claim.Acquired) store.tryClaim("billing:order-42", Duration.ofSeconds(40))).token();
+        String holder = ((IdempotencyStore.Claim.Acquired) store.tryClaim(IdempotencyMiddleware.defaultKey(delivery(message("order-42"), 1)), Duration.ofSeconds(40))).token();
         BasicDelivery duplicate = delivery(message("order-42"), 1);
 
         IdempotencyMiddleware.builder(store).lease(Duration.ofSeconds(40)).build().wrap(counting).handle(duplicate);
@@ -115,7 +140,7 @@ class IdempotencyMiddlewareTest {
 
     @Test
     void aFixedInProgressRetryDelayCanBeSet() throws Exception {
-        store.tryClaim("billing:order-42", Duration.ofMinutes(1));
+        store.tryClaim(IdempotencyMiddleware.defaultKey(delivery(message("order-42"), 1)), Duration.ofMinutes(1));
         BasicDelivery duplicate = delivery(message("order-42"), 1);
 
         IdempotencyMiddleware.builder(store).inProgressRetryDelay(Duration.ofMillis(250)).build().wrap(counting).handle(duplicate);

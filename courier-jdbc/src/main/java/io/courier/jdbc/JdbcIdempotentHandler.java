@@ -4,6 +4,7 @@ import io.courier.Delivery;
 import io.courier.Handler;
 import io.courier.jdbc.internal.Database;
 import io.courier.jdbc.internal.MessageStore;
+import io.courier.middleware.IdempotencyMiddleware;
 import java.sql.Connection;
 import java.util.Objects;
 import java.util.function.Function;
@@ -11,8 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a {@link TransactionalHandler} at most once per message and consumer group, with the claim
- * "this group processed message X" and the handler's own writes in one transaction. There is no
+ * Runs a {@link TransactionalHandler} at most once per message, consumer group and topic, with the
+ * claim "this group processed message X of this topic" and the handler's own writes in one transaction. There is no
  * check-then-act race: the claim is a row with a unique key (scope, message id) inserted first in
  * the transaction, and a second delivery of the same message, even a concurrent one, either waits
  * for the first transaction and finds the claim (skipping the handler) or, if the first rolled back,
@@ -35,11 +36,20 @@ import org.slf4j.LoggerFactory;
  *   <li>Claim already present: the handler is skipped and the delivery acknowledged.</li>
  * </ul>
  *
+ * <p>Claims are scoped by consumer group and topic ({@link IdempotencyMiddleware#defaultScope}): a
+ * group that consumes several topics carrying the same message id (a message and its dead-letter copy
+ * keep one id) runs the handler once per topic. Pass a scope function to choose otherwise.
+ *
  * <p>The transaction runs on a connection of the transport's pool, so the handler's tables must
  * live in the transport's database. On SQLite the transaction holds the database's single write
- * lock while the handler runs: keep such handlers short. Claims are kept for the transport's
- * idempotency retention (default 7 days), which must exceed the longest time a duplicate can
- * arrive. Thread-safe.
+ * lock while the handler runs: it first queues on the transport's in-process write lock, behind (and
+ * ahead of) the transport's own publishes, claims and acknowledgements, so handlers of one process
+ * wait their turn instead of meeting SQLite's busy timeout; keep such handlers short, since every
+ * writer of the process waits for them. Inside the handler, publish with
+ * {@link JdbcTransport#transactionalPublisher()} on the handler's connection, never with
+ * {@link JdbcTransport#publisher()} and a wait for its future (that writer would wait for this
+ * transaction). Claims are kept for the transport's idempotency retention (default 7 days), which must
+ * exceed the longest time a duplicate can arrive. Thread-safe.
  */
 public final class JdbcIdempotentHandler implements Handler {
 
@@ -55,15 +65,18 @@ public final class JdbcIdempotentHandler implements Handler {
         this.scope = Objects.requireNonNull(scope, "scope");
     }
 
-    /** An idempotent handler whose claims are scoped by consumer group ({@link Delivery#group()}). */
+    /**
+     * An idempotent handler whose claims are scoped by consumer group and topic
+     * ({@link IdempotencyMiddleware#defaultScope}, {@code group:topic}).
+     */
     public static JdbcIdempotentHandler of(JdbcTransport transport, TransactionalHandler handler) {
-        return new JdbcIdempotentHandler(transport, handler, Delivery::group);
+        return new JdbcIdempotentHandler(transport, handler, IdempotencyMiddleware::defaultScope);
     }
 
     /**
-     * An idempotent handler with claims scoped by {@code scope}, for example
-     * {@code d -> d.topic() + "/" + d.group()} when one group consumes several topics that may carry
-     * the same message id (a dead-letter topic keeps the original id). The scope must not be blank.
+     * An idempotent handler with claims scoped by {@code scope}, for example {@code Delivery::group}
+     * when a message id must be processed once per group whichever topic brings it. The scope must
+     * not be blank.
      */
     public static JdbcIdempotentHandler of(JdbcTransport transport, TransactionalHandler handler,
                                            Function<Delivery, String> scope) {
@@ -78,7 +91,8 @@ public final class JdbcIdempotentHandler implements Handler {
         }
         Database db = transport.database();
         MessageStore store = transport.store();
-        try (Connection c = db.dataSource().getConnection()) {
+        // SQLite: queue on the transport's in-process write lock first, as its own writers do.
+        try (Database.WriteLock lock = db.lockWrites(); Connection c = db.dataSource().getConnection()) {
             db.dialect().begin(c);
             boolean commit = false;
             try {

@@ -14,6 +14,7 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.jdbc.internal.Cleaner;
 import io.courier.jdbc.internal.Database;
+import io.courier.jdbc.internal.IdempotencyKeys;
 import io.courier.jdbc.internal.JdbcSubscription;
 import io.courier.jdbc.internal.MessageStore;
 import io.courier.jdbc.internal.OutgoingMessage;
@@ -127,6 +128,7 @@ public final class JdbcTransport implements Transport {
     private final String target;
     private final Database db;
     private final MessageStore store;
+    private final IdempotencyKeys idempotencyKeys;
     private final HikariDataSource ownedPool;
     private final Clock clock;
     private final int maxPayloadBytes;
@@ -141,23 +143,17 @@ public final class JdbcTransport implements Transport {
     private final KeyOrderedSubscriber subscriber = this::subscribe;
     private final JdbcPublisher transactionalPublisher = new TransactionalPublisher();
 
-    private JdbcTransport(Builder b, SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
-        this.dialect = dialect;
-        this.target = target;
-        this.ownedPool = ownedPool;
+    private JdbcTransport(Builder b, Builder.Opened opened) {
+        this.dialect = opened.db().dialect();
+        this.target = opened.db().target();
+        this.ownedPool = opened.ownedPool();
         this.clock = b.clock;
         this.maxPayloadBytes = b.maxPayloadBytes;
-        Tables tables = new Tables(b.tablePrefix);
+        this.db = opened.db();
+        Tables tables = db.tables();
         boolean sqlite = dialect instanceof SqliteDialect;
-        this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout, target);
         this.store = new MessageStore(dialect, tables);
-        try {
-            SchemaMigrator.migrate(db, clock);
-        } catch (SQLException | RuntimeException e) {
-            closePool();
-            throw SqlErrors.translate("opening the transport (creating or checking the schema of tables '"
-                    + tables.prefix() + "*')", target, e);
-        }
+        this.idempotencyKeys = new IdempotencyKeys(dialect, tables);
         Duration poll = b.pollInterval != null ? b.pollInterval
                 : sqlite ? DEFAULT_SQLITE_POLL_INTERVAL : DEFAULT_POSTGRES_POLL_INTERVAL;
         this.tuning = new JdbcSubscription.Tuning(poll, b.claimBatchSize, b.ackBatchSize);
@@ -165,7 +161,7 @@ public final class JdbcTransport implements Transport {
         this.writer = new PublishWriter(db, store, clock, b.publishBatchSize, b.maxPendingPublishes, b.connectTimeout,
                 threads, topics -> topics.forEach(wakeups::signal), target);
         this.listener = sqlite ? null : new PgListener(db, wakeups);
-        this.cleaner = new Cleaner(db, store, clock, b.retention, b.idempotencyRetention, b.cleanupInterval);
+        this.cleaner = new Cleaner(db, store, idempotencyKeys, clock, b.retention, b.idempotencyRetention, b.cleanupInterval);
     }
 
     /**
@@ -242,7 +238,8 @@ public final class JdbcTransport implements Transport {
 
     /**
      * Runs one cleanup round now (it also runs every cleanup interval): deletes messages every group
-     * has handled that are older than the retention, and expired idempotency claims.
+     * has handled that are older than the retention, expired claims of {@link JdbcIdempotentHandler}
+     * and expired keys of {@link JdbcIdempotencyStore}.
      *
      * @return the number of messages deleted
      * @throws JdbcTransportException when the database fails
@@ -264,6 +261,21 @@ public final class JdbcTransport implements Transport {
     /** The SQL shared with {@link JdbcIdempotentHandler}. */
     MessageStore store() {
         return store;
+    }
+
+    /** The SQL of the idempotency store's table, shared with {@link JdbcIdempotencyStore}. */
+    IdempotencyKeys idempotencyKeys() {
+        return idempotencyKeys;
+    }
+
+    /** The database as named in error messages. */
+    String target() {
+        return target;
+    }
+
+    /** Fails with {@link TransportClosedException} once the transport is closed. */
+    void checkOpen() {
+        ensureOpen();
     }
 
     /** The transport's clock. */
@@ -600,13 +612,56 @@ public final class JdbcTransport implements Transport {
          *                                a permission, or holds a newer schema
          */
         public JdbcTransport build() {
-            return switch (kind) {
-                case SQLITE -> buildSqlite();
-                case POSTGRES -> buildPostgres();
-            };
+            return new JdbcTransport(this, open("opening the transport"));
         }
 
-        private JdbcTransport buildSqlite() {
+        /**
+         * The database this builder describes, opened: the connections, and the schema created or
+         * upgraded. {@code ownedPool} is the pool created here (null for a given DataSource).
+         */
+        record Opened(Database db, HikariDataSource ownedPool) {
+            /** Closes the pool if it was created here. */
+            void closePool() {
+                if (ownedPool != null) {
+                    ownedPool.close();
+                }
+            }
+        }
+
+        /** Opens the database as {@link #build()} does, for {@code action} (named in errors). */
+        Opened open(String action) {
+            Opened opened = switch (kind) {
+                case SQLITE -> openSqlite();
+                case POSTGRES -> openPostgres();
+            };
+            Database db = opened.db();
+            try {
+                SchemaMigrator.migrate(db, clock);
+            } catch (SQLException | RuntimeException e) {
+                opened.closePool();
+                throw SqlErrors.translate(action + " (creating or checking the schema of tables '"
+                        + db.tables().prefix() + "*')", db.target(), e);
+            }
+            return opened;
+        }
+
+        /** The clock, for stores opened with this builder's settings. */
+        Clock clock() {
+            return clock;
+        }
+
+        /** The cleanup interval, for stores opened with this builder's settings. */
+        Duration cleanupInterval() {
+            return cleanupInterval;
+        }
+
+        private Opened opened(SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
+            Tables tables = new Tables(tablePrefix);
+            boolean sqlite = dialect instanceof SqliteDialect;
+            return new Opened(new Database(dataSource, dialect, tables, sqlite, busyTimeout, target), ownedPool);
+        }
+
+        private Opened openSqlite() {
             Path absolute = file.toAbsolutePath();
             String target = "SQLite file " + absolute;
             try {
@@ -626,12 +681,12 @@ public final class JdbcTransport implements Transport {
             HikariConfig hc = poolConfig("courier-sqlite");
             hc.setDataSource(sqlite);
             HikariDataSource pool = new HikariDataSource(hc);
-            return new JdbcTransport(this, new SqliteDialect(), target, pool, pool);
+            return opened(new SqliteDialect(), target, pool, pool);
         }
 
-        private JdbcTransport buildPostgres() {
+        private Opened openPostgres() {
             if (dataSource != null) {
-                return new JdbcTransport(this, new PostgresDialect(), "PostgreSQL (the given DataSource)", dataSource, null);
+                return opened(new PostgresDialect(), "PostgreSQL (the given DataSource)", dataSource, null);
             }
             String target = "PostgreSQL at " + jdbcUrl + " as user '" + user + "'";
             HikariConfig hc = poolConfig("courier-postgresql");
@@ -641,7 +696,7 @@ public final class JdbcTransport implements Transport {
             hc.addDataSourceProperty("connectTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
             hc.addDataSourceProperty("ApplicationName", "courier");
             HikariDataSource pool = new HikariDataSource(hc);
-            return new JdbcTransport(this, new PostgresDialect(), target, pool, pool);
+            return opened(new PostgresDialect(), target, pool, pool);
         }
 
         private HikariConfig poolConfig(String name) {

@@ -402,6 +402,27 @@ abstract class JdbcTransportContractTest {
     }
 
     @Test
+    void idempotentHandlerClaimsPerGroupAndTopicSoOneIdOnTwoTopicsRunsBoth() throws Exception {
+        JdbcTransport t = open();
+        List<String> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+        JdbcIdempotentHandler handler = JdbcIdempotentHandler.of(t, (d, tx) -> handled.add(d.topic()));
+        Message m = Message.builder().id("same-id").payload(new byte[0]).build();
+
+        handler.handle(new io.courier.spi.BasicDelivery(m, "orders", "audit", 1));
+        handler.handle(new io.courier.spi.BasicDelivery(m, "refunds", "audit", 1));
+        handler.handle(new io.courier.spi.BasicDelivery(m, "refunds", "audit", 2));   // a real duplicate
+        handler.handle(new io.courier.spi.BasicDelivery(m, "refunds", "billing", 1));
+
+        assertThat(handled).containsExactly("orders", "refunds", "refunds");
+        // The custom scope is kept: scoped by group only, the second topic is skipped.
+        List<String> byGroup = new java.util.concurrent.CopyOnWriteArrayList<>();
+        JdbcIdempotentHandler groupOnly = JdbcIdempotentHandler.of(t, (d, tx) -> byGroup.add(d.topic()), d -> "g/" + d.group());
+        groupOnly.handle(new io.courier.spi.BasicDelivery(m, "orders", "audit", 1));
+        groupOnly.handle(new io.courier.spi.BasicDelivery(m, "refunds", "audit", 1));
+        assertThat(byGroup).containsExactly("orders");
+    }
+
+    @Test
     void idempotentHandlerRunsOnceForConcurrentDuplicateDeliveries() throws Exception {
         JdbcTransport t = open(b -> b.busyTimeout(Duration.ofSeconds(20)));
         try (Connection c = t.dataSource().getConnection(); Statement s = c.createStatement()) {
@@ -538,7 +559,7 @@ abstract class JdbcTransportContractTest {
     void schemaIsVersionedAndReopeningDoesNotMigrateAgain() {
         open().close();
         JdbcTransport again = open();
-        assertThat(countRows(again, "schema_version")).isEqualTo(2);
+        assertThat(countRows(again, "schema_version")).isEqualTo(3);
     }
 
     @Test

@@ -36,6 +36,12 @@ class PostgresConformanceTest extends TransportConformanceSuite {
                 .maxPoolSize(6).build();
     }
 
+    /** The transport's own shared store, not the suite's in-memory default. */
+    @Override
+    protected io.courier.IdempotencyStore idempotencyStore() {
+        return JdbcIdempotencyStore.of((JdbcTransport) transport());
+    }
+
     @Override
     protected TransportFeatures features() {
         return TransportFeatures.builder()

@@ -24,6 +24,12 @@ class SqliteConformanceTest extends TransportConformanceSuite {
         return JdbcTransport.sqlite(dir.resolve("courier.db")).build();   // the same file on every call
     }
 
+    /** The transport's own shared store, not the suite's in-memory default. */
+    @Override
+    protected io.courier.IdempotencyStore idempotencyStore() {
+        return JdbcIdempotencyStore.of((JdbcTransport) transport());
+    }
+
     @Override
     protected TransportFeatures features() {
         return TransportFeatures.builder()

@@ -48,7 +48,7 @@ class SqliteTransportTest extends JdbcTransportContractTest {
             starting.add(CompletableFuture.supplyAsync(this::open));
         }
         List<JdbcTransport> transports = starting.stream().map(CompletableFuture::join).toList();
-        assertThat(countRows(transports.get(0), "schema_version")).isEqualTo(2);
+        assertThat(countRows(transports.get(0), "schema_version")).isEqualTo(3);
     }
 
     @Test
@@ -141,5 +141,59 @@ class SqliteTransportTest extends JdbcTransportContractTest {
                 .isInstanceOf(JdbcTransportException.class)
                 .hasMessageContaining("cannot create the directory")
                 .hasMessageContaining("a-file");
+    }
+
+    @Test
+    void sixteenIdempotentHandlersWritingWhilePublishesGoOnNeverFailOnTheWriteLock() throws Exception {
+        JdbcTransport t = open();
+        try (java.sql.Connection c = t.dataSource().getConnection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE ledger (message_id TEXT PRIMARY KEY, amount INTEGER NOT NULL)");
+            s.execute("CREATE TABLE totals (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+            s.execute("INSERT INTO totals (id, n) VALUES (1, 0)");
+        }
+        int messages = 600;
+        java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        JdbcIdempotentHandler idempotent = JdbcIdempotentHandler.of(t, (d, tx) -> {
+            runs.incrementAndGet();
+            try (var insert = tx.prepareStatement("INSERT INTO ledger (message_id, amount) VALUES (?, 1)");
+                 var update = tx.prepareStatement("UPDATE totals SET n = n + 1 WHERE id = 1")) {
+                insert.setString(1, d.message().id());
+                insert.executeUpdate();
+                update.executeUpdate();
+            }
+            // the rest of the handler's work inside its transaction (a lookup, a computation): 10 ms
+            java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10));
+        });
+        t.subscriber().subscribe(options("payments", "ledger").concurrency(16).maxInFlight(64).build(), d -> {
+            try {
+                idempotent.handle(d);
+            } catch (Exception | Error e) {
+                failures.add(e);
+                throw e;
+            }
+        });
+        // Publishers keep writing while the handlers run, one message per call, from four threads.
+        List<CompletableFuture<Void>> publishers = new ArrayList<>();
+        for (int p = 0; p < 4; p++) {
+            int publisher = p;
+            publishers.add(CompletableFuture.runAsync(() -> {
+                for (int i = publisher; i < messages; i += 4) {
+                    t.publisher().publish("payments", Message.ofText("pay-" + i)).join();
+                }
+            }));
+        }
+        CompletableFuture.allOf(publishers.toArray(CompletableFuture[]::new)).get(2, java.util.concurrent.TimeUnit.MINUTES);
+
+        await().atMost(Duration.ofMinutes(2))
+                .until(() -> countRows(t, "ledger", false) == messages || !failures.isEmpty());
+        assertThat(failures).as("handler failures (SQLITE_BUSY?)").isEmpty();
+        assertThat(runs).hasValue(messages);
+        try (java.sql.Connection c = t.dataSource().getConnection(); java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet rs = s.executeQuery("SELECT n FROM totals WHERE id = 1")) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(messages);
+        }
+        assertThat(countRows(t, "processed")).isEqualTo(messages);
     }
 }

@@ -10,6 +10,7 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.redis.internal.Keys;
 import io.courier.redis.internal.RedisContext;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.courier.redis.internal.RedisPublisher;
 import io.courier.redis.internal.RedisSubscription;
 import io.courier.spi.Payloads;
@@ -114,6 +115,11 @@ public final class RedisStreamsTransport implements Transport {
     @Override
     public Subscriber subscriber() {
         return subscriber;
+    }
+
+    /** The control connection, shared with {@link RedisIdempotencyStore#of}. */
+    StatefulRedisConnection<byte[], byte[]> controlConnection() {
+        return context.controlConnection();
     }
 
     /** The Redis key of {@code topic}'s stream, e.g. {@code courier:{orders}}, for inspection tools. */

@@ -59,6 +59,12 @@ class RedisConformanceTest extends TransportConformanceSuite {
         return RedisStreamsTransport.create(config("redis://127.0.0.1:" + proxy.port(), prefix, keyOrdered()));
     }
 
+    /** The transport's own shared store, not the suite's in-memory default. */
+    @Override
+    protected io.courier.IdempotencyStore idempotencyStore() {
+        return RedisIdempotencyStore.of((RedisStreamsTransport) transport());
+    }
+
     @Override
     protected TransportFeatures features() {
         return TransportFeatures.builder()

@@ -10,8 +10,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Deletes messages that every group has handled once they are older than the retention, and
- * idempotency claims older than theirs. Runs in short transactions of at most {@value #CHUNK} rows
+ * Deletes messages that every group has handled once they are older than the retention,
+ * idempotency claims older than theirs, and expired keys of the idempotency store. Runs in short transactions of at most {@value #CHUNK} rows
  * so that publishers and consumers are never held up for long; on PostgreSQL one process at a time.
  */
 public final class Cleaner implements AutoCloseable {
@@ -22,16 +22,18 @@ public final class Cleaner implements AutoCloseable {
 
     private final Database db;
     private final MessageStore store;
+    private final IdempotencyKeys idempotencyKeys;
     private final Clock clock;
     private final Duration retention;
     private final Duration processedRetention;
     private final ScheduledExecutorService scheduler;
 
     /** Runs a cleanup every {@code interval}. */
-    public Cleaner(Database db, MessageStore store, Clock clock, Duration retention, Duration processedRetention,
-                   Duration interval) {
+    public Cleaner(Database db, MessageStore store, IdempotencyKeys idempotencyKeys, Clock clock, Duration retention,
+                   Duration processedRetention, Duration interval) {
         this.db = db;
         this.store = store;
+        this.idempotencyKeys = idempotencyKeys;
         this.clock = clock;
         this.retention = retention;
         this.processedRetention = processedRetention;
@@ -75,6 +77,20 @@ public final class Cleaner implements AutoCloseable {
             }
         }
         db.inTransaction(c -> store.deleteProcessedBefore(c, now - processedRetention.toMillis()));
+        purgeExpiredKeys(idempotencyKeys, db);
+        return total;
+    }
+
+    /** Deletes every expired key of the idempotency store, in statements of at most {@value #CHUNK} rows; returns how many. */
+    public static int purgeExpiredKeys(IdempotencyKeys keys, Database db) throws SQLException {
+        int total = 0;
+        for (int i = 0; i < MAX_CHUNKS_PER_ROUND; i++) {
+            int n = db.atomicWrite(c -> keys.purgeExpired(c, CHUNK));
+            total += n;
+            if (n < CHUNK) {
+                break;
+            }
+        }
         return total;
     }
 

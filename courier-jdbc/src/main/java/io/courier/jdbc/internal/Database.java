@@ -60,8 +60,7 @@ public final class Database {
 
     /** Runs {@code work} in one write transaction: committed when it returns, rolled back when it throws. */
     public <T> T inTransaction(SqlFunction<T> work) throws SQLException {
-        boolean locked = lockForWrite();
-        try (Connection c = dataSource.getConnection()) {
+        try (WriteLock lock = lockWrites(); Connection c = dataSource.getConnection()) {
             dialect.begin(c);
             T result;
             try {
@@ -77,10 +76,6 @@ public final class Database {
                 throw e;
             }
             return result;
-        } finally {
-            if (locked) {
-                writeLock.unlock();
-            }
         }
     }
 
@@ -91,6 +86,17 @@ public final class Database {
      */
     public <T> T autoCommit(SqlFunction<T> work) throws SQLException {
         try (Connection c = dataSource.getConnection()) {
+            return work.apply(c);
+        }
+    }
+
+    /**
+     * Runs {@code work}, a write that is atomic on its own (one statement), on a connection in
+     * auto-commit mode, after taking the in-process write lock where writes are serialised (SQLite):
+     * it queues behind this process's other writers instead of meeting the database's busy timeout.
+     */
+    public <T> T atomicWrite(SqlFunction<T> work) throws SQLException {
+        try (WriteLock lock = lockWrites(); Connection c = dataSource.getConnection()) {
             return work.apply(c);
         }
     }
@@ -111,15 +117,33 @@ public final class Database {
         }
     }
 
-    private boolean lockForWrite() throws SQLException {
+    /**
+     * Takes this process's write lock where writes are serialised (SQLite), for a write transaction the
+     * caller runs itself: take it before getting the connection and beginning, release it (close) after
+     * the commit or rollback. Waits up to the lock wait (the busy timeout), then goes ahead without it
+     * and lets the database arbitrate. Does nothing where the database runs writers concurrently.
+     *
+     * @throws SQLException if interrupted while waiting
+     */
+    public WriteLock lockWrites() throws SQLException {
         if (writeLock == null) {
-            return false;
+            return NOT_LOCKED;
         }
         try {
-            return writeLock.tryLock(lockWaitNanos, TimeUnit.NANOSECONDS);
+            return writeLock.tryLock(lockWaitNanos, TimeUnit.NANOSECONDS) ? writeLock::unlock : NOT_LOCKED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while waiting to write", e);
         }
     }
+
+    /** A hold on the in-process write lock, from {@link #lockWrites()}; closing releases it. */
+    @FunctionalInterface
+    public interface WriteLock extends AutoCloseable {
+        /** Releases the lock. */
+        @Override
+        void close();
+    }
+
+    private static final WriteLock NOT_LOCKED = () -> { };
 }

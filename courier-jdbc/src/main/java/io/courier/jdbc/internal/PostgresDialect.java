@@ -62,7 +62,14 @@ public final class PostgresDialect extends SqlDialect {
                         "UPDATE " + t.deliveries() + " d SET msg_key = m.msg_key FROM " + t.messages()
                                 + " m WHERE m.id = d.message_row AND m.msg_key IS NOT NULL",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
-                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
+                idempotencyKeysMigration(t, "BIGINT", ""));
+    }
+
+    /** Milliseconds since the epoch by the server's clock, fixed for the statement. */
+    @Override
+    public String nowMillis() {
+        return "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)";
     }
 
     @Override

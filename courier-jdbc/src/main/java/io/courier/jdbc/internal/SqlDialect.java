@@ -23,6 +23,29 @@ public abstract class SqlDialect {
     /** The migrations that build the schema, in version order. */
     public abstract List<Migration> migrations(Tables t);
 
+    /**
+     * An SQL expression for the database's current time in milliseconds since the epoch, the same
+     * value wherever it appears in one statement: leases and retention of the idempotency store are
+     * measured with it, so that clock skew between the processes sharing the database does not matter.
+     */
+    public abstract String nowMillis();
+
+    /**
+     * Migration 3: the idempotency store's table.
+     *
+     * @param bigint       the 64-bit integer type
+     * @param tableOptions appended to {@code CREATE TABLE} (e.g. {@code " WITHOUT ROWID"})
+     */
+    static Migration idempotencyKeysMigration(Tables t, String bigint, String tableOptions) {
+        return new Migration(3, "idempotency store keys", List.of(
+                "CREATE TABLE " + t.idempotencyKeys() + " ("
+                        + "idem_key TEXT PRIMARY KEY, "
+                        + "token TEXT NOT NULL, "
+                        + "done INTEGER NOT NULL, "
+                        + "expires_at " + bigint + " NOT NULL)" + tableOptions,
+                "CREATE INDEX " + t.idempotencyKeys() + "_expiry ON " + t.idempotencyKeys() + " (expires_at)"));
+    }
+
     /** DDL of the schema version table (idempotent). */
     public String createSchemaVersionTable(Tables t) {
         return "CREATE TABLE IF NOT EXISTS " + t.schemaVersion()

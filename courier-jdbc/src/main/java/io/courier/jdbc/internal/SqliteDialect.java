@@ -86,7 +86,14 @@ public final class SqliteDialect extends SqlDialect {
                         "CREATE INDEX " + t.deliveries() + "_visible ON " + t.deliveries()
                                 + " (group_id, visible_at, message_row, msg_key)",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
-                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")));
+                                + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
+                idempotencyKeysMigration(t, "INTEGER", " WITHOUT ROWID"));
+    }
+
+    /** Milliseconds since the epoch by the clock of the machine the file is on ({@code 'now'} is fixed per statement). */
+    @Override
+    public String nowMillis() {
+        return "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     }
 
     @Override

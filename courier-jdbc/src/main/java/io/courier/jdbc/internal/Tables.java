@@ -40,6 +40,11 @@ public record Tables(String prefix) {
         return prefix + "processed";
     }
 
+    /** Idempotency keys of the {@code IdempotencyStore}: one row per key, in progress or done, until it expires. */
+    public String idempotencyKeys() {
+        return prefix + "idempotency_keys";
+    }
+
     /** Applied schema migrations. */
     public String schemaVersion() {
         return prefix + "schema_version";

@@ -3,22 +3,10 @@ package io.courier.redis.internal;
 import io.courier.CourierException;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.StreamTrim;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.SslOptions;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.XAddArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
-import io.lettuce.core.resource.DefaultClientResources;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What the parts of one transport share: the configuration, key names, the Lettuce client and its
@@ -35,8 +23,7 @@ public final class RedisContext implements AutoCloseable {
 
     private final RedisConfig config;
     private final Keys keys;
-    private final ClientResources resources;
-    private final RedisClient client;
+    private final RedisConnector connector;
     private final StatefulRedisConnection<byte[], byte[]> control;
     private final StatefulRedisConnection<byte[], byte[]> publishing;
     private final DueMover mover;
@@ -45,67 +32,15 @@ public final class RedisContext implements AutoCloseable {
     public RedisContext(RedisConfig config) {
         this.config = config;
         this.keys = new Keys(config.keyPrefix());
-        this.resources = DefaultClientResources.builder()
-                .reconnectDelay(Delay.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
-                .build();
-        RedisURI uri = toUri(config);
-        this.client = RedisClient.create(resources, uri);
-        client.setOptions(clientOptions(config));
+        this.connector = new RedisConnector(config);
         try {
-            this.control = client.connect(ByteArrayCodec.INSTANCE);
-            this.publishing = client.connect(ByteArrayCodec.INSTANCE);
-        } catch (RedisException e) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-            resources.shutdown(0, 2, TimeUnit.SECONDS);
-            throw new CourierException("cannot connect to Redis at " + describe(uri) + ": " + e.getMessage(), e);
+            this.control = connector.connect();
+            this.publishing = connector.connect();
+        } catch (CourierException e) {
+            connector.close();
+            throw e;
         }
         this.mover = new DueMover(this);
-    }
-
-    static RedisURI toUri(RedisConfig config) {
-        RedisURI uri = RedisURI.create(config.uri());
-        config.host().ifPresent(uri::setHost);
-        if (config.port() != 0) {
-            uri.setPort(config.port());
-        }
-        config.database().ifPresent(uri::setDatabase);
-        config.password().ifPresent(pw -> {
-            if (config.username().isPresent()) {
-                uri.setAuthentication(config.username().get(), pw);
-            } else {
-                uri.setAuthentication(pw);
-            }
-        });
-        config.tls().ifPresent(uri::setSsl);
-        uri.setVerifyPeer(config.verifyPeer());
-        uri.setTimeout(config.commandTimeout());
-        uri.setClientName(config.clientName());
-        return uri;
-    }
-
-    private static ClientOptions clientOptions(RedisConfig config) {
-        ClientOptions.Builder options = ClientOptions.builder()
-                .autoReconnect(true)
-                .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
-                .socketOptions(SocketOptions.builder()
-                        .connectTimeout(min(config.commandTimeout(), Duration.ofSeconds(10)))
-                        .keepAlive(true)
-                        .build());
-        if (config.trustStore().isPresent()) {
-            SslOptions.Builder ssl = SslOptions.builder().jdkSslProvider();
-            String password = config.trustStorePassword().map(String::new).orElse(null);
-            ssl.truststore(config.trustStore().get().toFile(), password);
-            options.sslOptions(ssl.build());
-        }
-        return options.build();
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
-    }
-
-    private static String describe(RedisURI uri) {
-        return (uri.isSsl() ? "rediss://" : "redis://") + uri.getHost() + ":" + uri.getPort() + "/" + uri.getDatabase();
     }
 
     /** The configuration. */
@@ -123,6 +58,11 @@ public final class RedisContext implements AutoCloseable {
         return control.async();
     }
 
+    /** The control connection. */
+    public StatefulRedisConnection<byte[], byte[]> controlConnection() {
+        return control;
+    }
+
     /** The publishing connection. */
     public StatefulRedisConnection<byte[], byte[]> publishing() {
         return publishing;
@@ -135,7 +75,7 @@ public final class RedisContext implements AutoCloseable {
 
     /** A new connection for one subscription's blocking reads; the caller closes it. */
     public StatefulRedisConnection<byte[], byte[]> openReader() {
-        return client.connect(ByteArrayCodec.INSTANCE);
+        return connector.client().connect(ByteArrayCodec.INSTANCE);
     }
 
     /** {@code XADD} arguments that trim as configured for {@code topic}. */
@@ -173,8 +113,7 @@ public final class RedisContext implements AutoCloseable {
         mover.close();
         closeQuietly(publishing);
         closeQuietly(control);
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        resources.shutdown(0, 2, TimeUnit.SECONDS);
+        connector.close();
     }
 
     private static void closeQuietly(StatefulRedisConnection<?, ?> c) {
