@@ -8,6 +8,8 @@ import io.courier.Router;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.kafka.KafkaTransport;
 import io.courier.middleware.RetryMiddleware;
+import io.courier.redis.RedisConfig;
+import io.courier.redis.RedisStreamsTransport;
 import io.courier.tasks.spi.TaskStore;
 import java.sql.Connection;
 import java.time.Instant;
@@ -30,6 +32,8 @@ public abstract class DocContext {
     // Courier objects the guides take as already built.
     protected JdbcTransport transport;
     protected KafkaTransport kafka;
+    protected RedisConfig redisConfig;
+    protected RedisStreamsTransport redisTransport;
     protected Router router;
     protected Publisher publisher;
     protected Handler handler;
@@ -107,6 +111,16 @@ public abstract class DocContext {
 
     public interface Images {
         void process(String type, byte[] payload);
+    }
+
+    /** "A store of your own" in the testkit guide: an idempotency store the reader writes. */
+    public static final class MyIdempotencyStore {
+        private MyIdempotencyStore() {
+        }
+
+        public static IdempotencyStore connect(String uri, String keyPrefix) {
+            throw new UnsupportedOperationException("documentation only");
+        }
     }
 
     /** "A store of your own" in the testkit guide: a task store the reader writes. */
