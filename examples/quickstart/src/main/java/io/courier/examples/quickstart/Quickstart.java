@@ -36,8 +36,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * scripts/quickstart                 5,000 orders on the embedded SQLite file
  * scripts/quickstart 20000           more orders
- * scripts/quickstart --db other.db   another database file
+ * scripts/quickstart --db other.db   another database file (relative to where you run the script)
  * scripts/quickstart --memory        the in-memory transport (nothing kept)
+ * scripts/quickstart --help          the options
  * </pre>
  */
 public final class Quickstart {
