@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
  * Routes messages from topics to handlers through middleware, over one {@link Transport}.
@@ -19,9 +20,14 @@ import java.util.concurrent.CompletableFuture;
  *         .build()) {
  *     router.route("orders", "billing", OrderPlaced.class, (order, delivery) -> bill(order));
  *     router.start();
- *     router.publisher().publish("orders", Message.of(json)).join();
+ *     router.publish("orders", order.customer(), order).join();   // encoded with the router's codec
  * }
  * }</pre>
+ *
+ * <p>{@link #publish(String, Object)} and {@link #publish(String, String, Object)} publish a value
+ * encoded with the router's {@link #codec() codec}, which is what its typed routes decode;
+ * {@link #publisher(Class, Function)} gives a {@link TypedPublisher} that takes each message's key
+ * from the value. {@link #publisher()} publishes ready-made {@link Message}s.
  *
  * <p>Middleware added with {@link Builder#use} applies to every route; the first added is the
  * outermost. Route-specific middleware passed to {@link #route(SubscriptionOptions, Handler, Middleware...)}
@@ -43,6 +49,7 @@ public final class Router implements AutoCloseable {
     private final LifecycleListener listener;
     private final Codec codec;
     private final Publisher publisher;
+    private final TypedPublisher<Object> valuePublisher;
     private final List<Route> pending = new ArrayList<>();
     private final List<Subscription> subscriptions = new ArrayList<>();
     private boolean started;
@@ -54,6 +61,7 @@ public final class Router implements AutoCloseable {
         this.listener = b.listener;
         this.codec = b.codec;
         this.publisher = ObservedPublisher.wrap(transport.publisher(), listener);
+        this.valuePublisher = publisher(Object.class);
     }
 
     /** A builder for a router over {@code transport}. */
@@ -70,9 +78,56 @@ public final class Router implements AutoCloseable {
         return publisher;
     }
 
-    /** The codec typed routes decode with. */
+    /** The codec typed routes decode with, and {@link #publish(String, Object)} encodes with. */
     public Codec codec() {
         return codec;
+    }
+
+    /**
+     * Encodes {@code value} with the router's codec and publishes it to {@code topic} without a key,
+     * through {@link #publisher()}; a typed route on the topic receives it decoded. The message carries
+     * the codec's media type and the value's type name in its headers: see {@link TypedPublisher}.
+     *
+     * @return a future that completes once the message is durable (see {@link Publisher#publish})
+     * @throws NullPointerException if {@code topic} or {@code value} is null
+     * @throws CourierException     if the codec cannot encode the value
+     */
+    public CompletableFuture<PublishResult> publish(String topic, Object value) {
+        return valuePublisher.publish(topic, value);
+    }
+
+    /**
+     * Publishes a ready-made message, as {@code publisher().publish(topic, message)} does; nothing is
+     * encoded. (Without this overload, {@link #publish(String, Object)} would encode the message
+     * object itself.)
+     */
+    public CompletableFuture<PublishResult> publish(String topic, Message message) {
+        return publisher.publish(topic, Objects.requireNonNull(message, "message"));
+    }
+
+    /**
+     * Like {@link #publish(String, Object)}, with {@code key} as the message key: messages with one
+     * key are handled in publish order on transports with per-key ordering and land in one partition
+     * on partitioned ones.
+     *
+     * @throws NullPointerException if {@code topic}, {@code key} or {@code value} is null
+     * @throws CourierException     if the codec cannot encode the value
+     */
+    public CompletableFuture<PublishResult> publish(String topic, String key, Object value) {
+        return valuePublisher.publish(topic, key, value);
+    }
+
+    /**
+     * A publisher of {@code type} values that sets each message's key to {@code key.apply(value)} (no
+     * key when it returns null), e.g. {@code router.publisher(OrderPlaced.class, OrderPlaced::customer)}.
+     */
+    public <T> TypedPublisher<T> publisher(Class<T> type, Function<? super T, String> key) {
+        return new TypedPublisher<>(publisher, codec, Objects.requireNonNull(type, "type"), Objects.requireNonNull(key, "key"), null);
+    }
+
+    /** A publisher of {@code type} values, without keys. */
+    public <T> TypedPublisher<T> publisher(Class<T> type) {
+        return new TypedPublisher<>(publisher, codec, Objects.requireNonNull(type, "type"), null, null);
     }
 
     /** Routes {@code topic} for {@code group} to {@code handler} with default subscription options. */
@@ -189,7 +244,7 @@ public final class Router implements AutoCloseable {
             return this;
         }
 
-        /** The codec for typed routes (default: {@link JsonCodec#defaults()}). */
+        /** The codec for typed routes and typed publishing (default: {@link JsonCodec#defaults()}). */
         public Builder codec(Codec codec) {
             this.codec = Objects.requireNonNull(codec, "codec");
             return this;

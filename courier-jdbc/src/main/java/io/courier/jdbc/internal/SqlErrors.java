@@ -9,6 +9,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.function.Predicate;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
@@ -32,6 +33,11 @@ public final class SqlErrors {
                     + " for longer than the busy timeout: " + root + ". Another process or connection holds a write"
                     + " transaction on the file; shorten that transaction or raise JdbcTransport.Builder.busyTimeout", e);
         }
+        if (isSqliteNotADatabase(e)) {
+            return new JdbcTransportException(reason, action + " failed: " + target + " is not an SQLite database: " + root
+                    + ". Give the transport an SQLite database file, or the path of a file that does not exist yet"
+                    + " (it is created)", e);
+        }
         String advice = switch (reason) {
             case CONNECTION -> "cannot connect to " + target + ": " + root
                     + ". Check that the database is running and that the host, port and file path are right";
@@ -54,6 +60,9 @@ public final class SqlErrors {
 
     /** The reason for {@code e}, from the most specific evidence in its cause chain. */
     static Reason classify(Throwable e) {
+        if (isSqliteNotADatabase(e)) {   // not transient, whatever the pool that saw it says
+            return Reason.DATABASE;
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof NoRouteToHostException
                     || t instanceof SocketTimeoutException || t instanceof SocketException) {
@@ -100,8 +109,17 @@ public final class SqlErrors {
 
     /** True when {@code e} says the SQLite file stayed locked by another connection past the busy timeout. */
     static boolean isSqliteBusy(Throwable e) {
+        return hasSqliteCode(e, SqlErrors::isBusyCode);
+    }
+
+    /** True when {@code e} says the file is not an SQLite database (a text file, another format, garbage). */
+    static boolean isSqliteNotADatabase(Throwable e) {
+        return hasSqliteCode(e, code -> code == SQLiteErrorCode.SQLITE_NOTADB);
+    }
+
+    private static boolean hasSqliteCode(Throwable e, Predicate<SQLiteErrorCode> test) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLiteException se && isBusyCode(se.getResultCode())) {
+            if (t instanceof SQLiteException se && test.test(se.getResultCode())) {
                 return true;
             }
         }

@@ -7,7 +7,9 @@ import io.courier.Message;
 import io.courier.Router;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
+import io.courier.TypedPublisher;
 import io.courier.jdbc.JdbcTransport;
+import io.courier.jdbc.JdbcTransportException;
 import io.courier.memory.InMemoryTransport;
 import io.courier.middleware.DeadLetterMiddleware;
 import io.courier.middleware.RecoveryMiddleware;
@@ -34,8 +36,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>
  * scripts/quickstart                 5,000 orders on the embedded SQLite file
  * scripts/quickstart 20000           more orders
- * scripts/quickstart --db other.db   another database file
+ * scripts/quickstart --db other.db   another database file (relative to where you run the script)
  * scripts/quickstart --memory        the in-memory transport (nothing kept)
+ * scripts/quickstart --help          the options
  * </pre>
  */
 public final class Quickstart {
@@ -50,48 +53,65 @@ public final class Quickstart {
 
     static final String HISTORY_TOPIC = "quickstart.history";
 
+    /** The system property holding the directory a relative {@code --db} path is relative to. */
+    static final String CALLER_DIR_PROPERTY = "quickstart.callerDir";
+
     private Quickstart() {
     }
 
-    /** Entry point; see the class comment for the arguments. */
+    /**
+     * Entry point; see the class comment for the arguments. A relative {@code --db} path resolves
+     * against the system property {@value #CALLER_DIR_PROPERTY} (set by {@code scripts/quickstart} to
+     * the directory it was run from), else against the working directory. Exits with status 2 and
+     * the usage line on a wrong command line, 1 when the database cannot be opened.
+     */
     public static void main(String[] args) throws Exception {
-        int count = 5_000;
-        Path db = Path.of(".courier", "quickstart.db");
-        boolean memory = false;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i].trim();
-            if (a.isEmpty()) {
-                continue;
-            }
-            switch (a) {
-                case "--memory" -> memory = true;
-                case "--db" -> db = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: scripts/quickstart [COUNT] [--db FILE | --memory]");
-                    return;
-                }
-                default -> count = Integer.parseInt(a);
-            }
+        Options options;
+        try {
+            Path cwd = Path.of("").toAbsolutePath();
+            Path callerDir = Path.of(System.getProperty(CALLER_DIR_PROPERTY, cwd.toString()));
+            options = Options.parse(List.of(args), callerDir, cwd.resolve(Path.of(".courier", "quickstart.db")));
+        } catch (Options.UsageException e) {
+            System.err.println("quickstart: " + e.getMessage());
+            System.err.println(Options.USAGE);
+            System.exit(2);
+            return;
         }
-        if (count < 2) {
-            throw new IllegalArgumentException("COUNT must be >= 2, but was " + count);
+        if (options.help()) {
+            System.out.print(Options.HELP);
+            return;
         }
-        try (Transport transport = memory ? InMemoryTransport.create() : JdbcTransport.sqlite(db).build()) {
-            String where = memory ? "in memory (nothing is kept)" : "in the embedded SQLite file " + db.toAbsolutePath().normalize();
+        Transport transport;
+        try {
+            transport = options.db().isEmpty() ? InMemoryTransport.create() : JdbcTransport.sqlite(options.db().get()).build();
+        } catch (JdbcTransportException e) {
+            // The message says what is wrong with the file and what to do; a stack trace adds nothing.
+            System.err.println("quickstart: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        try (transport) {
+            String where = options.memory() ? "in memory (nothing is kept)" : "in the embedded SQLite file " + options.db().get();
             System.out.printf("Courier quickstart on the '%s' transport, %s%n", transport.name(), where);
-            run(transport, count);
+            run(transport, options.count(), !options.memory());
         }
     }
 
-    static void run(Transport transport, int count) throws Exception {
-        RunSummary summary = handleOrders(transport, count);
-        // Published after the router closed, so that this run's history consumer does not take it:
-        // it stays in the database for the next run.
-        transport.publisher().publish(HISTORY_TOPIC, Message.of(JsonCodec.defaults().encode(summary))).get(30, TimeUnit.SECONDS);
+    /**
+     * Publishes and handles {@code count} orders; when {@code persistent}, reads what earlier runs
+     * left in the transport and leaves this run's summary for the next one.
+     */
+    static void run(Transport transport, int count, boolean persistent) throws Exception {
+        RunSummary summary = handleOrders(transport, count, persistent);
+        if (persistent) {
+            // Published after the router closed, so that this run's history consumer does not take it:
+            // it stays in the database for the next run.
+            transport.publisher().publish(HISTORY_TOPIC, Message.of(JsonCodec.defaults().encode(summary))).get(30, TimeUnit.SECONDS);
+        }
     }
 
 
-    private static RunSummary handleOrders(Transport transport, int count) throws Exception {
+    private static RunSummary handleOrders(Transport transport, int count, boolean persistent) throws Exception {
         AtomicLong handled = new AtomicLong();
         AtomicLong attemptsOnBroken = new AtomicLong();
         List<Message> deadLetters = new CopyOnWriteArrayList<>();
@@ -133,9 +153,10 @@ public final class Quickstart {
                 throw new IllegalStateException("could not read the run history within 30 s");
             }
             int run = 1 + earlierRuns.stream().mapToInt(RunSummary::run).max().orElse(0);
-            if (earlierRuns.isEmpty()) {
+            // In memory there is no earlier run to report, and no later run will find this one.
+            if (persistent && earlierRuns.isEmpty()) {
                 System.out.println("run #1 on this database (run it again: the next run finds this one's summary in it)");
-            } else {
+            } else if (persistent) {
                 System.out.printf("run #%d on this database; left in it by the run before:%n", run);
                 for (RunSummary r : earlierRuns) {
                     System.out.printf(Locale.ROOT, "  run #%d finished %s: %,d handled, %d dead-lettered, %,.0f msg/s end to end%n",
@@ -144,19 +165,16 @@ public final class Quickstart {
             }
             System.out.printf("publishing %,d orders, order #%d is broken (negative amount)%n", count, brokenOrderNo);
 
+            // Encoded with the router's codec, keyed by customer (one customer's orders in order).
+            TypedPublisher<OrderPlaced> orders = router.publisher(OrderPlaced.class, OrderPlaced::customer)
+                    .withEventType("order.placed");
             long startNanos = System.nanoTime();
-            List<Message> batch = new ArrayList<>(500);
+            List<OrderPlaced> batch = new ArrayList<>(500);
             for (long i = 1; i <= count; i++) {
                 long amount = i == brokenOrderNo ? -100 : 1_000 + i;
-                OrderPlaced order = new OrderPlaced(i, "customer-" + (i % 97), amount);
-                batch.add(Message.builder()
-                        .key(order.customer())
-                        .header(Headers.CONTENT_TYPE, router.codec().contentType())
-                        .header(Headers.EVENT_TYPE, "order.placed")
-                        .payload(router.codec().encode(order))
-                        .build());
+                batch.add(new OrderPlaced(i, "customer-" + (i % 97), amount));
                 if (batch.size() == 500 || i == count) {
-                    router.publisher().publishAll("orders", batch).get(30, TimeUnit.SECONDS);
+                    orders.publishAll("orders", batch).get(30, TimeUnit.SECONDS);
                     batch.clear();
                 }
             }
