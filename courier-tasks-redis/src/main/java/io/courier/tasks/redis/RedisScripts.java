@@ -6,7 +6,7 @@ package io.courier.tasks.redis;
  * not Cluster). Keys, for prefix {@code p}:
  *
  * <pre>
- * p:t:&lt;id&gt;                 hash: the task
+ * p:t:&lt;id&gt;                 hash: the task (field {@code result}: the handler's result, if written)
  * p:q:&lt;queue&gt;:pending      list: ready ids, oldest at the right (LPUSH in, RPOP out)
  * p:q:&lt;queue&gt;:active       zset: running ids by lease expiry
  * p:q:&lt;queue&gt;:scheduled    zset: by process-at time
@@ -165,6 +165,15 @@ final class RedisScripts {
             redis.call('HSET', tkey, 'state', 'archived', 'process_at', ARGV[4], 'last_error', ARGV[5], 'last_failed_at', ARGV[4])
             redis.call('HDEL', tkey, 'lease_token', 'lease_owner', 'lease_expires_at', 'started_at')
             redis.call('ZADD', p .. ':q:' .. q .. ':archived', ARGV[4], id)
+            return 1
+            """;
+
+    /** ARGV: p, id, token, result. Stores a handler's result with an active task; 0 when the lease is stale. */
+    static final String WRITE_RESULT = """
+            local tkey = ARGV[1] .. ':t:' .. ARGV[2]
+            local h = redis.call('HMGET', tkey, 'state', 'lease_token')
+            if h[1] ~= 'active' or h[2] ~= ARGV[3] then return 0 end
+            redis.call('HSET', tkey, 'result', ARGV[4])
             return 1
             """;
 

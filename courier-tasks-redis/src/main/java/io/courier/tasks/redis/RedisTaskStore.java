@@ -232,6 +232,13 @@ public final class RedisTaskStore implements TaskStore {
     }
 
     @Override
+    public boolean writeResult(Lease lease, byte[] result) {
+        List<byte[]> args = args(prefix, lease.taskId(), lease.token());
+        args.add(Objects.requireNonNull(result, "result"));
+        return integer("write the result of task " + lease.taskId(), RedisScripts.WRITE_RESULT, args) == 1;
+    }
+
+    @Override
     public boolean requeue(Lease lease) {
         return integer("requeue task " + lease.taskId(), RedisScripts.REQUEUE,
                 args(prefix, lease.taskId(), lease.token())) == 1;
@@ -441,7 +448,8 @@ public final class RedisTaskStore implements TaskStore {
                 active ? instant(h, "started_at") : Optional.empty(),
                 state == TaskState.COMPLETED ? instant(h, "completed_at") : Optional.empty(),
                 active ? Optional.ofNullable(h.get("lease_owner")).map(RedisTaskStore::string) : Optional.empty(),
-                active ? instant(h, "lease_expires_at") : Optional.empty());
+                active ? instant(h, "lease_expires_at") : Optional.empty(),
+                Optional.ofNullable(h.get("result")));
     }
 
     @SuppressWarnings("unchecked")
