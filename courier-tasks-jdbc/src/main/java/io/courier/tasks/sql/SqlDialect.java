@@ -138,7 +138,9 @@ enum SqlDialect {
      *       time) counts in shard 0 with one trigger per row.</li>
      *   <li>Listings: completed tasks by completion time ({@code tasks_completed}); on PostgreSQL
      *       {@code tasks_waiting} now leaves completed tasks out, so a retained completion still adds
-     *       one entry to one of the two.</li>
+     *       one entry to one of the two, and ends in {@code seq}, so that its order is exactly the
+     *       listing's ({@code process_at, seq}): with only {@code process_at}, and statistics not yet
+     *       taken, the first page of 90,000 scheduled tasks was read and sorted whole (120-240 ms).</li>
      * </ul>
      * The counts are filled from the table once, in the migration.
      */
@@ -171,7 +173,7 @@ enum SqlDialect {
             ddl.add("CREATE INDEX IF NOT EXISTS " + p + "tasks_completed ON " + t + " (queue, completed_at, seq) "
                     + "WHERE state = 'completed'");
             ddl.add("DROP INDEX IF EXISTS " + p + "tasks_waiting");
-            ddl.add("CREATE INDEX " + p + "tasks_waiting ON " + t + " (queue, state, process_at) "
+            ddl.add("CREATE INDEX " + p + "tasks_waiting ON " + t + " (queue, state, process_at, seq) "
                     + "WHERE state IN ('scheduled', 'retry', 'archived')");
         } else {
             String plus = "INSERT INTO " + counts + " (queue, state, shard, n) VALUES (NEW.queue, NEW.state, 0, 1) "

@@ -279,6 +279,17 @@ final class RedisScripts {
               redis.call('SISMEMBER', p .. ':paused', q), tonumber(s[1] or '0'), tonumber(s[2] or '0')}
             """;
 
+    /** ARGV: p, queue, days... Returns processed, failed per day (0 for a day without counters): one round trip. */
+    static final String HISTORY = """
+            local out = {}
+            for i = 3, #ARGV do
+              local s = redis.call('HMGET', ARGV[1] .. ':stats:' .. ARGV[2] .. ':' .. ARGV[i], 'processed', 'failed')
+              out[#out + 1] = tonumber(s[1] or '0')
+              out[#out + 1] = tonumber(s[2] or '0')
+            end
+            return out
+            """;
+
     /** ARGV: p, queue, state, offset, limit. Returns a list of HGETALL arrays, oldest first. */
     static final String LIST = """
             local p, q, st = ARGV[1], ARGV[2], ARGV[3]
