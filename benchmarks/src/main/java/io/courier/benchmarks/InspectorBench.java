@@ -19,7 +19,6 @@ import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -46,7 +45,7 @@ import java.util.function.Supplier;
  * {@code queues()} (every queue's summary), {@code queue(name)}, the first page (20 tasks) of each
  * state's listing, {@code task(id)} for random ids, {@code history(queue, 30)} and {@code servers()}.
  * The median and the largest time of each are reported, on the filled store as it is and, for SQL,
- * again after {@code ANALYZE}. Results go to {@code inspector.json} and {@code inspector.md} in the
+ * again after {@code ANALYZE} (PostgreSQL: {@code VACUUM ANALYZE}). Results go to {@code inspector.json} and {@code inspector.md} in the
  * output directory (not to {@code latest.*}).
  */
 final class InspectorBench {
@@ -76,15 +75,7 @@ final class InspectorBench {
 
     /** Removes the inspector scenario names from {@code names} and returns them. */
     static List<String> take(List<String> names) {
-        List<String> taken = new ArrayList<>();
-        for (Iterator<String> it = names.iterator(); it.hasNext(); ) {
-            String n = it.next();
-            if (names().contains(n)) {
-                taken.add(n);
-                it.remove();
-            }
-        }
-        return taken;
+        return TaskBench.take(names, names());
     }
 
     /** Runs the named scenarios and writes {@code out/inspector.json} and {@code out/inspector.md}. */
@@ -131,9 +122,10 @@ final class InspectorBench {
             entry.put("calls_ms", measure(store, tasks));
             entry.put("v2_count_ms", timeOldCount(store));
             try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
-                s.execute("ANALYZE " + store.tablePrefix() + "tasks");
+                // VACUUM too, so that autovacuum, which the fill has just made due, does not run during the measurement.
+                s.execute("VACUUM ANALYZE " + store.tablePrefix() + "tasks");
             }
-            System.out.println("after ANALYZE:");
+            System.out.println("after VACUUM ANALYZE:");
             entry.put("calls_after_analyze_ms", measure(store, tasks));
         } finally {
             TaskScenarios.postgres("DROP SCHEMA IF EXISTS " + schema + " CASCADE");

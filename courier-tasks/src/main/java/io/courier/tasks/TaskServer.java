@@ -370,11 +370,8 @@ public final class TaskServer implements AutoCloseable {
         TaskInfo info = claimed.info();
         Instant start = clock.instant();
         Instant cutOff = attemptDeadline(info, start);
-        Lease lease = new Lease(info.id(), claimed.leaseToken());
-        AtomicReference<Execution> self = new AtomicReference<>();
-        ResultWriter results = result -> writeResult(self.get(), result);
-        Execution e = new Execution(lease, new TaskContext(info, cutOff, codec, results), start);
-        self.set(e);
+        Execution e = new Execution(new Lease(info.id(), claimed.leaseToken()), start,
+                self -> new TaskContext(info, cutOff, codec, result -> writeResult(self, result)));
         inflight.put(info.id(), e);
         try {
             handlers.execute(() -> run(e));
@@ -758,10 +755,11 @@ public final class TaskServer implements AutoCloseable {
         private Thread thread;
         private boolean handlerReturned;
 
-        Execution(Lease lease, TaskContext context, Instant startedAt) {
+        /** {@code contextFor} makes the attempt's context, whose result writer needs this execution. */
+        Execution(Lease lease, Instant startedAt, java.util.function.Function<Execution, TaskContext> contextFor) {
             this.lease = lease;
-            this.context = context;
             this.startedAt = startedAt;
+            this.context = contextFor.apply(this);
         }
 
         boolean settle() {
