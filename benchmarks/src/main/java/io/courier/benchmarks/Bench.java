@@ -67,6 +67,7 @@ public final class Bench {
                 case "--list" -> {
                     Scenarios.all().values().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
                     TaskBench.list();
+                    InspectorBench.list();
                     return;
                 }
                 case "-h", "--help" -> {
@@ -89,6 +90,7 @@ public final class Bench {
         List<Scenario> chosen = new ArrayList<>();
         boolean everything = names.isEmpty();
         List<String> taskNames = everything ? TaskBench.names() : TaskBench.take(names);   // tasks-*: see TaskBench
+        List<String> inspectorNames = InspectorBench.take(names);   // inspector-*: only when named
         if (everything) {
             chosen.addAll(all.values());
         } else {
@@ -111,6 +113,15 @@ public final class Bench {
                 System.err.printf("%n!! task scenarios %s failed:%n", taskNames);
                 e.printStackTrace();
                 failed.addAll(taskNames);
+            }
+        }
+        if (!inspectorNames.isEmpty()) {
+            try {
+                InspectorBench.run(inspectorNames, out);
+            } catch (Exception | AssertionError e) {
+                System.err.printf("%n!! inspector scenarios %s failed:%n", inspectorNames);
+                e.printStackTrace();
+                failed.addAll(inspectorNames);
             }
         }
         System.out.println("\nwrote " + out.resolve("latest.json") + " and " + out.resolve("latest.md"));

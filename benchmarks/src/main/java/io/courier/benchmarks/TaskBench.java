@@ -70,10 +70,15 @@ final class TaskBench {
 
     /** Removes the task scenario names from {@code names} and returns them. */
     static List<String> take(List<String> names) {
+        return take(names, names());
+    }
+
+    /** Removes the names of {@code known} from {@code names} and returns them, in {@code names}' order. */
+    static List<String> take(List<String> names, List<String> known) {
         List<String> taken = new ArrayList<>();
         for (Iterator<String> it = names.iterator(); it.hasNext(); ) {
             String n = it.next();
-            if (names().contains(n)) {
+            if (known.contains(n)) {
                 taken.add(n);
                 it.remove();
             }

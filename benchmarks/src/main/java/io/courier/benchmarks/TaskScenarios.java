@@ -172,7 +172,7 @@ final class TaskScenarios {
             }
         }
 
-        private static void deleteKeys(String pattern) {
+        static void deleteKeys(String pattern) {
             RedisClient client = RedisClient.create(REDIS_URI);
             try (StatefulRedisConnection<String, String> c = client.connect()) {
                 ScanCursor cursor = ScanCursor.INITIAL;

@@ -37,7 +37,12 @@ public record QueueInfo(
         Objects.requireNonNull(day, "day");
     }
 
-    /** Tasks in the queue in any state except completed. */
+    /**
+     * The queue's size as Asynq counts it: the tasks that are still work or were given up on, that is
+     * {@code pending + active + scheduled + retry + archived}. Completed tasks (kept only for their
+     * retention, for inspection) are not counted; add {@link #completed()} for every stored task.
+     * Zero means the queue has nothing left to run and nothing archived.
+     */
     public long size() {
         return pending + active + scheduled + retry + archived;
     }

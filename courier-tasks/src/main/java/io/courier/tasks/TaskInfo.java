@@ -30,6 +30,9 @@ import java.util.Optional;
  * @param completedAt    when it completed (COMPLETED only)
  * @param worker         the id of the server running it (ACTIVE only)
  * @param leaseExpiresAt when the worker's lease runs out unless renewed (ACTIVE only)
+ * @param result         the last result a handler wrote with {@link TaskContext#writeResult(byte[])},
+ *                       in any state, if one was written; kept as long as the task is (so a completed
+ *                       task's result is readable only when the task has a retention)
  */
 public record TaskInfo(
         String id,
@@ -49,9 +52,10 @@ public record TaskInfo(
         Optional<Instant> startedAt,
         Optional<Instant> completedAt,
         Optional<String> worker,
-        Optional<Instant> leaseExpiresAt) {
+        Optional<Instant> leaseExpiresAt,
+        Optional<byte[]> result) {
 
-    /** Checks that nothing is null and copies the payload. */
+    /** Checks that nothing is null and copies the payload and the result. */
     public TaskInfo {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(queue, "queue");
@@ -69,12 +73,32 @@ public record TaskInfo(
         Objects.requireNonNull(completedAt, "completedAt");
         Objects.requireNonNull(worker, "worker");
         Objects.requireNonNull(leaseExpiresAt, "leaseExpiresAt");
+        result = Objects.requireNonNull(result, "result").map(byte[]::clone);
+    }
+
+    /**
+     * A snapshot without a result (for stores written before results existed): the canonical
+     * constructor with an empty {@code result}.
+     */
+    public TaskInfo(String id, String queue, String type, byte[] payload, TaskState state, int retried, int maxRetry,
+                    Optional<String> lastError, Optional<Instant> lastFailedAt, Instant enqueuedAt,
+                    Optional<Instant> nextProcessAt, Optional<Duration> timeout, Optional<Instant> deadline,
+                    Duration retention, Optional<Instant> startedAt, Optional<Instant> completedAt,
+                    Optional<String> worker, Optional<Instant> leaseExpiresAt) {
+        this(id, queue, type, payload, state, retried, maxRetry, lastError, lastFailedAt, enqueuedAt, nextProcessAt,
+                timeout, deadline, retention, startedAt, completedAt, worker, leaseExpiresAt, Optional.empty());
     }
 
     /** A copy of the payload bytes. */
     @Override
     public byte[] payload() {
         return payload.clone();
+    }
+
+    /** A copy of the result bytes, if a handler wrote a result. */
+    @Override
+    public Optional<byte[]> result() {
+        return result.map(byte[]::clone);
     }
 
     /** The task (type and payload). */
@@ -90,7 +114,9 @@ public record TaskInfo(
                 && enqueuedAt.equals(t.enqueuedAt) && nextProcessAt.equals(t.nextProcessAt)
                 && timeout.equals(t.timeout) && deadline.equals(t.deadline) && retention.equals(t.retention)
                 && startedAt.equals(t.startedAt) && completedAt.equals(t.completedAt) && worker.equals(t.worker)
-                && leaseExpiresAt.equals(t.leaseExpiresAt);
+                && leaseExpiresAt.equals(t.leaseExpiresAt)
+                && result.isPresent() == t.result.isPresent()
+                && (result.isEmpty() || Arrays.equals(result.get(), t.result.get()));
     }
 
     @Override

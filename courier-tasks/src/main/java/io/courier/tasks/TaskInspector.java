@@ -90,9 +90,12 @@ public final class TaskInspector {
 
     /**
      * One page of a queue's tasks in one state, oldest first (pending, scheduled and retry by next
-     * process time; completed by completion).
+     * process time; completed by completion). Pages are <b>0-based</b> (unlike Asynq's, which start
+     * at 1): page 0 holds the first {@code pageSize} tasks, page {@code n} the tasks from
+     * {@code n * pageSize} on. A page past the end is empty. The first pages answer in about the same
+     * time however many tasks the queue holds; a deep page costs in proportion to its offset.
      *
-     * @param page     0-based page number
+     * @param page     0-based page number, {@code >= 0}
      * @param pageSize tasks per page, 1 to {@value #MAX_PAGE_SIZE}
      * @throws IllegalArgumentException for a negative page or a page size out of range
      */
@@ -111,7 +114,7 @@ public final class TaskInspector {
         return store.listTasks(TaskOptions.requireQueueName(queue), state, (int) offset, pageSize);
     }
 
-    /** One task with payload, attempts, last error and next run; empty if it does not exist. */
+    /** One task with payload, attempts, last error, next run and result; empty if it does not exist. */
     public Optional<TaskInfo> task(String id) {
         return store.getTask(Objects.requireNonNull(id, "id"));
     }

@@ -106,8 +106,12 @@ public final class TaskServer implements AutoCloseable {
     private static final int COMPLETION_ATTEMPTS = 3;
     /** Pause after the first failed attempt at writing completions; the second pause is twice as long. */
     private static final Duration COMPLETION_RETRY_DELAY = Duration.ofMillis(200);
-    static final String LEASE_EXPIRED_ERROR =
-            "lease expired: the worker running the task stopped renewing its lease (crashed, killed or cut off)";
+    /** Default largest result a handler may write ({@link TaskContext#writeResult(byte[])}): 1 MiB. */
+    public static final int DEFAULT_MAX_RESULT_BYTES = 1 << 20;
+    /** Largest accepted {@link Builder#maxResultBytes(int)}: 64 MiB. */
+    public static final int MAX_RESULT_BYTES_LIMIT = 64 << 20;
+    static final String LEASE_EXPIRED_ERROR = describe(new LeaseExpiredException(
+            "lease expired: the worker running the task stopped renewing its lease (crashed, killed or cut off)"));
 
     private enum Status { NEW, RUNNING, STOPPING, STOPPED }
 
@@ -128,6 +132,7 @@ public final class TaskServer implements AutoCloseable {
     private final int fetchers;
     private final Clock clock;
     private final Codec codec;
+    private final int maxResultBytes;
     private final String serverId;
     private final String host = host();
 
@@ -167,6 +172,7 @@ public final class TaskServer implements AutoCloseable {
                 : b.strictPriority ? 1 : Math.min(b.concurrency, DEFAULT_MAX_FETCHERS);
         this.clock = b.clock;
         this.codec = b.codec;
+        this.maxResultBytes = b.maxResultBytes;
         this.serverId = b.serverId != null ? b.serverId : defaultServerId();
         this.slots = new Semaphore(concurrency);
         this.selector = new QueueSelector(b.queues, strictPriority, new Random());
@@ -364,7 +370,8 @@ public final class TaskServer implements AutoCloseable {
         TaskInfo info = claimed.info();
         Instant start = clock.instant();
         Instant cutOff = attemptDeadline(info, start);
-        Execution e = new Execution(claimed, new TaskContext(info, cutOff, codec), start);
+        Execution e = new Execution(new Lease(info.id(), claimed.leaseToken()), start,
+                self -> new TaskContext(info, cutOff, codec, result -> writeResult(self, result)));
         inflight.put(info.id(), e);
         try {
             handlers.execute(() -> run(e));
@@ -375,6 +382,15 @@ public final class TaskServer implements AutoCloseable {
                 done(e);
             }
         }
+    }
+
+    /** Writes a handler's result under its attempt's lease; false once the attempt is settled or its lease lost. */
+    private boolean writeResult(Execution e, byte[] result) {
+        if (result.length > maxResultBytes) {
+            throw new IllegalArgumentException("result of task " + e.lease.taskId() + " must be at most "
+                    + maxResultBytes + " bytes (maxResultBytes), but was " + result.length);
+        }
+        return !e.settled.get() && store.writeResult(e.lease, result);
     }
 
     private Instant attemptDeadline(TaskInfo info, Instant start) {
@@ -593,12 +609,14 @@ public final class TaskServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The last error recorded for a failure: the exception's class name, then its message if it has
+     * one (what {@link Throwable#toString()} gives, built here so that a class overriding
+     * {@code toString()} still shows its name), at most {@value #MAX_ERROR_LENGTH} characters.
+     */
     static String describe(Throwable error) {
-        String text = error instanceof TaskTimeoutException || error instanceof UnknownTaskTypeException
-                ? error.getMessage() : error.toString();
-        if (text == null) {
-            text = error.getClass().getName();
-        }
+        String message = error.getLocalizedMessage();
+        String text = message == null ? error.getClass().getName() : error.getClass().getName() + ": " + message;
         return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH) + "...";
     }
 
@@ -737,10 +755,11 @@ public final class TaskServer implements AutoCloseable {
         private Thread thread;
         private boolean handlerReturned;
 
-        Execution(ClaimedTask claimed, TaskContext context, Instant startedAt) {
-            this.lease = new Lease(claimed.info().id(), claimed.leaseToken());
-            this.context = context;
+        /** {@code contextFor} makes the attempt's context, whose result writer needs this execution. */
+        Execution(Lease lease, Instant startedAt, java.util.function.Function<Execution, TaskContext> contextFor) {
+            this.lease = lease;
             this.startedAt = startedAt;
+            this.context = contextFor.apply(this);
         }
 
         boolean settle() {
@@ -789,6 +808,7 @@ public final class TaskServer implements AutoCloseable {
         private Integer fetchers;
         private Clock clock = Clock.systemUTC();
         private Codec codec = JsonCodec.defaults();
+        private int maxResultBytes = DEFAULT_MAX_RESULT_BYTES;
         private String serverId;
 
         private Builder(TaskStore store) {
@@ -923,6 +943,18 @@ public final class TaskServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The largest result a handler may write with {@link TaskContext#writeResult(byte[])}, in bytes
+         * (default {@value TaskServer#DEFAULT_MAX_RESULT_BYTES}, 1 MiB; at most
+         * {@value TaskServer#MAX_RESULT_BYTES_LIMIT}). A larger one is refused with an
+         * {@link IllegalArgumentException} in the handler. Results are stored with the task: keep
+         * them small, and put large outputs elsewhere and the reference in the result.
+         */
+        public Builder maxResultBytes(int maxResultBytes) {
+            this.maxResultBytes = maxResultBytes;
+            return this;
+        }
+
         /** A stable id for this server (default {@code host:pid:random}). */
         public Builder serverId(String serverId) {
             this.serverId = TaskOptions.requireTaskId(serverId);
@@ -945,6 +977,10 @@ public final class TaskServer implements AutoCloseable {
             if (fetchers != null && (fetchers < 1 || fetchers > concurrency)) {
                 throw new IllegalArgumentException("fetchers must be between 1 and concurrency (" + concurrency
                         + "), but was " + fetchers);
+            }
+            if (maxResultBytes < 1 || maxResultBytes > MAX_RESULT_BYTES_LIMIT) {
+                throw new IllegalArgumentException("maxResultBytes must be between 1 and " + MAX_RESULT_BYTES_LIMIT
+                        + ", but was " + maxResultBytes);
             }
             if (fetchBatch < 1) {
                 throw new IllegalArgumentException("fetchBatch must be >= 1, but was " + fetchBatch);

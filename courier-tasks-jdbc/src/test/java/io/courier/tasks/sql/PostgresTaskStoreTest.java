@@ -17,11 +17,16 @@ class PostgresTaskStoreTest extends TaskStoreConformanceSuite {
     /** The PostgreSQL user. */
     static final String USER = "postgres";
 
-    /** Opens the schema {@code config.schema}; loaded by name in the SIGKILL test's child JVM. */
+    /**
+     * Opens the schema {@code config.schema}, with the table prefix {@code config.prefix} if given;
+     * loaded by name in the SIGKILL test's child JVM.
+     */
     public static final class Factory implements TaskStoreFactory {
         @Override
         public SqlTaskStore open(Map<String, String> config) {
-            return SqlTaskStore.postgres(URL + "?currentSchema=" + config.get("schema"), USER, "");
+            String url = URL + "?currentSchema=" + config.get("schema");
+            String prefix = config.get("prefix");
+            return prefix == null ? SqlTaskStore.postgres(url, USER, "") : SqlTaskStore.postgres(url, USER, "", prefix);
         }
     }
 
@@ -35,6 +40,12 @@ class PostgresTaskStoreTest extends TaskStoreConformanceSuite {
     @Override
     protected void dropStore(Map<String, String> config) throws SQLException {
         execute("DROP SCHEMA IF EXISTS " + config.get("schema") + " CASCADE");
+    }
+
+    /** The same schema, tables prefixed {@code other_}. */
+    @Override
+    protected Map<String, String> otherPrefixConfig(Map<String, String> config) {
+        return Map.of("schema", config.get("schema"), "prefix", "other_");
     }
 
     @Override

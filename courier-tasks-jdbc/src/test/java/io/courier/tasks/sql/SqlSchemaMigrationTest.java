@@ -46,7 +46,7 @@ class SqlSchemaMigrationTest {
         }
         try (SqlTaskStore again = SqlTaskStore.sqlite(file);
              Connection c = again.dataSource().getConnection()) {
-            assertThat(versions(c)).containsExactly(1, 2);
+            assertThat(versions(c)).containsExactlyElementsOf(allVersions());
         }
     }
 
@@ -64,7 +64,7 @@ class SqlSchemaMigrationTest {
                 assertUpgradedAndTaskRuns(store);
                 try (Connection c = store.dataSource().getConnection()) {
                     assertThat(indexes(c, schema))
-                            .contains(PREFIX + "tasks_pending", PREFIX + "tasks_active", PREFIX + "tasks_waiting",
+                            .contains(PREFIX + "tasks_pending", PREFIX + "tasks_active", PREFIX + "tasks_waiting", PREFIX + "tasks_completed",
                                     PREFIX + "tasks_completed_expires")
                             .doesNotContain(PREFIX + "tasks_queue_state", PREFIX + "tasks_state_lease",
                                     PREFIX + "tasks_state_expires");
@@ -72,7 +72,7 @@ class SqlSchemaMigrationTest {
             }
             try (SqlTaskStore again = SqlTaskStore.postgres(url, PostgresTaskStoreTest.USER, "");
                  Connection c = again.dataSource().getConnection()) {
-                assertThat(versions(c)).containsExactly(1, 2);
+                assertThat(versions(c)).containsExactlyElementsOf(allVersions());
             }
         } finally {
             PostgresTaskStoreTest.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
@@ -85,7 +85,7 @@ class SqlSchemaMigrationTest {
         try (SqlTaskStore store = SqlTaskStore.sqlite(file);
              Connection c = store.dataSource().getConnection();
              Statement s = c.createStatement()) {
-            assertThat(versions(c)).containsExactly(1, 2);
+            assertThat(versions(c)).containsExactlyElementsOf(allVersions());
             s.execute("INSERT INTO " + PREFIX + "task_schema (version) VALUES (" + (SqlTaskStore.SCHEMA_VERSION + 1) + ")");
         }
         assertThatThrownBy(() -> SqlTaskStore.sqlite(file))
@@ -117,14 +117,22 @@ class SqlSchemaMigrationTest {
 
     private static void assertUpgradedAndTaskRuns(SqlTaskStore store) throws SQLException {
         try (Connection c = store.dataSource().getConnection()) {
-            assertThat(versions(c)).containsExactly(1, 2);
+            assertThat(versions(c)).containsExactlyElementsOf(allVersions());
         }
         assertThat(store.getTask("written-by-v1")).hasValueSatisfying(t -> assertThat(t.state()).isEqualTo(TaskState.PENDING));
+        // Version 3 counted the tasks the database already held.
+        assertThat(store.queueInfo("default", java.time.LocalDate.now()).pending()).isEqualTo(1);
+        assertThat(store.queueNames()).containsExactly("default");
         List<ClaimedTask> claimed = store.claim("default", 10, "worker", Instant.now(), Duration.ofSeconds(30));
         assertThat(claimed).extracting(t -> t.info().id()).containsExactly("written-by-v1");
         Set<String> lost = store.completeAll(List.of(new Lease("written-by-v1", claimed.get(0).leaseToken())), Instant.now());
         assertThat(lost).isEmpty();
         assertThat(store.getTask("written-by-v1")).isEmpty();
+        assertThat(store.queueInfo("default", java.time.LocalDate.now()).size()).isZero();
+    }
+
+    private static List<Integer> allVersions() {
+        return java.util.stream.IntStream.rangeClosed(1, SqlTaskStore.SCHEMA_VERSION).boxed().toList();
     }
 
     private static List<Integer> versions(Connection c) throws SQLException {

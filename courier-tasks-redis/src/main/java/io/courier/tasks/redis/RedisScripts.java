@@ -6,7 +6,7 @@ package io.courier.tasks.redis;
  * not Cluster). Keys, for prefix {@code p}:
  *
  * <pre>
- * p:t:&lt;id&gt;                 hash: the task
+ * p:t:&lt;id&gt;                 hash: the task (field {@code result}: the handler's result, if written)
  * p:q:&lt;queue&gt;:pending      list: ready ids, oldest at the right (LPUSH in, RPOP out)
  * p:q:&lt;queue&gt;:active       zset: running ids by lease expiry
  * p:q:&lt;queue&gt;:scheduled    zset: by process-at time
@@ -168,6 +168,15 @@ final class RedisScripts {
             return 1
             """;
 
+    /** ARGV: p, id, token, result. Stores a handler's result with an active task; 0 when the lease is stale. */
+    static final String WRITE_RESULT = """
+            local tkey = ARGV[1] .. ':t:' .. ARGV[2]
+            local h = redis.call('HMGET', tkey, 'state', 'lease_token')
+            if h[1] ~= 'active' or h[2] ~= ARGV[3] then return 0 end
+            redis.call('HSET', tkey, 'result', ARGV[4])
+            return 1
+            """;
+
     /** ARGV: p, id, token. Puts the task back at the head of its pending list. */
     static final String REQUEUE = CHECK_LEASE + """
             redis.call('HSET', tkey, 'state', 'pending')
@@ -268,6 +277,17 @@ final class RedisScripts {
               redis.call('ZCARD', k .. 'scheduled'), redis.call('ZCARD', k .. 'retry'),
               redis.call('ZCARD', k .. 'archived'), redis.call('ZCARD', k .. 'completed'),
               redis.call('SISMEMBER', p .. ':paused', q), tonumber(s[1] or '0'), tonumber(s[2] or '0')}
+            """;
+
+    /** ARGV: p, queue, days... Returns processed, failed per day (0 for a day without counters): one round trip. */
+    static final String HISTORY = """
+            local out = {}
+            for i = 3, #ARGV do
+              local s = redis.call('HMGET', ARGV[1] .. ':stats:' .. ARGV[2] .. ':' .. ARGV[i], 'processed', 'failed')
+              out[#out + 1] = tonumber(s[1] or '0')
+              out[#out + 1] = tonumber(s[2] or '0')
+            end
+            return out
             """;
 
     /** ARGV: p, queue, state, offset, limit. Returns a list of HGETALL arrays, oldest first. */

@@ -29,6 +29,12 @@ class RedisTaskStoreTest extends TaskStoreConformanceSuite {
         return Map.of("prefix", "courier-test:" + UUID.randomUUID().toString().substring(0, 12));
     }
 
+    /** The same Redis database, keys under {@code <prefix>-other}. */
+    @Override
+    protected Map<String, String> otherPrefixConfig(Map<String, String> config) {
+        return Map.of("prefix", config.get("prefix") + "-other");
+    }
+
     @Override
     protected Class<Factory> storeFactory() {
         return Factory.class;

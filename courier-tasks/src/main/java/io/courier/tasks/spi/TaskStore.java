@@ -106,6 +106,21 @@ public interface TaskStore extends AutoCloseable {
     boolean archive(Lease lease, Instant now, String error);
 
     /**
+     * Stores a handler's result with an ACTIVE task, replacing any earlier result; the result stays
+     * with the task through later state changes (retry, archive, completion with a retention) until
+     * the task is deleted, and {@link #getTask} and {@link #listTasks} return it. The size limit is
+     * the server's; the store takes what it is given.
+     *
+     * <p>The default throws {@link UnsupportedOperationException}: a store written before results
+     * existed cannot keep them.
+     *
+     * @return false if the lease was stale (nothing changed)
+     */
+    default boolean writeResult(Lease lease, byte[] result) {
+        throw new UnsupportedOperationException(name() + " task store does not store task results");
+    }
+
+    /**
      * ACTIVE back to PENDING with nothing counted (graceful shutdown).
      *
      * @return false if the lease was stale
@@ -136,10 +151,18 @@ public interface TaskStore extends AutoCloseable {
 
     // ---- inspector
 
-    /** Every queue that has tasks, counters or a pause flag, sorted by name. */
+    /**
+     * Every queue that has tasks, counters or a pause flag, sorted by name. Should not read every
+     * task: a dashboard calls it on every page.
+     */
     List<String> queueNames();
 
-    /** One queue's counts per state and counters for {@code day}. */
+    /**
+     * One queue's counts per state and counters for {@code day}. Exact (it sees every committed
+     * change), and should take about the same time however many tasks the queue holds: stores keep
+     * counts (Redis: list and set sizes; SQL: per-queue counters maintained in the same transaction
+     * as every change) rather than counting tasks.
+     */
     QueueInfo queueInfo(String queue, LocalDate day);
 
     /** A queue's counters for each day from {@code from} to {@code to} inclusive (zeros for empty days). */
@@ -148,7 +171,12 @@ public interface TaskStore extends AutoCloseable {
     /** Pauses ({@code true}) or resumes a queue; claims return nothing while it is paused. */
     void setPaused(String queue, boolean paused);
 
-    /** Tasks of a queue in a state, oldest first (by next process time, or by completion for completed). */
+    /**
+     * Tasks of a queue in a state, oldest first (by next process time, or by completion for
+     * completed), skipping {@code offset} ({@code >= 0}) and returning at most {@code limit}
+     * ({@code >= 1}); empty past the end. The first pages should cost about the same however many
+     * tasks the queue holds (an index in that order).
+     */
     List<TaskInfo> listTasks(String queue, TaskState state, int offset, int limit);
 
     /** One task. */

@@ -152,9 +152,24 @@ public abstract class TaskStoreConformanceSuite {
         }
     }
 
+    /**
+     * The configuration of a second store in the same database as {@code config}'s but under another
+     * table or key prefix, as {@link #storeFactory()} understands it, for the prefix-isolation test;
+     * {@code null} (the default) when the store has no prefix to choose, and the test is skipped.
+     * {@link #dropStore(Map)} is called with it after the test.
+     */
+    protected Map<String, String> otherPrefixConfig(Map<String, String> config) {
+        return null;
+    }
+
     /** A server builder with intervals short enough for tests. */
     protected TaskServer.Builder server(TaskHandler handler) {
-        return TaskServer.builder(store)
+        return server(store, handler);
+    }
+
+    /** A server builder over {@code on} with intervals short enough for tests. */
+    protected TaskServer.Builder server(TaskStore on, TaskHandler handler) {
+        return TaskServer.builder(on)
                 .handler(handler)
                 .concurrency(4)
                 .pollInterval(Duration.ofMillis(50))
@@ -583,6 +598,158 @@ public abstract class TaskStoreConformanceSuite {
         assertThat(retried).containsExactly(1);
     }
 
+    // ------------------------------------------------------------------ results, attempts, errors
+
+    record Summary(String to, int sent) {
+    }
+
+    @Test
+    void handlerResultsAreStoredWithTheTaskAndShownByTheInspector() {
+        TaskInfo report = client.enqueue(Task.of("report"), TaskOptions.builder().retention(Duration.ofHours(1)).build());
+        TaskInfo partial = client.enqueue(Task.of("partial"), TaskOptions.builder().maxRetry(0).build());
+        TaskInfo big = client.enqueue(Task.of("big"), TaskOptions.builder().retention(Duration.ofHours(1)).build());
+        TaskInfo none = client.enqueue(Task.of("none"), TaskOptions.builder().retention(Duration.ofHours(1)).build());
+        List<Boolean> written = new CopyOnWriteArrayList<>();
+        AtomicReference<Throwable> tooLarge = new AtomicReference<>();
+
+        start(server(TaskMux.builder()
+                .handle("report", ctx -> written.add(ctx.writeResult(new Summary("bob@example.com", 3))))
+                .handle("partial", ctx -> {
+                    written.add(ctx.writeResult("half done".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    throw new IllegalStateException("then it failed");
+                })
+                .handle("big", ctx -> {
+                    try {
+                        ctx.writeResult(new byte[1025]);
+                    } catch (IllegalArgumentException e) {
+                        tooLarge.set(e);
+                    }
+                    written.add(ctx.writeResult(new byte[1024]));
+                })
+                .handle("none", ctx -> { })
+                .build()).maxResultBytes(1024));
+
+        TaskInfo reported = awaitState(report.id(), TaskState.COMPLETED);
+        assertThat(reported.result()).hasValueSatisfying(r ->
+                assertThat(io.courier.JsonCodec.defaults().decode(r, Summary.class)).isEqualTo(new Summary("bob@example.com", 3)));
+        assertThat(awaitState(partial.id(), TaskState.ARCHIVED).result()).hasValueSatisfying(r ->
+                assertThat(new String(r, java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("half done"));
+        assertThat(awaitState(big.id(), TaskState.COMPLETED).result()).hasValueSatisfying(r -> assertThat(r).hasSize(1024));
+        assertThat(tooLarge.get()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must be at most 1024 bytes").hasMessageContaining("but was 1025");
+        assertThat(awaitState(none.id(), TaskState.COMPLETED).result()).isEmpty();
+        assertThat(written).containsOnly(true).hasSize(3);
+        assertThat(inspector.listTasks("default", TaskState.COMPLETED, 0, 10))
+                .filteredOn(t -> t.id().equals(report.id())).singleElement()
+                .satisfies(t -> assertThat(t.result()).isPresent());
+    }
+
+    @Test
+    void aResultIsWrittenOnlyUnderTheCurrentLeaseAndOutlivesARetry() {
+        TaskInfo task = client.enqueue(Task.of("result:lease"), TaskOptions.builder().queue("results").build());
+        Instant now = Instant.now();
+        String token = store.claim("results", 1, "conformance", now, Duration.ofMinutes(1)).get(0).leaseToken();
+        byte[] first = {1, 2, 3};
+
+        assertThat(store.writeResult(new Lease(task.id(), "stale-token"), first)).isFalse();
+        assertThat(inspector.task(task.id()).orElseThrow().result()).isEmpty();
+        assertThat(store.writeResult(new Lease(task.id(), token), first)).isTrue();
+        assertThat(inspector.task(task.id()).orElseThrow().result()).hasValue(first);
+
+        assertThat(store.retry(new Lease(task.id(), token), now, now.plusSeconds(3600), "failed", true)).isTrue();
+        TaskInfo retrying = inspector.task(task.id()).orElseThrow();
+        assertThat(retrying.state()).isEqualTo(TaskState.RETRY);
+        assertThat(retrying.result()).hasValue(first);
+        assertThat(store.writeResult(new Lease(task.id(), token), new byte[] {9})).isFalse();
+        assertThat(inspector.task(task.id()).orElseThrow().result()).hasValue(first);
+    }
+
+    @Test
+    void attemptIsOneBasedAndCountsAsTheRetryCountDoes() {
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        List<Boolean> last = new CopyOnWriteArrayList<>();
+        TaskInfo info = client.enqueue(Task.of("attempts"), TaskOptions.builder().maxRetry(2).build());
+
+        start(server(ctx -> {
+            attempts.add(ctx.attempt());
+            last.add(ctx.isLastAttempt());
+            switch (attempts.size()) {
+                case 1 -> throw new RetryLaterException(Duration.ofMillis(50), "not yet");   // not counted
+                case 2, 3 -> throw new IllegalStateException("attempt " + ctx.attempt() + " failed");
+                default -> { }
+            }
+        }));
+
+        awaitGone(info.id());
+        assertThat(attempts).containsExactly(1, 1, 2, 3);
+        assertThat(last).containsExactly(false, false, false, true);
+    }
+
+    @Test
+    void lastErrorNamesTheExceptionClassOnEveryFailurePath() {
+        TaskOptions once = TaskOptions.builder().maxRetry(0).build();
+        Map<String, String> expected = new java.util.LinkedHashMap<>();
+        expected.put(client.enqueue(Task.of("throws"), once).id(), "java.lang.IllegalStateException: broken");
+        expected.put(client.enqueue(Task.of("throws-no-message"), once).id(), "java.lang.IllegalStateException");
+        expected.put(client.enqueue(Task.of("error"), once).id(), "java.lang.AssertionError: panic");
+        expected.put(client.enqueue(Task.of("shy"), once).id(), ShyException.class.getName() + ": hidden");
+        expected.put(client.enqueue(Task.of("skip"), once).id(), "io.courier.tasks.SkipRetryException: customer deleted");
+        expected.put(client.enqueue(Task.of("later"), once).id(), "io.courier.tasks.RetryLaterException: rate limited");
+        expected.put(client.enqueue(Task.of("nobody:handles"), once).id(),
+                "io.courier.tasks.UnknownTaskTypeException: no handler registered for task type 'nobody:handles'");
+        expected.put(client.enqueue(Task.of("slow"), TaskOptions.builder().maxRetry(0).timeout(Duration.ofMillis(200)).build()).id(),
+                "io.courier.tasks.TaskTimeoutException: attempt timed out");
+        expected.put(client.enqueue(Task.of("slow"), TaskOptions.builder().maxRetry(0)
+                        .deadline(Instant.now().plusMillis(500)).build()).id(),
+                "io.courier.tasks.TaskTimeoutException: deadline");
+        TaskInfo orphan = client.enqueue(Task.of("orphan"), TaskOptions.builder().queue("orphans").maxRetry(0).build());
+        store.claim("orphans", 1, "a-worker-that-dies", Instant.now(), Duration.ofMillis(100));
+        expected.put(orphan.id(), "io.courier.tasks.LeaseExpiredException: lease expired");
+
+        start(server(TaskMux.builder()
+                .handle("throws", ctx -> {
+                    throw new IllegalStateException("broken");
+                })
+                .handle("throws-no-message", ctx -> {
+                    throw new IllegalStateException();
+                })
+                .handle("error", ctx -> {
+                    throw new AssertionError("panic");
+                })
+                .handle("shy", ctx -> {
+                    throw new ShyException();
+                })
+                .handle("skip", ctx -> {
+                    throw new SkipRetryException("customer deleted");
+                })
+                .handle("later", ctx -> {
+                    throw new RetryLaterException(Duration.ofHours(1), "rate limited");
+                })
+                .handle("slow", ctx -> new CountDownLatch(1).await())
+                .build()).concurrency(8).queue("default", 1).queue("orphans", 1));
+
+        expected.forEach((id, error) -> {
+            AtomicReference<TaskInfo> seen = new AtomicReference<>();
+            await().atMost(PATIENCE).until(() -> {
+                inspector.task(id).ifPresent(seen::set);
+                return seen.get() != null && seen.get().lastError().isPresent();
+            });
+            assertThat(seen.get().lastError().get()).as("last error of %s", seen.get().type()).startsWith(error);
+        });
+    }
+
+    /** An exception whose {@code toString()} leaves its class out. */
+    static final class ShyException extends RuntimeException {
+        ShyException() {
+            super("hidden");
+        }
+
+        @Override
+        public String toString() {
+            return "something went wrong";
+        }
+    }
+
     // ------------------------------------------------------------------ store SPI
 
     @Test
@@ -804,6 +971,81 @@ public abstract class TaskStoreConformanceSuite {
         assertThat(inspector.queues()).extracting(QueueInfo::name).contains("default", "paged", "paused");
         assertThat(inspector.history("default", 7)).hasSize(7).last().satisfies(d -> assertThat(d.day()).isEqualTo(
                 java.time.LocalDate.now(java.time.ZoneOffset.UTC)));
+    }
+
+    @Test
+    void inspectorPagesAreZeroBasedEndEmptyAndRejectBadArguments() {
+        for (int i = 0; i < 3; i++) {
+            client.enqueue(Task.ofText("page", String.valueOf(i)), TaskOptions.builder().queue("pages").build());
+        }
+        assertThat(inspector.listTasks("pages", TaskState.PENDING, 0, 2)).extracting(t -> t.task().payloadText())
+                .containsExactly("0", "1");
+        assertThat(inspector.listTasks("pages", TaskState.PENDING, 1, 2)).extracting(t -> t.task().payloadText())
+                .containsExactly("2");
+        assertThat(inspector.listTasks("pages", TaskState.PENDING, 2, 2)).isEmpty();
+        assertThat(inspector.listTasks("pages", TaskState.PENDING, Integer.MAX_VALUE, TaskInspector.MAX_PAGE_SIZE)).isEmpty();
+        assertThat(inspector.listTasks("pages", TaskState.ARCHIVED, 0, 2)).isEmpty();
+        assertThatThrownBy(() -> inspector.listTasks("pages", TaskState.PENDING, -1, 2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("page must be >= 0, but was -1");
+        assertThatThrownBy(() -> inspector.listTasks("pages", TaskState.PENDING, 0, 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("pageSize must be between 1 and " + TaskInspector.MAX_PAGE_SIZE + ", but was 0");
+        assertThatThrownBy(() -> inspector.listTasks("pages", TaskState.PENDING, 0, TaskInspector.MAX_PAGE_SIZE + 1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void queueSizeCountsEveryStateButCompleted() {
+        TaskOptions kept = TaskOptions.builder().queue("sizes").retention(Duration.ofHours(1)).build();
+        TaskInfo done = client.enqueue(Task.of("size:done"), kept);
+        TaskInfo running = client.enqueue(Task.of("size:running"), kept);
+        Instant now = Instant.now();
+        Map<String, String> tokens = new ConcurrentHashMap<>();
+        store.claim("sizes", 2, "conformance", now, Duration.ofMinutes(1)).forEach(c -> tokens.put(c.info().id(), c.leaseToken()));
+        assertThat(store.complete(new Lease(done.id(), tokens.get(done.id())), now)).isTrue();
+        client.enqueue(Task.of("size:pending"), kept);
+        client.enqueue(Task.of("size:scheduled"), TaskOptions.builder().queue("sizes").processIn(Duration.ofHours(1)).build());
+        TaskInfo archived = client.enqueue(Task.of("size:archived"), kept);
+        assertThat(inspector.archiveTask(archived.id())).isTrue();
+
+        QueueInfo q = inspector.queue("sizes");
+        assertThat(List.of(q.pending(), q.active(), q.scheduled(), q.retry(), q.archived(), q.completed()))
+                .containsExactly(1L, 1L, 1L, 0L, 1L, 1L);
+        assertThat(q.size()).isEqualTo(4);
+        for (TaskState state : TaskState.values()) {
+            assertThat(inspector.listTasks("sizes", state, 0, 10)).as("%s tasks", state).hasSize((int) q.count(state));
+        }
+        assertThat(inspector.listTasks("sizes", TaskState.ACTIVE, 0, 10)).extracting(TaskInfo::id).containsExactly(running.id());
+        assertThat(inspector.deleteTask(done.id())).isTrue();
+        assertThat(inspector.queue("sizes").completed()).isZero();
+        assertThat(inspector.queues()).extracting(QueueInfo::name).contains("sizes");
+    }
+
+    @Test
+    void storesWithDifferentPrefixesInOneDatabaseNeverSeeEachOthersTasks() throws Exception {
+        Map<String, String> otherConfig = otherPrefixConfig(config);
+        assumeTrue(otherConfig != null, getClass().getSimpleName() + " has no second prefix to test");
+        toClose.add(() -> dropStore(otherConfig));
+        TaskStore other = storeFactory().getConstructor().newInstance().open(otherConfig);
+        toClose.add(other);
+        TaskInspector otherInspector = TaskInspector.create(other);
+        TaskInfo mine = client.enqueue(Task.of("mine"), TaskOptions.builder().queue("shared").build());
+        TaskInfo theirs = TaskClient.create(other).enqueue(Task.of("theirs"), TaskOptions.builder().queue("shared").build());
+
+        assertThat(inspector.task(theirs.id())).isEmpty();
+        assertThat(otherInspector.task(mine.id())).isEmpty();
+        assertThat(inspector.listTasks("shared", TaskState.PENDING, 0, 10)).extracting(TaskInfo::id).containsExactly(mine.id());
+        assertThat(otherInspector.listTasks("shared", TaskState.PENDING, 0, 10)).extracting(TaskInfo::id)
+                .containsExactly(theirs.id());
+        inspector.pauseQueue("shared");
+        assertThat(otherInspector.queue("shared").paused()).isFalse();
+
+        List<String> ran = new CopyOnWriteArrayList<>();
+        start(server(other, ctx -> ran.add(ctx.id())).queue("shared", 1));
+        await().atMost(PATIENCE).until(() -> ran.contains(theirs.id()));
+        assertThat(otherInspector.queue("shared").size()).isZero();
+        assertThat(inspector.queue("shared").pending()).isEqualTo(1);
+        assertThat(ran).containsExactly(theirs.id());
     }
 
     @Test
