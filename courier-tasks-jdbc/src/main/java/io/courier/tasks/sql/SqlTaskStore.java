@@ -11,9 +11,12 @@ import io.courier.tasks.TaskIdConflictException;
 import io.courier.tasks.TaskInfo;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStoreException;
+import io.courier.tasks.spi.ArrivalListener;
+import io.courier.tasks.spi.ArrivalListeners;
 import io.courier.tasks.spi.ClaimedTask;
 import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.NewTask;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TransactionalTaskStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -81,7 +85,7 @@ import org.sqlite.SQLiteDataSource;
  *
  * <p>Thread-safe. {@link #close()} closes the pool only if this store created it.
  */
-public final class SqlTaskStore implements TransactionalTaskStore {
+public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals {
 
     /** Prefix of every table name unless another is given. */
     public static final String DEFAULT_TABLE_PREFIX = "courier_";
@@ -110,6 +114,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     private final String servers;
     private final String schedules;
     private final Map<String, ClaimCursor> claimCursors = new java.util.concurrent.ConcurrentHashMap<>();
+    private final SqlArrivals arrivals;
 
     private SqlTaskStore(DataSource dataSource, boolean ownsDataSource, String prefix) {
         this.dataSource = dataSource;
@@ -129,6 +134,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         }
         try {
             migrate();
+            this.arrivals = SqlArrivals.create(dialect, dataSource, prefix);
         } catch (RuntimeException e) {
             closeOwned();
             throw e;
@@ -198,7 +204,11 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public void close() {
-        closeOwned();
+        try {
+            arrivals.close();
+        } finally {
+            closeOwned();
+        }
     }
 
     private void closeOwned() {
@@ -243,7 +253,9 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     @Override
     public TaskInfo enqueue(NewTask task) {
         Objects.requireNonNull(task, "task");
-        return write("enqueue task " + task.id(), c -> insert(c, task));
+        TaskInfo info = write("enqueue task " + task.id(), c -> insert(c, task));
+        arrivals.committed(task.queue(), announcement(task));
+        return info;
     }
 
     @Override
@@ -256,6 +268,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                 try {
                     TaskInfo info = insert(connection, task);
                     connection.commit();
+                    arrivals.committed(task.queue(), announcement(task));
                     return info;
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(connection);
@@ -268,6 +281,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             try {
                 TaskInfo info = insert(connection, task);
                 connection.releaseSavepoint(sp);
+                // The caller commits later; on SQLite a server woken now waits for its write lock.
+                arrivals.committed(task.queue(), announcement(task));
                 return info;
             } catch (SQLException | RuntimeException e) {
                 try {
@@ -327,7 +342,14 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                 }
             }
         }
+        arrivals.inTransaction(c, t.queue(), announcement(t));
         return t.toInfo();
+    }
+
+    /** What enqueuing {@code t} announces: ready now, or scheduled for its process time. */
+    private static String announcement(NewTask t) {
+        return t.initialState() == TaskState.PENDING ? ArrivalListeners.readyMessage(1)
+                : ArrivalListeners.scheduledMessage(t.processAt());
     }
 
     // ------------------------------------------------------------------ server
@@ -659,15 +681,35 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public boolean requeue(Lease lease) {
-        return write("requeue task " + lease.taskId(), c -> {
+        String queue = write("requeue task " + lease.taskId(), c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', started_at = NULL, "
                     + "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL "
-                    + "WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                    + "WHERE id = ? AND lease_token = ? AND state = 'active' RETURNING queue")) {
                 ps.setString(1, lease.taskId());
                 ps.setString(2, lease.token());
-                return ps.executeUpdate() == 1;
+                return announceReady(c, ps);
             }
         });
+        if (queue == null) {
+            return false;
+        }
+        arrivals.committed(queue, ArrivalListeners.readyMessage(1));
+        return true;
+    }
+
+    /**
+     * Runs {@code ps}, an update of one task to pending that returns its queue, and announces the
+     * task in the transaction; returns the queue, or null when no task changed.
+     */
+    private String announceReady(Connection c, PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                return null;
+            }
+            String queue = rs.getString(1);
+            arrivals.inTransaction(c, queue, ArrivalListeners.readyMessage(1));
+            return queue;
+        }
     }
 
     /**
@@ -707,9 +749,10 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                         + " ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
             }
         }
-        return writeGuarded("forward due tasks", c -> {
+        Map<String, Integer> forwarded = writeGuarded("forward due tasks", c -> {
+            Map<String, Integer> perQueue = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending' WHERE id IN ("
-                    + unionAll(branches) + ")")) {
+                    + unionAll(branches) + ") RETURNING queue")) {
                 int i = 1;
                 for (String name : names) {
                     for (int state = 0; state < 2; state++) {
@@ -717,9 +760,61 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                         ps.setLong(i++, now.toEpochMilli());
                     }
                 }
-                return ps.executeUpdate();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        perQueue.merge(rs.getString(1), 1, Integer::sum);
+                    }
+                }
+            }
+            for (Map.Entry<String, Integer> e : perQueue.entrySet()) {
+                arrivals.inTransaction(c, e.getKey(), ArrivalListeners.readyMessage(e.getValue()));
+            }
+            return perQueue;
+        });
+        forwarded.forEach((queue, n) -> arrivals.committed(queue, ArrivalListeners.readyMessage(n)));
+        return forwarded.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement with a branch per queue and state, each reading the first entry of
+     * {@code tasks_waiting} for it on PostgreSQL (of the v1 index on SQLite).
+     */
+    @Override
+    public Optional<Instant> nextDueAt(Collection<String> queueNames) {
+        if (queueNames.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
+        List<String> branches = new ArrayList<>();
+        for (String ignored : names) {
+            for (String state : List.of("scheduled", "retry")) {
+                branches.add("SELECT process_at FROM " + tasks + " WHERE queue = ? AND state = '" + state + "'"
+                        + " ORDER BY process_at LIMIT 1");
+            }
+        }
+        return read("find when the next task is due", c -> {
+            try (PreparedStatement ps = c.prepareStatement(unionAll("process_at", branches))) {
+                int i = 1;
+                for (String name : names) {
+                    ps.setString(i++, name);
+                    ps.setString(i++, name);
+                }
+                long earliest = Long.MAX_VALUE;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        earliest = Math.min(earliest, rs.getLong(1));
+                    }
+                }
+                return earliest == Long.MAX_VALUE ? Optional.empty() : Optional.of(Instant.ofEpochMilli(earliest));
             }
         });
+    }
+
+    @Override
+    public Subscription subscribeArrivals(Collection<String> queueNames, ArrivalListener listener) {
+        return arrivals.subscribe(queueNames, listener);
     }
 
     /**
@@ -810,9 +905,15 @@ public final class SqlTaskStore implements TransactionalTaskStore {
      * keeps its {@code ORDER BY}, {@code LIMIT} and row locks (SQLite and PostgreSQL alike).
      */
     private static String unionAll(List<String> selects) {
+        return unionAll("id", selects);
+    }
+
+    /** {@link #unionAll(List)} of sub-selects of {@code column}. */
+    private static String unionAll(String column, List<String> selects) {
         StringBuilder sql = new StringBuilder();
         for (int i = 0; i < selects.size(); i++) {
-            sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT id FROM (").append(selects.get(i)).append(") b").append(i);
+            sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(column).append(" FROM (").append(selects.get(i))
+                    .append(") b").append(i);
         }
         return sql.toString();
     }
@@ -1028,22 +1129,32 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     }
 
     private Optional<TaskState> changeState(String id, String what, Set<TaskState> from, TaskState to, Instant now) {
-        return write(what + " task " + id, c -> {
+        String[] madeReady = new String[1];   // the queue of a task that became pending
+        Optional<TaskState> previous = write(what + " task " + id, c -> {
             Optional<String[]> row = lockRow(c, id);
             if (row.isEmpty()) {
                 return Optional.empty();
             }
             TaskState state = TaskState.fromWireName(row.get()[0]);
             if (from.contains(state)) {
-                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = ?, process_at = ? WHERE id = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = ?, process_at = ? WHERE id = ?"
+                        + " RETURNING queue")) {
                     ps.setString(1, to.wireName());
                     ps.setLong(2, now.toEpochMilli());
                     ps.setString(3, id);
-                    ps.executeUpdate();
+                    if (to == TaskState.PENDING) {
+                        madeReady[0] = announceReady(c, ps);
+                    } else {
+                        ps.executeQuery().close();
+                    }
                 }
             }
             return Optional.of(state);
         });
+        if (madeReady[0] != null) {
+            arrivals.committed(madeReady[0], ArrivalListeners.readyMessage(1));
+        }
+        return previous;
     }
 
     private Optional<String[]> lockRow(Connection c, String id) throws SQLException {
@@ -1058,14 +1169,22 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public int runAllArchived(String queue, Instant now) {
-        return write("run archived tasks of queue '" + queue + "'", c -> {
+        int n = write("run archived tasks of queue '" + queue + "'", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', process_at = ? "
                     + "WHERE queue = ? AND state = 'archived'")) {
                 ps.setLong(1, now.toEpochMilli());
                 ps.setString(2, queue);
-                return ps.executeUpdate();
+                int moved = ps.executeUpdate();
+                if (moved > 0) {
+                    arrivals.inTransaction(c, queue, ArrivalListeners.readyMessage(moved));
+                }
+                return moved;
             }
         });
+        if (n > 0) {
+            arrivals.committed(queue, ArrivalListeners.readyMessage(n));
+        }
+        return n;
     }
 
     @Override
