@@ -9,11 +9,12 @@ import javax.sql.DataSource;
 
 /**
  * How a {@link SqlTaskStore} announces new tasks ({@link TaskArrivals}), per dialect: PostgreSQL
- * sends a {@code NOTIFY} inside the transaction that makes the change, so that it is delivered to
- * every listening process at commit and never for a rollback ({@link PostgresArrivals}); SQLite has no
- * such channel and signals the servers of every store on the same file in this JVM after the commit
- * ({@link SqliteArrivals}). Every place that makes tasks ready or schedules them calls both
- * {@link #inTransaction} and {@link #committed}; each dialect acts on one of them.
+ * sends a {@code NOTIFY} that every listening process receives ({@link PostgresArrivals}); SQLite has
+ * no such channel and signals the servers of every store on the same file in this JVM
+ * ({@link SqliteArrivals}). The store announces after its own transaction committed
+ * ({@link #committed}), so a server that claims at once finds the task; a task enqueued in the
+ * caller's transaction is announced inside it ({@link #inCallerTransaction}), since only the caller
+ * knows when it commits.
  *
  * <p>Thread-safe.
  */
@@ -26,13 +27,14 @@ abstract class SqlArrivals implements AutoCloseable {
 
     /**
      * Announces {@code message} ({@link io.courier.tasks.spi.ArrivalListeners#readyMessage} or
-     * {@link io.courier.tasks.spi.ArrivalListeners#scheduledMessage}) for {@code queue}, as part of the
-     * transaction on {@code c} that makes the change.
+     * {@link io.courier.tasks.spi.ArrivalListeners#scheduledMessage}) for {@code queue}, after the
+     * store's transaction that made the change committed. Never throws: the change is committed, and
+     * a lost announcement only delays the task until a server polls.
      */
-    abstract void inTransaction(Connection c, String queue, String message) throws SQLException;
-
-    /** The same announcement, once the transaction committed. */
     abstract void committed(String queue, String message);
+
+    /** The same announcement, for a change made in the caller's transaction on {@code c}, not committed yet. */
+    abstract void inCallerTransaction(Connection c, String queue, String message) throws SQLException;
 
     /** See {@link TaskArrivals#subscribeArrivals}. */
     abstract TaskArrivals.Subscription subscribe(Collection<String> queues, ArrivalListener listener);

@@ -280,9 +280,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
             Savepoint sp = connection.setSavepoint();
             try {
                 TaskInfo info = insert(connection, task);
+                arrivals.inCallerTransaction(connection, task.queue(), announcement(task));
                 connection.releaseSavepoint(sp);
-                // The caller commits later; on SQLite a server woken now waits for its write lock.
-                arrivals.committed(task.queue(), announcement(task));
                 return info;
             } catch (SQLException | RuntimeException e) {
                 try {
@@ -342,7 +341,6 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                 }
             }
         }
-        arrivals.inTransaction(c, t.queue(), announcement(t));
         return t.toInfo();
     }
 
@@ -687,7 +685,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                     + "WHERE id = ? AND lease_token = ? AND state = 'active' RETURNING queue")) {
                 ps.setString(1, lease.taskId());
                 ps.setString(2, lease.token());
-                return announceReady(c, ps);
+                return returnedQueue(ps);
             }
         });
         if (queue == null) {
@@ -697,18 +695,10 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         return true;
     }
 
-    /**
-     * Runs {@code ps}, an update of one task to pending that returns its queue, and announces the
-     * task in the transaction; returns the queue, or null when no task changed.
-     */
-    private String announceReady(Connection c, PreparedStatement ps) throws SQLException {
+    /** Runs {@code ps}, an update of one task that returns its queue; returns the queue, or null when no task changed. */
+    private static String returnedQueue(PreparedStatement ps) throws SQLException {
         try (ResultSet rs = ps.executeQuery()) {
-            if (!rs.next()) {
-                return null;
-            }
-            String queue = rs.getString(1);
-            arrivals.inTransaction(c, queue, ArrivalListeners.readyMessage(1));
-            return queue;
+            return rs.next() ? rs.getString(1) : null;
         }
     }
 
@@ -765,9 +755,6 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                         perQueue.merge(rs.getString(1), 1, Integer::sum);
                     }
                 }
-            }
-            for (Map.Entry<String, Integer> e : perQueue.entrySet()) {
-                arrivals.inTransaction(c, e.getKey(), ArrivalListeners.readyMessage(e.getValue()));
             }
             return perQueue;
         });
@@ -1142,11 +1129,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                     ps.setString(1, to.wireName());
                     ps.setLong(2, now.toEpochMilli());
                     ps.setString(3, id);
-                    if (to == TaskState.PENDING) {
-                        madeReady[0] = announceReady(c, ps);
-                    } else {
-                        ps.executeQuery().close();
-                    }
+                    String queue = returnedQueue(ps);
+                    madeReady[0] = to == TaskState.PENDING ? queue : null;
                 }
             }
             return Optional.of(state);
@@ -1174,11 +1158,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                     + "WHERE queue = ? AND state = 'archived'")) {
                 ps.setLong(1, now.toEpochMilli());
                 ps.setString(2, queue);
-                int moved = ps.executeUpdate();
-                if (moved > 0) {
-                    arrivals.inTransaction(c, queue, ArrivalListeners.readyMessage(moved));
-                }
-                return moved;
+                return ps.executeUpdate();
             }
         });
         if (n > 0) {

@@ -50,14 +50,17 @@ final class SqliteArrivals extends SqlArrivals {
     }
 
     @Override
-    void inTransaction(Connection c, String queue, String message) {
-        // Nothing to do before the commit: a server woken now would find the write lock held, and
-        // SQLite's busy handler sleeps in steps of milliseconds.
-    }
-
-    @Override
     void committed(String queue, String message) {
         shared.listeners.deliver(queue, message);
+    }
+
+    /**
+     * Announces at once: a server woken now waits for the caller's write lock (SQLite's busy handler
+     * retries every few milliseconds) and then finds the task, unless the caller rolls back.
+     */
+    @Override
+    void inCallerTransaction(Connection c, String queue, String message) {
+        committed(queue, message);
     }
 
     @Override

@@ -408,6 +408,22 @@ public abstract class TaskStoreConformanceSuite {
         }
     }
 
+    @Test
+    void taskEnqueuedInACallersTransactionWakesTheServerWhenItCommits() throws Exception {
+        assumeTrue(store instanceof TransactionalTaskStore,
+                "skipped: " + store.name() + " is not a TransactionalTaskStore (enqueue in the caller's transaction)");
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+        String id;
+        try (Connection tx = callerConnection()) {
+            tx.setAutoCommit(false);
+            id = client.enqueue(tx, Task.of("wake:in-transaction"), TaskOptions.defaults()).id();
+            tx.commit();
+            tx.setAutoCommit(true);
+        }
+
+        await().atMost(PROMPTLY).until(() -> startedAt.containsKey(id));
+    }
+
     // ------------------------------------------------------------------ failures and retries
 
     @Test
