@@ -76,6 +76,13 @@ import org.sqlite.SQLiteDataSource;
  * On SQLite every write is a {@code BEGIN IMMEDIATE} transaction: one writer at a time, which is
  * what SQLite offers; the claim is the same {@code UPDATE ... RETURNING}.
  *
+ * <p><b>Waking servers.</b> The store announces new and scheduled tasks ({@link TaskArrivals}), so
+ * idle servers start them within milliseconds: on PostgreSQL with {@code NOTIFY} right after the
+ * commit (inside the caller's transaction for {@link #enqueue(Connection, NewTask)}), received by a
+ * connection of the pool that {@code LISTEN}s from the first server's start until {@link #close()};
+ * on SQLite within this JVM only, to the servers of every store on the same file and table prefix
+ * (servers in other processes poll).
+ *
  * <p><b>Transactions.</b> {@link #enqueue(Connection, NewTask)} writes with the caller's connection,
  * so the task commits or rolls back with the caller's own rows.
  *

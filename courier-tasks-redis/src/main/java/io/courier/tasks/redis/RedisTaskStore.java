@@ -61,6 +61,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * scripts build key names from the prefix, so the store needs a single Redis node (or a primary
  * with replicas), not Redis Cluster.
  *
+ * <p><b>Waking servers.</b> The scripts that make tasks pending or schedule them publish on the
+ * queue's channel {@code <prefix>:wake:<queue>} ({@link TaskArrivals}); the first server started on
+ * this store opens one pub/sub connection, kept until {@link #close()}, so idle servers in any
+ * process start new tasks within milliseconds.
+ *
  * <p>Thread-safe: one multiplexed connection serves all threads. {@link #close()} closes the
  * connection, and the client too if this store created it.
  */

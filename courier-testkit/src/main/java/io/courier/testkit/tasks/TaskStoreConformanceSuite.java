@@ -26,6 +26,7 @@ import io.courier.tasks.TaskServer;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStateException;
 import io.courier.tasks.spi.Lease;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TaskStore;
 import io.courier.tasks.spi.TransactionalTaskStore;
 import io.courier.testkit.fault.ChildJvm;
@@ -83,11 +84,17 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p><b>Capabilities.</b> A store that implements {@link TransactionalTaskStore} runs the
  * transactional-enqueue test, for which the test class must override {@link #callerConnection()};
- * for any other store that test is skipped with a message saying so.
+ * for any other store that test is skipped with a message saying so. A store that implements
+ * {@link TaskArrivals} runs the wake-up tests: with a poll interval of 60 s, a task enqueued (here, in
+ * the caller's transaction, or through a second store opened from the same configuration) starts
+ * within 5 s, and scheduled tasks within 5 s of their due time; for other stores they are skipped. The
+ * retry of an idle server starts on time with any store.
  *
  * <p>Timing: no sleeps to wait for results (Awaitility polls with generous limits); the only time
  * assertions are lower bounds that are correctness (a scheduled task never runs early, a retry never
- * comes before its backoff) and upper bounds many times the configured interval.
+ * comes before its backoff) and upper bounds many times the configured interval, or, in the
+ * wake-up tests, far below it (5 s against a poll interval of 60 s: what they check is that no poll
+ * was needed).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 public abstract class TaskStoreConformanceSuite {
@@ -343,6 +350,12 @@ public abstract class TaskStoreConformanceSuite {
         return startedAt;
     }
 
+    /** The wake-up tests other than the retry's need a store that announces new tasks. */
+    private void assumeArrivals() {
+        assumeTrue(store instanceof TaskArrivals, "skipped: " + store.name() + " is not a TaskArrivals store "
+                + "(it does not announce new tasks, so servers find them at their next poll)");
+    }
+
     private static Instant inOneSecond() {
         return Instant.now().plusSeconds(1).truncatedTo(ChronoUnit.MILLIS);
     }
@@ -358,6 +371,7 @@ public abstract class TaskStoreConformanceSuite {
 
     @Test
     void enqueuedTaskWakesAnIdleServerLongBeforeItsPollInterval() {
+        assumeArrivals();
         Map<String, Instant> startedAt = idleServerWithLongPoll();
 
         String id = client.enqueue(Task.of("wake:now"), TaskOptions.defaults()).id();
@@ -367,6 +381,7 @@ public abstract class TaskStoreConformanceSuite {
 
     @Test
     void scheduledTasksStartWhenDueNotAtTheNextPoll() {
+        assumeArrivals();
         // Scheduled before the server started: it learns the due time from the store.
         Instant earlyDue = Instant.now().plusSeconds(3).truncatedTo(ChronoUnit.MILLIS);
         String early = client.enqueue(Task.of("wake:scheduled-before-start"),
@@ -393,6 +408,7 @@ public abstract class TaskStoreConformanceSuite {
 
     @Test
     void taskEnqueuedThroughAnotherStoreInstanceWakesTheServer() throws Exception {
+        assumeArrivals();
         Map<String, Instant> startedAt = idleServerWithLongPoll();
         // Another "process": a store of its own, with its own connections, over the same tasks.
         try (TaskStore other = storeFactory().getConstructor().newInstance().open(config)) {
@@ -412,6 +428,7 @@ public abstract class TaskStoreConformanceSuite {
     void taskEnqueuedInACallersTransactionWakesTheServerWhenItCommits() throws Exception {
         assumeTrue(store instanceof TransactionalTaskStore,
                 "skipped: " + store.name() + " is not a TransactionalTaskStore (enqueue in the caller's transaction)");
+        assumeArrivals();
         Map<String, Instant> startedAt = idleServerWithLongPoll();
         String id;
         try (Connection tx = callerConnection()) {
