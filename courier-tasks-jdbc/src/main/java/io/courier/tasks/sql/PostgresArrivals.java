@@ -76,15 +76,28 @@ final class PostgresArrivals extends SqlArrivals {
     @Override
     void committed(String queue, String message) {
         try (Connection c = dataSource.getConnection()) {
+            committed(c, queue, message);
+        } catch (SQLException e) {
+            couldNotAnnounce(queue, e);
+        }
+    }
+
+    @Override
+    void committed(Connection c, String queue, String message) {
+        try {
             if (!c.getAutoCommit()) {
                 c.setAutoCommit(true);
             }
             // One statement, so one implicit transaction: set_config(..., true) holds for its commit.
             notify(c, "SELECT set_config('synchronous_commit', 'off', true), pg_notify(?, ?)", queue, message);
         } catch (SQLException | RuntimeException e) {
-            log.warn("could not announce new tasks of queue '{}' on channel '{}' ({}); servers find them at their next poll",
-                    queue, channel, e.toString());
+            couldNotAnnounce(queue, e);
         }
+    }
+
+    private void couldNotAnnounce(String queue, Exception e) {
+        log.warn("could not announce new tasks of queue '{}' on channel '{}' ({}); servers find them at their next poll",
+                queue, channel, e.toString());
     }
 
     @Override

@@ -33,6 +33,12 @@ abstract class SqlArrivals implements AutoCloseable {
      */
     abstract void committed(String queue, String message);
 
+    /**
+     * {@link #committed(String, String)} with {@code c}, a connection whose transaction just
+     * committed, which may be used for the announcement (and left in auto-commit mode).
+     */
+    abstract void committed(Connection c, String queue, String message);
+
     /** The same announcement, for a change made in the caller's transaction on {@code c}, not committed yet. */
     abstract void inCallerTransaction(Connection c, String queue, String message) throws SQLException;
 

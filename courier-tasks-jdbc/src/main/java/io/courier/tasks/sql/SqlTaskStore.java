@@ -260,9 +260,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     @Override
     public TaskInfo enqueue(NewTask task) {
         Objects.requireNonNull(task, "task");
-        TaskInfo info = write("enqueue task " + task.id(), c -> insert(c, task));
-        arrivals.committed(task.queue(), announcement(task));
-        return info;
+        return write("enqueue task " + task.id(), c -> insert(c, task),
+                c -> arrivals.committed(c, task.queue(), announcement(task)));
     }
 
     @Override
@@ -275,7 +274,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                 try {
                     TaskInfo info = insert(connection, task);
                     connection.commit();
-                    arrivals.committed(task.queue(), announcement(task));
+                    arrivals.committed(connection, task.queue(), announcement(task));
                     return info;
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(connection);
@@ -1259,16 +1258,28 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
 
     /** Runs {@code work} in one transaction (immediate on SQLite), committing on success. */
     private <T> T write(String what, Work<T> work) {
+        return write(what, work, null);
+    }
+
+    /**
+     * {@link #write(String, Work)}, then {@code afterCommit} (if not null) on the same connection, out
+     * of the committed transaction and before the connection goes back to the pool.
+     */
+    private <T> T write(String what, Work<T> work, java.util.function.Consumer<Connection> afterCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.run(c);
+                result = work.run(c);
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException | Error e) {
                 rollbackQuietly(c);
                 throw e;
             }
+            if (afterCommit != null) {
+                afterCommit.accept(c);
+            }
+            return result;
         } catch (SQLException e) {
             throw failure(what, e);
         }

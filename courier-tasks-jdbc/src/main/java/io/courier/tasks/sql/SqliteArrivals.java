@@ -54,6 +54,11 @@ final class SqliteArrivals extends SqlArrivals {
         shared.listeners.deliver(queue, message);
     }
 
+    @Override
+    void committed(Connection c, String queue, String message) {
+        committed(queue, message);
+    }
+
     /**
      * Announces at once: a server woken now waits for the caller's write lock (SQLite's busy handler
      * retries every few milliseconds) and then finds the task, unless the caller rolls back.
