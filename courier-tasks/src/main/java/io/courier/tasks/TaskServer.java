@@ -211,13 +211,14 @@ public final class TaskServer implements AutoCloseable {
         handlers = Executors.newCachedThreadPool(ConsumerThreads.factory(prefix + "-worker"));
         maintenance = scheduler(prefix + "-maintenance");
         watchdogs = scheduler(prefix + "-watchdog");
+        // Before anything that may record a retry or recover a task, which tells the forwarder.
+        forwarder = new DueForwarder(this::forwardDue, pollInterval, clock, ConsumerThreads.factory(prefix + "-forwarder", false));
+        arrivals = subscribeArrivals();
         safely("register server", this::heartbeat);
         maintenance.scheduleWithFixedDelay(() -> safely("heartbeat", this::heartbeat),
                 heartbeatInterval.toNanos(), heartbeatInterval.toNanos(), TimeUnit.NANOSECONDS);
         maintenance.scheduleWithFixedDelay(() -> safely("recovery", this::recover),
                 0, recoveryInterval.toNanos(), TimeUnit.NANOSECONDS);
-        forwarder = new DueForwarder(this::forwardDue, pollInterval, clock, ConsumerThreads.factory(prefix + "-forwarder", false));
-        arrivals = subscribeArrivals();
         forwarder.start();
         java.util.concurrent.ThreadFactory fetcherFactory = ConsumerThreads.factory(prefix + "-fetcher", false);
         for (int i = 0; i < fetchers; i++) {

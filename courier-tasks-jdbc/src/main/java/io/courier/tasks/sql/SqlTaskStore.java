@@ -772,7 +772,10 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
      * {@inheritDoc}
      *
      * <p>One statement with a branch per queue and state, each reading the first entry of
-     * {@code tasks_waiting} for it on PostgreSQL (of the v1 index on SQLite).
+     * {@code tasks_waiting} for it on PostgreSQL (of the v1 index on SQLite). On PostgreSQL it runs
+     * under the same planner settings as {@link #forwardDue}, which it follows on every pass: left to
+     * statistics that expect few scheduled tasks, a branch could be planned as a bitmap scan and a sort
+     * of all of them.
      */
     @Override
     public Optional<Instant> nextDueAt(Collection<String> queueNames) {
@@ -787,7 +790,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                         + " ORDER BY process_at LIMIT 1");
             }
         }
-        return read("find when the next task is due", c -> {
+        Work<Optional<Instant>> query = c -> {
             try (PreparedStatement ps = c.prepareStatement(unionAll("process_at", branches))) {
                 int i = 1;
                 for (String name : names) {
@@ -802,7 +805,9 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                 }
                 return earliest == Long.MAX_VALUE ? Optional.empty() : Optional.of(Instant.ofEpochMilli(earliest));
             }
-        });
+        };
+        String what = "find when the next task is due";
+        return dialect == SqlDialect.POSTGRESQL ? writeGuarded(what, query) : read(what, query);
     }
 
     @Override
