@@ -40,29 +40,29 @@ class FetchGateTest {
         return result;
     }
 
+    /** Four fetchers of batch 16 wait; {@code ready} tasks are announced; exactly {@code woken} of them wake. */
+    private FetchGate announceToFourWaiting(int ready, int woken) {
+        FetchGate gate = new FetchGate(4, 16);
+        AtomicInteger count = new AtomicInteger();
+        waitingFetchers(gate, 4, count);
+
+        gate.ready(ready);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> count.get() == woken);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+                .until(() -> count.get() == woken && gate.waiting() == 4 - woken);
+        return gate;
+    }
+
     @Test
     void oneReadyTaskWakesOneOfFourWaitingFetchers() {
-        FetchGate gate = new FetchGate(4, 16);
-        AtomicInteger woken = new AtomicInteger();
-        waitingFetchers(gate, 4, woken);
-
-        gate.ready(1);
-
-        await().atMost(Duration.ofSeconds(5)).until(() -> woken.get() == 1);
-        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
-                .until(() -> woken.get() == 1 && gate.waiting() == 3);
+        announceToFourWaiting(1, 1);
     }
 
     @Test
     void fortyReadyTasksWakeOneFetcherPerBatchOfSixteen() {
-        FetchGate gate = new FetchGate(4, 16);
-        AtomicInteger woken = new AtomicInteger();
-        waitingFetchers(gate, 4, woken);
+        FetchGate gate = announceToFourWaiting(40, 3);
 
-        gate.ready(40);
-
-        await().atMost(Duration.ofSeconds(5)).until(() -> woken.get() == 3);
-        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> gate.waiting() == 1);
         assertThat(gate.announced()).isZero();
     }
 
