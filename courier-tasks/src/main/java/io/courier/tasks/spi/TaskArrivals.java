@@ -46,7 +46,7 @@ public interface TaskArrivals extends TaskStore {
      * When the earliest SCHEDULED or RETRY task of {@code queues} is due, whether or not that time has
      * passed; empty when there is none. One cheap indexed read: a server asks after each pass of
      * {@link TaskStore#forwardDue} and sleeps until then, so a task scheduled before the server
-     * started, or whose announcement was lost, still starts on time.
+     * started starts on time, and one whose announcement was lost is known from the next pass on.
      *
      * @throws io.courier.tasks.TaskStoreException if the store fails
      */
