@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
@@ -30,12 +31,18 @@ import org.HdrHistogram.Recorder;
  *   <li><b>Burn-down</b>: a server with {@value #WORKERS} workers is started on the backlog. Rate =
  *       N / time from the first handler call to the last; the time from {@code start()} to the last
  *       call (which includes start-up and the first fetch) is recorded too.</li>
- *   <li><b>Latency</b>: on fresh tables, with the server running, tasks are enqueued at a fixed rate
- *       (half the slowest burn-down rate of the run) for {@code --seconds}; latency runs from each
- *       task's scheduled enqueue time to the start of its handler.</li>
+ *   <li><b>Latency</b>: on fresh tables, with the server running (default poll interval), tasks are
+ *       enqueued one per call at a fixed {@value #LATENCY_RATE} tasks/s (the rate of the task-queue
+ *       issue's latency goal) by the {@value #ENQUEUERS} threads, first for an unmeasured warm-up of
+ *       up to {@value #LATENCY_WARMUP_SECONDS} s (at most {@code --seconds}), then for {@code --seconds};
+ *       latency runs from each task's scheduled enqueue time (so an enqueuer that falls behind shows
+ *       up as latency) to the start of its handler, for the tasks scheduled after the warm-up.</li>
  * </ol>
  * N is {@value #MAX_TASKS} (the figure the task-queue issue asks for) for runs of 10 s per phase or
  * more, and {@value #TASKS_PER_SECOND} per second of {@code --seconds} for shorter runs.
+ *
+ * <p>The {@code tasks-latency-*} scenarios run Courier's latency phase alone (no burn-down, no
+ * reference), for a quick look at the enqueue-to-start latency of one store.
  */
 final class TaskBench {
 
@@ -47,6 +54,10 @@ final class TaskBench {
     static final int WORKERS = 16;
     /** Threads enqueuing at once, on both sides. */
     static final int ENQUEUERS = 8;
+    /** Tasks per second of the latency phase, on every side. */
+    static final int LATENCY_RATE = 500;
+    /** Longest unmeasured start of the latency phase (JIT, connection pools), seconds. */
+    static final int LATENCY_WARMUP_SECONDS = 5;
     static final String REFERENCE = "JobRunr " + jobRunrVersion() + " (PostgreSQL storage, " + WORKERS + " workers, "
             + JobRunrReference.POLL_SECONDS + " s poll)";
     private static final long AWAIT_SECONDS = 1800;
@@ -60,12 +71,18 @@ final class TaskBench {
 
     /** The scenario names, in run order. */
     static List<String> names() {
-        return TaskScenarios.scenarios().stream().map(TaskScenarios.TaskScenario::name).toList();
+        return all().stream().map(TaskScenarios.TaskScenario::name).toList();
+    }
+
+    private static List<TaskScenarios.TaskScenario> all() {
+        List<TaskScenarios.TaskScenario> all = new ArrayList<>(TaskScenarios.scenarios());
+        all.addAll(TaskScenarios.latencyScenarios());
+        return all;
     }
 
     /** Prints the scenarios for {@code --list}. */
     static void list() {
-        TaskScenarios.scenarios().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
+        all().forEach(s -> System.out.printf("%-28s %s%n", s.name(), s.description()));
     }
 
     /** Removes the task scenario names from {@code names} and returns them. */
@@ -92,6 +109,8 @@ final class TaskBench {
 
     /** Runs the named task scenarios and adds their results to {@code out/latest.json} and {@code latest.md}. */
     static void run(List<String> chosen, int seconds, Path out) throws Exception {
+        runLatencyOnly(chosen, seconds, out);
+        chosen = chosen.stream().filter(n -> TaskScenarios.scenarios().stream().anyMatch(s -> s.name().equals(n))).toList();
         if (chosen.isEmpty()) {
             return;
         }
@@ -118,12 +137,8 @@ final class TaskBench {
             reference = burnDown("reference JobRunr", JobRunrReference::create, n);
         }
 
-        // Latency at one fixed rate for everybody: half the slowest burn-down rate.
-        double slowest = reference.processPerSec();
-        for (Figures f : courier.values()) {
-            slowest = Math.min(slowest, f.processPerSec());
-        }
-        double rate = Math.max(10, Math.floor(0.5 * slowest));
+        // Latency at one fixed rate for everybody.
+        double rate = LATENCY_RATE;
         Histogram referenceLatency = latency("reference JobRunr", JobRunrReference::create, seconds, rate);
 
         List<Result> results = new ArrayList<>();
@@ -151,7 +166,8 @@ final class TaskBench {
             d.put("reference_enqueue_per_s", Math.round(reference.enqueuePerSec()));
             d.put("courier_burn_down_s", round2(c.burnDownSeconds()));
             d.put("reference_burn_down_s", round2(reference.burnDownSeconds()));
-            d.put("latency", "enqueue to handler start, from the scheduled enqueue time");
+            d.put("latency", "enqueue to handler start, from the scheduled enqueue time, at " + LATENCY_RATE
+                    + " tasks/s after a warm-up of " + latencyWarmup(seconds) + " s");
             d.put("load_average_before", loadBefore);
             d.put("load_average_after", loadAverage());
             details.put(s.name(), d);
@@ -163,6 +179,34 @@ final class TaskBench {
             entries.add(entry);
         }
         Bench.write(out, entries);
+    }
+
+    /** Runs the chosen {@code tasks-latency-*} scenarios and adds their results to the report. */
+    private static void runLatencyOnly(List<String> chosen, int seconds, Path out) throws Exception {
+        for (TaskScenarios.TaskScenario s : TaskScenarios.latencyScenarios()) {
+            if (!chosen.contains(s.name())) {
+                continue;
+            }
+            String loadBefore = loadAverage();
+            System.out.printf(Locale.ROOT, "%n== %s: %s, %d workers, %d enqueuers; load average %s%n", s.name(),
+                    s.description(), WORKERS, ENQUEUERS, loadBefore);
+            Histogram lat = latency("courier " + s.name(), s.courier(), seconds, LATENCY_RATE);
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("scenario", s.name());
+            entry.put("description", s.description());
+            entry.put("seconds", seconds);
+            entry.put("latency_rate_per_s", LATENCY_RATE);
+            entry.put("courier_p50_ms", ms(lat, 50));
+            entry.put("courier_p99_ms", ms(lat, 99));
+            entry.put("courier_max_ms", Math.round(lat.getMaxValue() / 1e4) / 100.0);
+            entry.put("workers", WORKERS);
+            entry.put("enqueuers", ENQUEUERS);
+            entry.put("latency", "enqueue to handler start, from the scheduled enqueue time, at " + LATENCY_RATE
+                    + " tasks/s after a warm-up of " + latencyWarmup(seconds) + " s");
+            entry.put("load_average_before", loadBefore);
+            entry.put("machine", Machine.describe());
+            Bench.write(out, List.of(entry));
+        }
     }
 
     /** Enqueues {@code n} tasks, then starts the workers and times the burn-down. */
@@ -199,18 +243,32 @@ final class TaskBench {
         }
     }
 
-    /** Enqueues at {@code rate} for {@code seconds} with the server running; returns enqueue-to-start latency. */
+    /** The unmeasured start of a latency phase for {@code --seconds}: at most {@value #LATENCY_WARMUP_SECONDS} s. */
+    static int latencyWarmup(int seconds) {
+        return Math.min(LATENCY_WARMUP_SECONDS, seconds);
+    }
+
+    /**
+     * Enqueues at {@code rate} for a warm-up and then {@code seconds} with the server running; returns
+     * the enqueue-to-start latency of the tasks after the warm-up.
+     */
     static Histogram latency(String label, TaskSystem.Factory factory, int seconds, double rate) throws Exception {
         Recorder recorder = new Recorder(3);
         AtomicLong ran = new AtomicLong();
+        AtomicBoolean measuring = new AtomicBoolean();
+        AtomicLong measuredFrom = new AtomicLong();
         try (TaskSystem system = factory.create(runId())) {
             system.start(WORKERS, enqueuedAt -> {
-                recorder.recordValue(Math.max(0, System.nanoTime() - enqueuedAt));
+                if (measuring.get() && enqueuedAt - measuredFrom.get() >= 0) {
+                    recorder.recordValue(Math.max(0, System.nanoTime() - enqueuedAt));
+                }
                 ran.incrementAndGet();
             });
-            long total = Math.max(1, Math.round(rate * seconds));
+            long total = Math.max(1, Math.round(rate * (seconds + latencyWarmup(seconds))));
             double intervalNanos = 1e9 / rate;
             long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+            measuredFrom.set(start + TimeUnit.SECONDS.toNanos(latencyWarmup(seconds)));
+            measuring.set(true);
             AtomicLong next = new AtomicLong();
             inParallel(ENQUEUERS, () -> {
                 long slot;
@@ -223,10 +281,12 @@ final class TaskBench {
                     system.enqueue(scheduled);
                 }
             });
+            // How far behind its schedule enqueuing ended: a store that cannot take the rate shows here.
+            double enqueueBehindMs = (System.nanoTime() - (start + Math.round((total - 1) * intervalNanos))) / 1e6;
             awaitCount(label, system, ran, total);
             Histogram h = recorder.getIntervalHistogram();
-            System.out.printf(Locale.ROOT, "%-24s latency at %,.0f tasks/s: p50 %.2f ms, p99 %.2f ms%n",
-                    label, rate, ms(h, 50), ms(h, 99));
+            System.out.printf(Locale.ROOT, "%-24s latency at %,.0f tasks/s: p50 %.2f ms, p99 %.2f ms (enqueuing ended "
+                    + "%.0f ms after its last scheduled time)%n", label, rate, ms(h, 50), ms(h, 99), enqueueBehindMs);
             awaitSettled(label, system);
             return h;
         }

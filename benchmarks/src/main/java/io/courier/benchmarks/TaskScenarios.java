@@ -62,6 +62,17 @@ final class TaskScenarios {
                         CourierTasks::redis));
     }
 
+    /** The latency-only scenarios: Courier's latency phase alone, no burn-down and no reference. */
+    static List<TaskScenario> latencyScenarios() {
+        return List.of(
+                new TaskScenario("tasks-latency-sqlite", "courier-tasks on SQLite: enqueue-to-start latency at "
+                        + TaskBench.LATENCY_RATE + " tasks/s", CourierTasks::sqlite),
+                new TaskScenario("tasks-latency-postgres", "courier-tasks on PostgreSQL: enqueue-to-start latency at "
+                        + TaskBench.LATENCY_RATE + " tasks/s", CourierTasks::postgres),
+                new TaskScenario("tasks-latency-redis", "courier-tasks on Redis: enqueue-to-start latency at "
+                        + TaskBench.LATENCY_RATE + " tasks/s", CourierTasks::redis));
+    }
+
     /** Runs {@code sql} on its own connection to the benchmark database. */
     static void postgres(String sql) throws Exception {
         try (Connection c = DriverManager.getConnection(POSTGRES_URL, POSTGRES_USER, "");

@@ -4,9 +4,13 @@ import io.courier.Codec;
 import io.courier.JsonCodec;
 import io.courier.NonRetryableException;
 import io.courier.spi.ConsumerThreads;
+import io.courier.tasks.internal.DueForwarder;
+import io.courier.tasks.internal.FetchGate;
 import io.courier.tasks.internal.QueueSelector;
+import io.courier.tasks.internal.ServerWakeUp;
 import io.courier.tasks.spi.ClaimedTask;
 import io.courier.tasks.spi.Lease;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TaskStore;
 import java.net.InetAddress;
 import java.time.Clock;
@@ -19,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
@@ -30,7 +35,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -68,6 +72,14 @@ import org.slf4j.LoggerFactory;
  * discarded, so a handler that never yields can exceed {@code concurrency} threads). A timeout is a
  * normal failure; a passed deadline archives the task, since no retry can meet it.
  *
+ * <p><b>Waking up.</b> Idle fetchers wait for the store's announcement of new tasks
+ * ({@link TaskArrivals}, which the SQL and Redis stores implement) and start a task within
+ * milliseconds of its enqueue, in this process or another; one announcement wakes one fetcher per
+ * fetch batch of tasks, never all of them. A forwarder thread moves due scheduled and retry tasks to
+ * pending when the earliest one it knows of comes due (from the store, its own retries and the
+ * announcements). The poll interval is the fallback for lost announcements and for stores that make
+ * none.
+ *
  * <p><b>Leases.</b> A claimed task is leased to this server for {@code leaseDuration} and the lease
  * is renewed every {@code heartbeatInterval}. When a server dies its leases run out and any server
  * serving the queue recovers the tasks on its next recovery pass: the lost attempt counts as a
@@ -85,7 +97,11 @@ public final class TaskServer implements AutoCloseable {
 
     /** Default lease on a running task. */
     public static final Duration DEFAULT_LEASE_DURATION = Duration.ofSeconds(30);
-    /** Default wait between fetches when every queue was empty; also the scheduled-task precision. */
+    /**
+     * Default longest wait between fetches when every queue was empty, and between passes that move
+     * due scheduled and retry tasks to pending: the fallback for stores that do not announce new tasks
+     * and for announcements that were lost.
+     */
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     /** Default interval between recovery passes (expired leases, expired completed tasks). */
     public static final Duration DEFAULT_RECOVERY_INTERVAL = Duration.ofSeconds(5);
@@ -140,10 +156,9 @@ public final class TaskServer implements AutoCloseable {
     private final Semaphore slots;
     private final Map<String, Execution> inflight = new ConcurrentHashMap<>();
     private final Object inflightMonitor = new Object();
-    private final Object fetchMonitor = new Object();
+    private final FetchGate gate;
     private final Map<StatsKey, long[]> stats = new ConcurrentHashMap<>();
     private final QueueSelector selector;
-    private final AtomicLong lastForward = new AtomicLong(Long.MIN_VALUE);
     private final java.util.Queue<Execution> completions = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final AtomicBoolean completing = new AtomicBoolean();
     private final java.util.concurrent.atomic.AtomicInteger awaitingCompletion = new java.util.concurrent.atomic.AtomicInteger();
@@ -151,6 +166,8 @@ public final class TaskServer implements AutoCloseable {
     private ExecutorService handlers;
     private ScheduledThreadPoolExecutor maintenance;
     private ScheduledThreadPoolExecutor watchdogs;
+    private DueForwarder forwarder;
+    private TaskArrivals.Subscription arrivals;
     private final List<Thread> fetcherThreads = new ArrayList<>();
 
     private TaskServer(Builder b) {
@@ -176,6 +193,7 @@ public final class TaskServer implements AutoCloseable {
         this.serverId = b.serverId != null ? b.serverId : defaultServerId();
         this.slots = new Semaphore(concurrency);
         this.selector = new QueueSelector(b.queues, strictPriority, new Random());
+        this.gate = new FetchGate(fetchers, fetchBatch);
     }
 
     /** A builder for a server over {@code store}. */
@@ -199,11 +217,15 @@ public final class TaskServer implements AutoCloseable {
         handlers = Executors.newCachedThreadPool(ConsumerThreads.factory(prefix + "-worker"));
         maintenance = scheduler(prefix + "-maintenance");
         watchdogs = scheduler(prefix + "-watchdog");
+        // Before anything that may record a retry or recover a task, which tells the forwarder.
+        forwarder = new DueForwarder(this::forwardDue, pollInterval, clock, ConsumerThreads.factory(prefix + "-forwarder", false));
+        arrivals = subscribeArrivals();
         safely("register server", this::heartbeat);
         maintenance.scheduleWithFixedDelay(() -> safely("heartbeat", this::heartbeat),
                 heartbeatInterval.toNanos(), heartbeatInterval.toNanos(), TimeUnit.NANOSECONDS);
         maintenance.scheduleWithFixedDelay(() -> safely("recovery", this::recover),
                 0, recoveryInterval.toNanos(), TimeUnit.NANOSECONDS);
+        forwarder.start();
         java.util.concurrent.ThreadFactory fetcherFactory = ConsumerThreads.factory(prefix + "-fetcher", false);
         for (int i = 0; i < fetchers; i++) {
             Thread t = fetcherFactory.newThread(this::fetchLoop);
@@ -245,9 +267,11 @@ public final class TaskServer implements AutoCloseable {
         }
         // Fetchers are woken, not interrupted: an interrupt in the middle of a claim could leave
         // tasks claimed in the store but never run (until their lease expired).
-        synchronized (fetchMonitor) {
-            fetchMonitor.notifyAll();
+        gate.close();
+        if (arrivals != null) {
+            arrivals.close();
         }
+        forwarder.close();
         fetcherThreads.forEach(TaskServer::joinQuietly);
         long deadline = System.nanoTime() + shutdownTimeout.toNanos();
         synchronized (inflightMonitor) {
@@ -301,6 +325,7 @@ public final class TaskServer implements AutoCloseable {
                 }
                 List<ClaimedTask> claimed;
                 try {
+                    gate.fetching(batch);
                     claimed = fetch(batch);
                 } catch (RuntimeException e) {
                     slots.release(batch);
@@ -337,12 +362,6 @@ public final class TaskServer implements AutoCloseable {
     }
 
     private List<ClaimedTask> fetch(int batch) {
-        Instant now = clock.instant();
-        long last = lastForward.get();
-        if ((last == Long.MIN_VALUE || now.toEpochMilli() - last >= pollInterval.toMillis())
-                && lastForward.compareAndSet(last, now.toEpochMilli())) {
-            store.forwardDue(selector.queues(), now);
-        }
         List<ClaimedTask> result = new ArrayList<>(batch);
         for (String queue : selector.nextOrder()) {
             if (status.get() != Status.RUNNING) {
@@ -356,12 +375,51 @@ public final class TaskServer implements AutoCloseable {
         return result;
     }
 
+    /** Waits until tasks are announced or the poll interval passes (see {@link FetchGate}). */
     private void pause() throws InterruptedException {
-        synchronized (fetchMonitor) {
-            if (status.get() == Status.RUNNING) {
-                TimeUnit.NANOSECONDS.timedWait(fetchMonitor, pollInterval.toNanos());
-            }
+        if (status.get() == Status.RUNNING) {
+            gate.await(pollInterval);
         }
+    }
+
+    /**
+     * Listens for the store's announcements of new tasks when it makes them ({@link TaskArrivals}):
+     * idle fetchers then start a task within milliseconds of its enqueue, and the poll interval is
+     * only the fallback. Null when the store cannot, or its listening failed (polling then).
+     */
+    private TaskArrivals.Subscription subscribeArrivals() {
+        if (!(store instanceof TaskArrivals a)) {
+            return null;
+        }
+        try {
+            return a.subscribeArrivals(selector.queues(), new ServerWakeUp(gate, forwarder));
+        } catch (RuntimeException e) {
+            log.warn("task server {}: cannot listen for new tasks on the {} store; polling every {} instead",
+                    serverId, store.name(), pollInterval, e);
+            return null;
+        }
+    }
+
+    /**
+     * One pass of the {@link DueForwarder}: moves due scheduled and retry tasks to pending and wakes
+     * fetchers for them (the store announces them itself when it can), then asks the store when the
+     * next one is due.
+     */
+    private Optional<Instant> forwardDue(Instant now) {
+        int forwarded = store.forwardDue(selector.queues(), now);
+        if (forwarded > 0 && arrivals == null) {
+            gate.ready(forwarded);
+        }
+        return store instanceof TaskArrivals a ? a.nextDueAt(selector.queues()) : Optional.empty();
+    }
+
+    /** Records a retry due at {@code processAt}, and tells the forwarder when that is. */
+    private boolean retry(Execution e, Instant now, Instant processAt, String error, boolean countRetry) {
+        boolean applied = store.retry(e.lease, now, processAt, error, countRetry);
+        if (applied) {
+            forwarder.dueAt(processAt);
+        }
+        return applied;
     }
 
     // ---------------------------------------------------------------- running
@@ -551,20 +609,20 @@ public final class TaskServer implements AutoCloseable {
         try {
             boolean applied;
             if (error instanceof RetryLaterException later) {
-                applied = store.retry(e.lease, now, now.plus(later.delay()), message, false);
+                applied = retry(e, now, now.plus(later.delay()), message, false);
                 count(e, false);
             } else if (error instanceof NonRetryableException
                     || error instanceof TaskTimeoutException t && t.deadlineExceeded()) {
                 applied = store.archive(e.lease, now, message);
                 count(e, true);
             } else if (!safeIsFailure(error)) {
-                applied = store.retry(e.lease, now, now.plus(delay(info.retried() + 1, error, info)), message, false);
+                applied = retry(e, now, now.plus(delay(info.retried() + 1, error, info)), message, false);
                 count(e, false);
             } else if (info.retried() >= info.maxRetry()) {
                 applied = store.archive(e.lease, now, message);
                 count(e, true);
             } else {
-                applied = store.retry(e.lease, now, now.plus(delay(info.retried() + 1, error, info)), message, true);
+                applied = retry(e, now, now.plus(delay(info.retried() + 1, error, info)), message, true);
                 count(e, true);
             }
             if (!applied) {
@@ -659,6 +717,7 @@ public final class TaskServer implements AutoCloseable {
         for (String queue : selector.queues()) {
             int recovered = store.recoverExpiredLeases(List.of(queue), now, LEASE_EXPIRED_ERROR);
             if (recovered > 0) {
+                forwarder.dueAt(now);   // recovered tasks are due again at once
                 log.warn("task server {} recovered {} task(s) of queue '{}' whose worker stopped renewing its lease",
                         serverId, recovered, queue);
                 record(queue, now, recovered, recovered);
@@ -885,9 +944,13 @@ public final class TaskServer implements AutoCloseable {
         }
 
         /**
-         * How long to wait before fetching again when every queue was empty, and how often due
-         * scheduled and retry tasks are moved to pending (default 1 s). This bounds how late a
-         * scheduled task starts on an idle server.
+         * The fallback poll (default 1 s): the longest an idle server waits before fetching again, and
+         * before looking for due scheduled and retry tasks again. A store that announces new tasks
+         * ({@link TaskArrivals}: the SQL and Redis stores) wakes an idle server as soon as a task is
+         * enqueued, and the server wakes by itself when the earliest scheduled or retry task it knows
+         * of comes due; the poll interval then only bounds how late a task starts when an
+         * announcement was lost. With a store that does not announce, it bounds how late every task
+         * enqueued into an idle server starts.
          */
         public Builder pollInterval(Duration pollInterval) {
             this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");

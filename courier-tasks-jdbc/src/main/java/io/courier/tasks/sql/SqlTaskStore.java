@@ -11,9 +11,12 @@ import io.courier.tasks.TaskIdConflictException;
 import io.courier.tasks.TaskInfo;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStoreException;
+import io.courier.tasks.spi.ArrivalListener;
+import io.courier.tasks.spi.ArrivalListeners;
 import io.courier.tasks.spi.ClaimedTask;
 import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.NewTask;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TransactionalTaskStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -78,6 +82,13 @@ import org.sqlite.SQLiteDataSource;
  * so {@link #queueInfo} and {@link #queueNames} read no task; each listing walks an index in its
  * order. With 1,000,000 tasks every inspector call answers in about a millisecond or less.
  *
+ * <p><b>Waking servers.</b> The store announces new and scheduled tasks ({@link TaskArrivals}), so
+ * idle servers start them within milliseconds: on PostgreSQL with {@code NOTIFY} right after the
+ * commit (inside the caller's transaction for {@link #enqueue(Connection, NewTask)}), received by a
+ * connection of the pool that {@code LISTEN}s from the first server's start until {@link #close()};
+ * on SQLite within this JVM only, to the servers of every store on the same file and table prefix
+ * (servers in other processes poll).
+ *
  * <p><b>Transactions.</b> {@link #enqueue(Connection, NewTask)} writes with the caller's connection,
  * so the task commits or rolls back with the caller's own rows.
  *
@@ -87,7 +98,7 @@ import org.sqlite.SQLiteDataSource;
  *
  * <p>Thread-safe. {@link #close()} closes the pool only if this store created it.
  */
-public final class SqlTaskStore implements TransactionalTaskStore {
+public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals {
 
     /** Prefix of every table name unless another is given. */
     public static final String DEFAULT_TABLE_PREFIX = "courier_";
@@ -118,6 +129,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     private final String schedules;
     private final String counts;
     private final Map<String, ClaimCursor> claimCursors = new java.util.concurrent.ConcurrentHashMap<>();
+    private final SqlArrivals arrivals;
 
     private SqlTaskStore(DataSource dataSource, boolean ownsDataSource, String prefix) {
         this.dataSource = dataSource;
@@ -138,6 +150,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         }
         try {
             migrate();
+            this.arrivals = SqlArrivals.create(dialect, dataSource, prefix);
         } catch (RuntimeException e) {
             closeOwned();
             throw e;
@@ -223,7 +236,11 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public void close() {
-        closeOwned();
+        try {
+            arrivals.close();
+        } finally {
+            closeOwned();
+        }
     }
 
     private void closeOwned() {
@@ -268,7 +285,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     @Override
     public TaskInfo enqueue(NewTask task) {
         Objects.requireNonNull(task, "task");
-        return write("enqueue task " + task.id(), c -> insert(c, task));
+        return write("enqueue task " + task.id(), c -> insert(c, task),
+                c -> arrivals.committed(c, task.queue(), announcement(task)));
     }
 
     @Override
@@ -281,6 +299,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                 try {
                     TaskInfo info = insert(connection, task);
                     connection.commit();
+                    arrivals.committed(connection, task.queue(), announcement(task));
                     return info;
                 } catch (SQLException | RuntimeException e) {
                     rollbackQuietly(connection);
@@ -292,6 +311,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             Savepoint sp = connection.setSavepoint();
             try {
                 TaskInfo info = insert(connection, task);
+                arrivals.inCallerTransaction(connection, task.queue(), announcement(task));
                 connection.releaseSavepoint(sp);
                 return info;
             } catch (SQLException | RuntimeException e) {
@@ -353,6 +373,12 @@ public final class SqlTaskStore implements TransactionalTaskStore {
             }
         }
         return t.toInfo();
+    }
+
+    /** What enqueuing {@code t} announces: ready now, or scheduled for its process time. */
+    private static String announcement(NewTask t) {
+        return t.initialState() == TaskState.PENDING ? ArrivalListeners.readyMessage(1)
+                : ArrivalListeners.scheduledMessage(t.processAt());
     }
 
     // ------------------------------------------------------------------ server
@@ -698,15 +724,27 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public boolean requeue(Lease lease) {
-        return write("requeue task " + lease.taskId(), c -> {
+        String queue = write("requeue task " + lease.taskId(), c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', started_at = NULL, "
                     + "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL "
-                    + "WHERE id = ? AND lease_token = ? AND state = 'active'")) {
+                    + "WHERE id = ? AND lease_token = ? AND state = 'active' RETURNING queue")) {
                 ps.setString(1, lease.taskId());
                 ps.setString(2, lease.token());
-                return ps.executeUpdate() == 1;
+                return returnedQueue(ps);
             }
         });
+        if (queue == null) {
+            return false;
+        }
+        arrivals.committed(queue, ArrivalListeners.readyMessage(1));
+        return true;
+    }
+
+    /** Runs {@code ps}, an update of one task that returns its queue; returns the queue, or null when no task changed. */
+    private static String returnedQueue(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getString(1) : null;
+        }
     }
 
     /**
@@ -746,9 +784,10 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                         + " ORDER BY process_at LIMIT " + BULK_LIMIT + dialect.skipLocked());
             }
         }
-        return writeGuarded("forward due tasks", c -> {
+        Map<String, Integer> forwarded = writeGuarded("forward due tasks", c -> {
+            Map<String, Integer> perQueue = new TreeMap<>();
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending' WHERE id IN ("
-                    + unionAll(branches) + ")")) {
+                    + unionAll(branches) + ") RETURNING queue")) {
                 int i = 1;
                 for (String name : names) {
                     for (int state = 0; state < 2; state++) {
@@ -756,9 +795,63 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                         ps.setLong(i++, now.toEpochMilli());
                     }
                 }
-                return ps.executeUpdate();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        perQueue.merge(rs.getString(1), 1, Integer::sum);
+                    }
+                }
             }
+            return perQueue;
         });
+        forwarded.forEach((queue, n) -> arrivals.committed(queue, ArrivalListeners.readyMessage(n)));
+        return forwarded.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One statement with a branch per queue and state, each reading the first entry of
+     * {@code tasks_waiting} for it on PostgreSQL (of the v1 index on SQLite). On PostgreSQL it runs
+     * under the same planner settings as {@link #forwardDue}, which it follows on every pass: left to
+     * statistics that expect few scheduled tasks, a branch could be planned as a bitmap scan and a sort
+     * of all of them.
+     */
+    @Override
+    public Optional<Instant> nextDueAt(Collection<String> queueNames) {
+        if (queueNames.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> names = List.copyOf(new java.util.LinkedHashSet<>(queueNames));
+        List<String> branches = new ArrayList<>();
+        for (String ignored : names) {
+            for (String state : List.of("scheduled", "retry")) {
+                branches.add("SELECT process_at FROM " + tasks + " WHERE queue = ? AND state = '" + state + "'"
+                        + " ORDER BY process_at LIMIT 1");
+            }
+        }
+        Work<Optional<Instant>> query = c -> {
+            try (PreparedStatement ps = c.prepareStatement(unionAll("process_at", branches))) {
+                int i = 1;
+                for (String name : names) {
+                    ps.setString(i++, name);
+                    ps.setString(i++, name);
+                }
+                long earliest = Long.MAX_VALUE;
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        earliest = Math.min(earliest, rs.getLong(1));
+                    }
+                }
+                return earliest == Long.MAX_VALUE ? Optional.empty() : Optional.of(Instant.ofEpochMilli(earliest));
+            }
+        };
+        String what = "find when the next task is due";
+        return dialect == SqlDialect.POSTGRESQL ? writeGuarded(what, query) : read(what, query);
+    }
+
+    @Override
+    public Subscription subscribeArrivals(Collection<String> queueNames, ArrivalListener listener) {
+        return arrivals.subscribe(queueNames, listener);
     }
 
     /**
@@ -874,9 +967,15 @@ public final class SqlTaskStore implements TransactionalTaskStore {
      * keeps its {@code ORDER BY}, {@code LIMIT} and row locks (SQLite and PostgreSQL alike).
      */
     private static String unionAll(List<String> selects) {
+        return unionAll("id", selects);
+    }
+
+    /** {@link #unionAll(List)} of sub-selects of {@code column}. */
+    private static String unionAll(String column, List<String> selects) {
         StringBuilder sql = new StringBuilder();
         for (int i = 0; i < selects.size(); i++) {
-            sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT id FROM (").append(selects.get(i)).append(") b").append(i);
+            sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(column).append(" FROM (").append(selects.get(i))
+                    .append(") b").append(i);
         }
         return sql.toString();
     }
@@ -1085,22 +1184,29 @@ public final class SqlTaskStore implements TransactionalTaskStore {
     }
 
     private Optional<TaskState> changeState(String id, String what, Set<TaskState> from, TaskState to, Instant now) {
-        return write(what + " task " + id, c -> {
+        String[] madeReady = new String[1];   // the queue of a task that became pending
+        Optional<TaskState> previous = write(what + " task " + id, c -> {
             Optional<String[]> row = lockRow(c, id);
             if (row.isEmpty()) {
                 return Optional.empty();
             }
             TaskState state = TaskState.fromWireName(row.get()[0]);
             if (from.contains(state)) {
-                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = ?, process_at = ? WHERE id = ?")) {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = ?, process_at = ? WHERE id = ?"
+                        + " RETURNING queue")) {
                     ps.setString(1, to.wireName());
                     ps.setLong(2, now.toEpochMilli());
                     ps.setString(3, id);
-                    ps.executeUpdate();
+                    String queue = returnedQueue(ps);
+                    madeReady[0] = to == TaskState.PENDING ? queue : null;
                 }
             }
             return Optional.of(state);
         });
+        if (madeReady[0] != null) {
+            arrivals.committed(madeReady[0], ArrivalListeners.readyMessage(1));
+        }
+        return previous;
     }
 
     private Optional<String[]> lockRow(Connection c, String id) throws SQLException {
@@ -1115,7 +1221,7 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     @Override
     public int runAllArchived(String queue, Instant now) {
-        return write("run archived tasks of queue '" + queue + "'", c -> {
+        int n = write("run archived tasks of queue '" + queue + "'", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE " + tasks + " SET state = 'pending', process_at = ? "
                     + "WHERE queue = ? AND state = 'archived'")) {
                 ps.setLong(1, now.toEpochMilli());
@@ -1123,6 +1229,10 @@ public final class SqlTaskStore implements TransactionalTaskStore {
                 return ps.executeUpdate();
             }
         });
+        if (n > 0) {
+            arrivals.committed(queue, ArrivalListeners.readyMessage(n));
+        }
+        return n;
     }
 
     @Override
@@ -1211,16 +1321,28 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     /** Runs {@code work} in one transaction (immediate on SQLite), committing on success. */
     private <T> T write(String what, Work<T> work) {
+        return write(what, work, null);
+    }
+
+    /**
+     * {@link #write(String, Work)}, then {@code afterCommit} (if not null) on the same connection, out
+     * of the committed transaction and before the connection goes back to the pool.
+     */
+    private <T> T write(String what, Work<T> work, java.util.function.Consumer<Connection> afterCommit) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.run(c);
+                result = work.run(c);
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException | Error e) {
                 rollbackQuietly(c);
                 throw e;
             }
+            if (afterCommit != null) {
+                afterCommit.accept(c);
+            }
+            return result;
         } catch (SQLException e) {
             throw failure(what, e);
         }

@@ -18,7 +18,12 @@ package io.courier.tasks.redis;
  * p:sched:&lt;entry id&gt;       string: last tick accepted for a scheduler entry
  * p:stats:&lt;queue&gt;:&lt;day&gt;  hash: processed, failed
  * p:servers, p:server:&lt;id&gt;  zset of server ids by report expiry; string: JSON report
+ * p:wake:&lt;queue&gt;          pub/sub channel: announcements of new tasks ("r&lt;n&gt;" ready, "s&lt;millis&gt;" scheduled)
  * </pre>
+ *
+ * <p>The scripts that make tasks pending or schedule them {@code PUBLISH} on the queue's wake channel
+ * (see {@link io.courier.tasks.spi.ArrivalListeners} for the messages), in the same script, so the
+ * announcement goes out with the change.
  */
 final class RedisScripts {
 
@@ -46,8 +51,10 @@ final class RedisScripts {
             redis.call('SADD', p .. ':queues', q)
             if ARGV[4] == 'pending' then
               redis.call('LPUSH', p .. ':q:' .. q .. ':pending', id)
+              redis.call('PUBLISH', p .. ':wake:' .. q, 'r1')
             else
               redis.call('ZADD', p .. ':q:' .. q .. ':scheduled', ARGV[5], id)
+              redis.call('PUBLISH', p .. ':wake:' .. q, 's' .. ARGV[5])
             end
             return 1
             """;
@@ -182,6 +189,7 @@ final class RedisScripts {
             redis.call('HSET', tkey, 'state', 'pending')
             redis.call('HDEL', tkey, 'lease_token', 'lease_owner', 'lease_expires_at', 'started_at')
             redis.call('RPUSH', p .. ':q:' .. q .. ':pending', id)
+            redis.call('PUBLISH', p .. ':wake:' .. q, 'r1')
             return 1
             """;
 
@@ -189,7 +197,7 @@ final class RedisScripts {
     static final String FORWARD = """
             local p, n = ARGV[1], 0
             for i = 3, #ARGV do
-              local q = ARGV[i]
+              local q, m = ARGV[i], 0
               for _, z in ipairs({'scheduled', 'retry'}) do
                 local zkey = p .. ':q:' .. q .. ':' .. z
                 local ids = redis.call('ZRANGEBYSCORE', zkey, '-inf', ARGV[2], 'LIMIT', 0, 1000)
@@ -198,10 +206,12 @@ final class RedisScripts {
                   if redis.call('EXISTS', p .. ':t:' .. id) == 1 then
                     redis.call('HSET', p .. ':t:' .. id, 'state', 'pending')
                     redis.call('LPUSH', p .. ':q:' .. q .. ':pending', id)
-                    n = n + 1
+                    m = m + 1
                   end
                 end
               end
+              if m > 0 then redis.call('PUBLISH', p .. ':wake:' .. q, 'r' .. m) end
+              n = n + m
             end
             return n
             """;
@@ -342,6 +352,7 @@ final class RedisScripts {
               unlink()
               redis.call('HSET', tkey, 'state', 'pending', 'process_at', ARGV[3])
               redis.call('LPUSH', k .. 'pending', id)
+              redis.call('PUBLISH', p .. ':wake:' .. q, 'r1')
             end
             return st
             """;
@@ -373,6 +384,22 @@ final class RedisScripts {
                 redis.call('DEL', tkey)
               end
             end
+            if ARGV[4] == 'run' and #ids > 0 then redis.call('PUBLISH', p .. ':wake:' .. q, 'r' .. #ids) end
             return #ids
+            """;
+
+    /** ARGV: p, queues... Returns the earliest score of the queues' scheduled and retry sets, or -1. */
+    static final String NEXT_DUE = """
+            local p, due = ARGV[1], -1
+            for i = 2, #ARGV do
+              for _, z in ipairs({'scheduled', 'retry'}) do
+                local first = redis.call('ZRANGE', p .. ':q:' .. ARGV[i] .. ':' .. z, 0, 0, 'WITHSCORES')
+                if first[2] then
+                  local score = tonumber(first[2])
+                  if due < 0 or score < due then due = score end
+                end
+              end
+            end
+            return due
             """;
 }

@@ -9,9 +9,11 @@ import io.courier.tasks.TaskIdConflictException;
 import io.courier.tasks.TaskInfo;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStoreException;
+import io.courier.tasks.spi.ArrivalListener;
 import io.courier.tasks.spi.ClaimedTask;
 import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.NewTask;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TaskStore;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
@@ -59,10 +61,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * scripts build key names from the prefix, so the store needs a single Redis node (or a primary
  * with replicas), not Redis Cluster.
  *
+ * <p><b>Waking servers.</b> The scripts that make tasks pending or schedule them publish on the
+ * queue's channel {@code <prefix>:wake:<queue>} ({@link TaskArrivals}); the first server started on
+ * this store opens one pub/sub connection, kept until {@link #close()}, so idle servers in any
+ * process start new tasks within milliseconds.
+ *
  * <p>Thread-safe: one multiplexed connection serves all threads. {@link #close()} closes the
  * connection, and the client too if this store created it.
  */
-public final class RedisTaskStore implements TaskStore {
+public final class RedisTaskStore implements TaskStore, TaskArrivals {
 
     /** The key prefix unless another is given. */
     public static final String DEFAULT_KEY_PREFIX = "courier:tasks";
@@ -78,6 +85,7 @@ public final class RedisTaskStore implements TaskStore {
     private final RedisCommands<String, byte[]> redis;
     private final String prefix;
     private final Map<String, String> shas = new ConcurrentHashMap<>();
+    private final RedisArrivals arrivals;
 
     private RedisTaskStore(RedisClient client, boolean ownsClient, String prefix) {
         this.client = client;
@@ -92,6 +100,7 @@ public final class RedisTaskStore implements TaskStore {
             throw new TaskStoreException("cannot connect to Redis: " + e.getMessage(), e);
         }
         this.redis = connection.sync();
+        this.arrivals = new RedisArrivals(client, prefix);
     }
 
     /** A store with its own Lettuce client for {@code redisUri} (e.g. {@code redis://localhost:6379/0}). */
@@ -127,6 +136,7 @@ public final class RedisTaskStore implements TaskStore {
     @Override
     public void close() {
         try {
+            arrivals.close();
             connection.close();
         } finally {
             if (ownsClient) {
@@ -252,6 +262,22 @@ public final class RedisTaskStore implements TaskStore {
         List<byte[]> args = args(prefix, millis(now));
         queues.forEach(q -> args.add(bytes(q)));
         return (int) integer("forward due tasks", RedisScripts.FORWARD, args);
+    }
+
+    @Override
+    public Subscription subscribeArrivals(Collection<String> queues, ArrivalListener listener) {
+        return arrivals.subscribe(queues, listener);
+    }
+
+    @Override
+    public Optional<Instant> nextDueAt(Collection<String> queues) {
+        if (queues.isEmpty()) {
+            return Optional.empty();
+        }
+        List<byte[]> args = args(prefix);
+        queues.forEach(q -> args.add(bytes(q)));
+        long due = integer("find when the next task is due", RedisScripts.NEXT_DUE, args);
+        return due < 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(due));
     }
 
     @Override

@@ -26,12 +26,14 @@ import io.courier.tasks.TaskServer;
 import io.courier.tasks.TaskState;
 import io.courier.tasks.TaskStateException;
 import io.courier.tasks.spi.Lease;
+import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TaskStore;
 import io.courier.tasks.spi.TransactionalTaskStore;
 import io.courier.testkit.fault.ChildJvm;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -82,11 +84,17 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p><b>Capabilities.</b> A store that implements {@link TransactionalTaskStore} runs the
  * transactional-enqueue test, for which the test class must override {@link #callerConnection()};
- * for any other store that test is skipped with a message saying so.
+ * for any other store that test is skipped with a message saying so. A store that implements
+ * {@link TaskArrivals} runs the wake-up tests: with a poll interval of 60 s, a task enqueued (here, in
+ * the caller's transaction, or through a second store opened from the same configuration) starts
+ * within 5 s, and scheduled tasks within 5 s of their due time; for other stores they are skipped. The
+ * retry of an idle server starts on time with any store.
  *
  * <p>Timing: no sleeps to wait for results (Awaitility polls with generous limits); the only time
  * assertions are lower bounds that are correctness (a scheduled task never runs early, a retry never
- * comes before its backoff) and upper bounds many times the configured interval.
+ * comes before its backoff) and upper bounds many times the configured interval, or, in the
+ * wake-up tests, far below it (5 s against a poll interval of 60 s: what they check is that no poll
+ * was needed).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 public abstract class TaskStoreConformanceSuite {
@@ -322,6 +330,130 @@ public abstract class TaskStoreConformanceSuite {
         assertThat(ran).isAfterOrEqualTo(Instant.ofEpochMilli(processAt.toEpochMilli()));
         // Documented precision is one poll interval (50 ms here); allow generously for a loaded machine.
         assertThat(Duration.between(processAt, ran)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    // ------------------------------------------------------------------ waking up
+
+    /**
+     * The poll interval of the wake-up tests: no task of theirs may wait for it. A task that starts
+     * within {@link #PROMPTLY} was started by an announcement or a known due time, not by a poll.
+     */
+    private static final Duration LONG_POLL = Duration.ofSeconds(60);
+    /** Generous bound for a start that needs no poll, on a loaded machine. */
+    private static final Duration PROMPTLY = Duration.ofSeconds(5);
+
+    /**
+     * Starts a server with {@link #LONG_POLL} that records when each task started (for
+     * {@code wake:fails-once}, when its retry started: its first attempt fails, with a retry delay of
+     * 500 ms), and waits until it ran a first task: its fetchers and forwarder have looked at the store
+     * and wait.
+     */
+    private Map<String, Instant> idleServerWithLongPoll() {
+        Map<String, Instant> startedAt = new ConcurrentHashMap<>();
+        TaskMux mux = TaskMux.builder()
+                .handle("wake:fails-once", ctx -> {
+                    if (startedAt.putIfAbsent(ctx.id(), Instant.EPOCH) == null) {
+                        throw new IllegalStateException("first attempt fails");
+                    }
+                    startedAt.replace(ctx.id(), Instant.EPOCH, Instant.now());
+                })
+                .handlePrefix("wake:", ctx -> startedAt.putIfAbsent(ctx.id(), Instant.now()))
+                .build();
+        start(server(mux).pollInterval(LONG_POLL).retryDelay(RetryDelay.fixed(Duration.ofMillis(500))));
+        String first = client.enqueue(Task.of("wake:first"), TaskOptions.defaults()).id();
+        await().atMost(PATIENCE).until(() -> startedAt.containsKey(first));
+        return startedAt;
+    }
+
+    /** The wake-up tests other than the retry's need a store that announces new tasks. */
+    private void assumeArrivals() {
+        assumeTrue(store instanceof TaskArrivals, "skipped: " + store.name() + " is not a TaskArrivals store "
+                + "(it does not announce new tasks, so servers find them at their next poll)");
+    }
+
+    private static Instant inOneSecond() {
+        return Instant.now().plusSeconds(1).truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private static void awaitStarted(Map<String, Instant> startedAt, String id) {
+        await().atMost(PATIENCE).until(() -> startedAt.containsKey(id) && !startedAt.get(id).equals(Instant.EPOCH));
+    }
+
+    private static void assertStartedOnTime(Map<String, Instant> startedAt, String id, Instant due) {
+        awaitStarted(startedAt, id);
+        assertThat(startedAt.get(id)).isAfterOrEqualTo(due).isBefore(due.plus(PROMPTLY));
+    }
+
+    @Test
+    void enqueuedTaskWakesAnIdleServerLongBeforeItsPollInterval() {
+        assumeArrivals();
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+
+        String id = client.enqueue(Task.of("wake:now"), TaskOptions.defaults()).id();
+
+        await().atMost(PROMPTLY).until(() -> startedAt.containsKey(id));
+    }
+
+    @Test
+    void scheduledTasksStartWhenDueNotAtTheNextPoll() {
+        assumeArrivals();
+        // Scheduled before the server started: it learns the due time from the store.
+        Instant earlyDue = Instant.now().plusSeconds(3).truncatedTo(ChronoUnit.MILLIS);
+        String early = client.enqueue(Task.of("wake:scheduled-before-start"),
+                TaskOptions.builder().processAt(earlyDue).build()).id();
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+
+        Instant due = inOneSecond();
+        String later = client.enqueue(Task.of("wake:scheduled"), TaskOptions.builder().processAt(due).build()).id();
+
+        assertStartedOnTime(startedAt, later, due);
+        assertStartedOnTime(startedAt, early, earlyDue);
+    }
+
+    @Test
+    void retryOfAnIdleServerStartsWhenDueNotAtTheNextPoll() {
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+
+        Instant enqueuedAt = Instant.now();
+        String id = client.enqueue(Task.of("wake:fails-once"), TaskOptions.defaults()).id();
+
+        awaitStarted(startedAt, id);
+        assertThat(startedAt.get(id)).isBetween(enqueuedAt.plusMillis(500), enqueuedAt.plus(PROMPTLY));
+    }
+
+    @Test
+    void taskEnqueuedThroughAnotherStoreInstanceWakesTheServer() throws Exception {
+        assumeArrivals();
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+        // Another "process": a store of its own, with its own connections, over the same tasks.
+        try (TaskStore other = storeFactory().getConstructor().newInstance().open(config)) {
+            TaskClient otherClient = TaskClient.create(other);
+
+            String now = otherClient.enqueue(Task.of("wake:from-another-store"), TaskOptions.defaults()).id();
+            await().atMost(PROMPTLY).until(() -> startedAt.containsKey(now));
+
+            Instant due = inOneSecond();
+            String later = otherClient.enqueue(Task.of("wake:scheduled-by-another-store"),
+                    TaskOptions.builder().processAt(due).build()).id();
+            assertStartedOnTime(startedAt, later, due);
+        }
+    }
+
+    @Test
+    void taskEnqueuedInACallersTransactionWakesTheServerWhenItCommits() throws Exception {
+        assumeTrue(store instanceof TransactionalTaskStore,
+                "skipped: " + store.name() + " is not a TransactionalTaskStore (enqueue in the caller's transaction)");
+        assumeArrivals();
+        Map<String, Instant> startedAt = idleServerWithLongPoll();
+        String id;
+        try (Connection tx = callerConnection()) {
+            tx.setAutoCommit(false);
+            id = client.enqueue(tx, Task.of("wake:in-transaction"), TaskOptions.defaults()).id();
+            tx.commit();
+            tx.setAutoCommit(true);
+        }
+
+        await().atMost(PROMPTLY).until(() -> startedAt.containsKey(id));
     }
 
     // ------------------------------------------------------------------ failures and retries
