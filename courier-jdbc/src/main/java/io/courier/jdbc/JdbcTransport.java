@@ -26,6 +26,7 @@ import io.courier.jdbc.internal.SqlErrors;
 import io.courier.jdbc.internal.SqliteDialect;
 import io.courier.jdbc.internal.Tables;
 import io.courier.jdbc.internal.Wakeups;
+import io.courier.spi.OptionalDependency;
 import io.courier.spi.Payloads;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,8 +45,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * The SQL transport: messages, consumer groups and deliveries in database tables. An embedded
@@ -139,7 +138,7 @@ public final class JdbcTransport implements Transport {
         this.clock = b.clock;
         this.maxPayloadBytes = b.maxPayloadBytes;
         Tables tables = new Tables(b.tablePrefix);
-        boolean sqlite = dialect instanceof SqliteDialect;
+        boolean sqlite = dialect.name().equals(SqliteDialect.NAME);
         this.db = new Database(dataSource, dialect, tables, sqlite, b.busyTimeout, target);
         this.store = new MessageStore(dialect, tables);
         try {
@@ -166,6 +165,8 @@ public final class JdbcTransport implements Transport {
      */
     public static Builder sqlite(Path file) {
         Objects.requireNonNull(file, "file");
+        OptionalDependency.require(JdbcTransport.class, SqliteDialect.DRIVER_CLASS, SqliteDialect.DRIVER_ARTIFACT,
+                "JdbcTransport.sqlite");
         return new Builder(Builder.Kind.SQLITE, file, null, null, null, null);
     }
 
@@ -178,6 +179,7 @@ public final class JdbcTransport implements Transport {
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("jdbcUrl must start with 'jdbc:postgresql:', but was '" + jdbcUrl + "'");
         }
+        requirePostgresDriver();
         return new Builder(Builder.Kind.POSTGRES, null, jdbcUrl, user, password, null);
     }
 
@@ -187,7 +189,13 @@ public final class JdbcTransport implements Transport {
      */
     public static Builder postgres(DataSource dataSource) {
         Objects.requireNonNull(dataSource, "dataSource");
+        requirePostgresDriver();
         return new Builder(Builder.Kind.POSTGRES, null, null, null, null, dataSource);
+    }
+
+    private static void requirePostgresDriver() {
+        OptionalDependency.require(JdbcTransport.class, PostgresDialect.DRIVER_CLASS, PostgresDialect.DRIVER_ARTIFACT,
+                "JdbcTransport.postgres");
     }
 
     /** {@code sqlite} or {@code postgresql}. */
@@ -603,14 +611,8 @@ public final class JdbcTransport implements Transport {
                 throw new JdbcTransportException(JdbcTransportException.Reason.PERMISSION,
                         "opening the transport failed: cannot create the directory of " + target + ": " + e, e);
             }
-            SQLiteConfig config = new SQLiteConfig();
-            config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-            config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
-            config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
-            SQLiteDataSource sqlite = new SQLiteDataSource(config);
-            sqlite.setUrl("jdbc:sqlite:" + absolute);
             HikariConfig hc = poolConfig("courier-sqlite");
-            hc.setDataSource(sqlite);
+            hc.setDataSource(SqliteDialect.dataSource(absolute, busyTimeout));
             HikariDataSource pool = new HikariDataSource(hc);
             return new JdbcTransport(this, new SqliteDialect(), target, pool, pool);
         }

@@ -3,6 +3,7 @@ package io.courier.tasks.sql;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.courier.JsonCodec;
+import io.courier.spi.OptionalDependency;
 import io.courier.tasks.DailyStats;
 import io.courier.tasks.DuplicateTaskException;
 import io.courier.tasks.QueueInfo;
@@ -39,8 +40,6 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * A task store in a SQL database: an embedded SQLite file (the zero-setup default) or PostgreSQL.
@@ -142,6 +141,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
      */
     public static SqlTaskStore sqlite(Path file) {
         Objects.requireNonNull(file, "file");
+        OptionalDependency.require(SqlTaskStore.class, SqliteFiles.DRIVER_CLASS, SqliteFiles.DRIVER_ARTIFACT,
+                "SqlTaskStore.sqlite");
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) {
@@ -150,15 +151,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         } catch (java.io.IOException e) {
             throw new TaskStoreException("cannot create the directory for " + file + ": " + e.getMessage(), e);
         }
-        SQLiteConfig cfg = new SQLiteConfig();
-        cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        cfg.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
-        cfg.setBusyTimeout(30_000);
-        cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
-        SQLiteDataSource sqlite = new SQLiteDataSource(cfg);
-        sqlite.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
         HikariConfig hc = new HikariConfig();
-        hc.setDataSource(sqlite);
+        hc.setDataSource(SqliteFiles.dataSource(file));
         hc.setPoolName("courier-tasks-sqlite");
         hc.setMaximumPoolSize(8);
         hc.setMinimumIdle(1);
@@ -167,6 +161,8 @@ public final class SqlTaskStore implements TransactionalTaskStore {
 
     /** A store in PostgreSQL with its own pool of up to 10 connections. */
     public static SqlTaskStore postgres(String jdbcUrl, String user, String password) {
+        OptionalDependency.require(SqlTaskStore.class, "org.postgresql.Driver", "org.postgresql:postgresql",
+                "SqlTaskStore.postgres");
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
         hc.setUsername(user);

@@ -1,0 +1,94 @@
+package io.courier.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.courier.testkit.fault.ChildJvm;
+import java.io.File;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each driver is optional: with one of them missing from the classpath (as for a user who excluded
+ * it), the other database works fully, its errors are classified, and asking for the missing one
+ * fails at once with a {@link io.courier.MissingDependencyException} naming the artifact, never with a
+ * {@link NoClassDefFoundError}. Each case runs {@link OneDriverMain} in a child JVM whose classpath
+ * is this one without the driver's jar.
+ */
+class OptionalDriversTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private String schema;
+
+    @AfterEach
+    void dropSchema() {
+        if (schema != null) {
+            Postgres.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void postgresPublishesAndConsumesWithoutSqliteDriver() throws Exception {
+        schema = Postgres.createSchema();
+        assertThat(runWithout("sqlite-jdbc", "postgres-roundtrip", Postgres.url(schema), Postgres.USER))
+                .isEqualTo("OK postgresql received hello");
+    }
+
+    @Test
+    void postgresConnectionFailureIsAConnectionErrorWithoutSqliteDriver() throws Exception {
+        // Port 1: nothing listens there, the connection is refused.
+        assertThat(runWithout("sqlite-jdbc", "postgres-unreachable", Postgres.url(Postgres.HOST, 1, null)))
+                .startsWith("CAUGHT JdbcTransportException CONNECTION ")
+                .contains("cannot connect to PostgreSQL at");
+    }
+
+    @Test
+    void askingForSqliteWithoutItsDriverNamesTheArtifact() throws Exception {
+        assertThat(runWithout("sqlite-jdbc", "ask-sqlite", dir.resolve("q.db").toString()))
+                .startsWith("CAUGHT MissingDependencyException org.xerial:sqlite-jdbc ")
+                .contains("JdbcTransport.sqlite needs org.xerial:sqlite-jdbc");
+    }
+
+    @Test
+    void sqlitePublishesAndConsumesWithoutPostgresDriver() throws Exception {
+        assertThat(runWithout("postgresql", "sqlite-roundtrip", dir.resolve("q.db").toString()))
+                .isEqualTo("OK sqlite received hello");
+    }
+
+    @Test
+    void askingForPostgresWithoutItsDriverNamesTheArtifact() throws Exception {
+        assertThat(runWithout("postgresql", "ask-postgres", Postgres.url(null)))
+                .startsWith("CAUGHT MissingDependencyException org.postgresql:postgresql ")
+                .contains("JdbcTransport.postgres needs org.postgresql:postgresql");
+    }
+
+    /** Runs {@link OneDriverMain} with {@code args} on this classpath minus the jar of {@code artifactId}. */
+    private static String runWithout(String artifactId, String... args) throws Exception {
+        String[] entries = System.getProperty("java.class.path").split(File.pathSeparator);
+        String classpath = Arrays.stream(entries)
+                .filter(e -> !isJarOf(e, artifactId))
+                .collect(Collectors.joining(File.pathSeparator));
+        assertThat(entries.length - classpath.split(File.pathSeparator).length)
+                .as("jars of %s removed from the classpath", artifactId).isEqualTo(1);
+        try (ChildJvm child = ChildJvm.builder(OneDriverMain.class).classpath(classpath).args(args)
+                .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").start()) {
+            String line = child.awaitLine(l -> l.startsWith("OK ") || l.startsWith("CAUGHT ") || l.startsWith("FAILED "),
+                    TIMEOUT);
+            assertThat(line).as("child's stderr: %s", child.stderrTail()).doesNotStartWith("FAILED");
+            return line;
+        }
+    }
+
+    private static boolean isJarOf(String entry, String artifactId) {
+        String name = Path.of(entry).getFileName().toString();
+        return name.endsWith(".jar") && name.startsWith(artifactId + "-") && Character.isDigit(name.charAt(artifactId.length() + 1));
+    }
+}
