@@ -162,6 +162,9 @@ public final class JdbcTransport implements Transport {
      * A builder for an embedded SQLite database in {@code file}. The file and its parent directories
      * are created on first use; the database runs in WAL mode with {@code synchronous=NORMAL} and a
      * busy timeout, so several processes on one machine may share it.
+     *
+     * @throws io.courier.MissingDependencyException when sqlite-jdbc ({@code org.xerial:sqlite-jdbc}, a
+     *                                               regular dependency of this module) was excluded
      */
     public static Builder sqlite(Path file) {
         Objects.requireNonNull(file, "file");
@@ -172,7 +175,10 @@ public final class JdbcTransport implements Transport {
 
     /**
      * A builder for PostgreSQL at {@code jdbcUrl} (e.g. {@code jdbc:postgresql://host:5432/db}), with a
-     * HikariCP pool the transport owns and closes.
+     * HikariCP pool the transport owns and closes. Needs the PostgreSQL driver
+     * ({@code org.postgresql:postgresql}), an optional dependency of this module that the application adds.
+     *
+     * @throws io.courier.MissingDependencyException when the PostgreSQL driver is not on the classpath
      */
     public static Builder postgres(String jdbcUrl, String user, String password) {
         Objects.requireNonNull(jdbcUrl, "jdbcUrl");
@@ -186,6 +192,8 @@ public final class JdbcTransport implements Transport {
     /**
      * A builder for PostgreSQL through {@code dataSource}, which should be a pool (HikariCP, say). The
      * transport does not close it; one of its connections is held for LISTEN while the transport is open.
+     *
+     * @throws io.courier.MissingDependencyException when the PostgreSQL driver is not on the classpath
      */
     public static Builder postgres(DataSource dataSource) {
         Objects.requireNonNull(dataSource, "dataSource");

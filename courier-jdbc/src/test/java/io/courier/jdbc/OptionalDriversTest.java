@@ -3,11 +3,8 @@ package io.courier.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.courier.testkit.fault.ChildJvm;
-import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,23 +69,12 @@ class OptionalDriversTest {
 
     /** Runs {@link OneDriverMain} with {@code args} on this classpath minus the jar of {@code artifactId}. */
     private static String runWithout(String artifactId, String... args) throws Exception {
-        String[] entries = System.getProperty("java.class.path").split(File.pathSeparator);
-        String classpath = Arrays.stream(entries)
-                .filter(e -> !isJarOf(e, artifactId))
-                .collect(Collectors.joining(File.pathSeparator));
-        assertThat(entries.length - classpath.split(File.pathSeparator).length)
-                .as("jars of %s removed from the classpath", artifactId).isEqualTo(1);
-        try (ChildJvm child = ChildJvm.builder(OneDriverMain.class).classpath(classpath).args(args)
+        try (ChildJvm child = ChildJvm.builder(OneDriverMain.class).withoutJar(artifactId).args(args)
                 .systemProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn").start()) {
             String line = child.awaitLine(l -> l.startsWith("OK ") || l.startsWith("CAUGHT ") || l.startsWith("FAILED "),
                     TIMEOUT);
             assertThat(line).as("child's stderr: %s", child.stderrTail()).doesNotStartWith("FAILED");
             return line;
         }
-    }
-
-    private static boolean isJarOf(String entry, String artifactId) {
-        String name = Path.of(entry).getFileName().toString();
-        return name.endsWith(".jar") && name.startsWith(artifactId + "-") && Character.isDigit(name.charAt(artifactId.length() + 1));
     }
 }

@@ -2,6 +2,7 @@ package io.courier.tasks.sql;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
 import io.courier.JsonCodec;
 import io.courier.spi.OptionalDependency;
 import io.courier.tasks.DailyStats;
@@ -138,6 +139,9 @@ public final class SqlTaskStore implements TransactionalTaskStore {
      * A store in a SQLite file (created with its parent directories if missing), with its own small
      * connection pool. WAL journal, {@code synchronous=NORMAL}, 30 s busy timeout, immediate write
      * transactions.
+     *
+     * @throws io.courier.MissingDependencyException when sqlite-jdbc ({@code org.xerial:sqlite-jdbc}) was
+     *                                               excluded from the classpath
      */
     public static SqlTaskStore sqlite(Path file) {
         Objects.requireNonNull(file, "file");
@@ -159,7 +163,13 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         return new SqlTaskStore(new HikariDataSource(hc), true, DEFAULT_TABLE_PREFIX);
     }
 
-    /** A store in PostgreSQL with its own pool of up to 10 connections. */
+    /**
+     * A store in PostgreSQL with its own pool of up to 10 connections. Needs the PostgreSQL driver
+     * ({@code org.postgresql:postgresql}, an optional dependency of this module).
+     *
+     * @throws io.courier.MissingDependencyException when the driver is not on the classpath
+     * @throws TaskStoreException when the database cannot be reached or has a newer schema
+     */
     public static SqlTaskStore postgres(String jdbcUrl, String user, String password) {
         OptionalDependency.require(SqlTaskStore.class, "org.postgresql.Driver", "org.postgresql:postgresql",
                 "SqlTaskStore.postgres");
@@ -169,7 +179,13 @@ public final class SqlTaskStore implements TransactionalTaskStore {
         hc.setPassword(password);
         hc.setPoolName("courier-tasks-postgresql");
         hc.setMaximumPoolSize(10);
-        return new SqlTaskStore(new HikariDataSource(hc), true, DEFAULT_TABLE_PREFIX);
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(hc);
+        } catch (HikariPool.PoolInitializationException e) {
+            throw new TaskStoreException("cannot connect to the task database at " + jdbcUrl + ": " + e.getMessage(), e);
+        }
+        return new SqlTaskStore(pool, true, DEFAULT_TABLE_PREFIX);
     }
 
     /** A builder over the caller's data source (not closed by {@link #close()}). */
