@@ -1,7 +1,6 @@
 package io.courier.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.courier.Message;
 import io.courier.spi.PayloadAccess;
@@ -40,26 +39,5 @@ class PayloadAccessTest {
         mine[0] = 8;
 
         assertThat(m.payload()).containsExactly(7);
-    }
-
-    @Test
-    void theBridgeCannotBeReplacedEvenByCourierCode() {
-        Message.of(new byte[0]);   // installed by Message's initializer
-
-        assertThatThrownBy(() -> PayloadAccess.install(MethodHandles.lookup(), new StealingBridge()))
-                .isInstanceOf(IllegalCallerException.class)
-                .hasMessageContaining("only Message installs the payload bridge");
-    }
-
-    static final class StealingBridge implements PayloadAccess.Bridge {
-        @Override
-        public byte[] payload(Message message) {
-            return new byte[0];
-        }
-
-        @Override
-        public Message build(Message.Builder builder, byte[] payload) {
-            return null;
-        }
     }
 }

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs in a child JVM whose classpath lacks one of the two drivers ({@link OptionalDriversTest}).
- * Prints one result line: {@code OK ...}, {@code CAUGHT <exception class> <detail>} for an expected
+ * Prints one line {@code RESULT <result>}: {@code OK ...}, {@code CAUGHT <exception class> <detail>} for an expected
  * Courier exception, or {@code FAILED <throwable>} for anything else (a NoClassDefFoundError, say).
  *
  * <ul>
@@ -27,13 +27,13 @@ public final class OneDriverMain {
 
     public static void main(String[] args) {
         try {
-            System.out.println(run(args));
+            System.out.println("RESULT " + run(args));
         } catch (JdbcTransportException e) {
-            System.out.println("CAUGHT " + e.getClass().getSimpleName() + " " + e.reason() + " " + e.getMessage());
+            System.out.println("RESULT CAUGHT " + e.getClass().getSimpleName() + " " + e.reason() + " " + e.getMessage());
         } catch (MissingDependencyException e) {
-            System.out.println("CAUGHT " + e.getClass().getSimpleName() + " " + e.artifact() + " " + e.getMessage());
+            System.out.println("RESULT CAUGHT " + e.getClass().getSimpleName() + " " + e.artifact() + " " + e.getMessage());
         } catch (Throwable e) {
-            System.out.println("FAILED " + e);
+            System.out.println("RESULT FAILED " + e);
             e.printStackTrace();
         }
         System.out.flush();

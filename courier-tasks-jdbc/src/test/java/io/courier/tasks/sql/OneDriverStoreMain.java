@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * Runs in a child JVM whose classpath lacks one of the two drivers ({@link OptionalDriversTest}).
- * Prints one result line: {@code OK ...}, {@code CAUGHT <exception class> <message>} for an expected
+ * Prints one line {@code RESULT <result>}: {@code OK ...}, {@code CAUGHT <exception class> <message>} for an expected
  * Courier exception, or {@code FAILED <throwable>} for anything else. Modes: {@code postgres <url> <user>},
  * {@code postgres-unreachable <url>} and {@code sqlite <file>} enqueue, claim and complete one task.
  */
@@ -26,11 +26,11 @@ public final class OneDriverStoreMain {
 
     public static void main(String[] args) {
         try {
-            System.out.println(run(args));
+            System.out.println("RESULT " + run(args));
         } catch (TaskStoreException | MissingDependencyException e) {
-            System.out.println("CAUGHT " + e.getClass().getSimpleName() + " " + e.getMessage());
+            System.out.println("RESULT CAUGHT " + e.getClass().getSimpleName() + " " + e.getMessage());
         } catch (Throwable e) {
-            System.out.println("FAILED " + e);
+            System.out.println("RESULT FAILED " + e);
             e.printStackTrace();
         }
         System.out.flush();
