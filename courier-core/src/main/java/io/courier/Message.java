@@ -45,7 +45,7 @@ public final class Message {
 
     static {
         // Transports read and adopt payload arrays without copies through the SPI (see PayloadAccess).
-        io.courier.spi.PayloadAccess.install(new io.courier.spi.PayloadAccess.Bridge() {
+        io.courier.spi.PayloadAccess.install(java.lang.invoke.MethodHandles.lookup(), new io.courier.spi.PayloadAccess.Bridge() {
             @Override
             public byte[] payload(Message message) {
                 return message.payload;

@@ -80,17 +80,4 @@ class MessageTest {
         assertThat(Message.builder().key(" ").build().key()).contains(" ");
         assertThat(Message.builder().header("h", "").build().headers()).containsExactly(entry("h", ""));
     }
-
-    @Test
-    void aReceivedMessageWithAnEmptyKeyOrHeaderNameHasNoKeyAndLeavesThatHeaderOut() {
-        // What transports do with what other producers sent: they build through PayloadAccess.
-        Message received = io.courier.spi.PayloadAccess.build(Message.builder().id("r-1").key("")
-                .header("", "dropped").header("kept", "1"), new byte[] {1});
-
-        assertThat(received.key()).isEmpty();
-        assertThat(received.headers()).containsExactly(entry("kept", "1"));
-        // So it can be copied, retried and dead-lettered like any other message.
-        assertThat(received.withHeader("x", "y").headers()).containsKeys("kept", "x");
-        assertThat(io.courier.spi.PayloadAccess.build(Message.builder().header("", "only"), new byte[0]).headers()).isEmpty();
-    }
 }

@@ -27,6 +27,7 @@ import io.courier.jdbc.internal.SqlErrors;
 import io.courier.jdbc.internal.SqliteDialect;
 import io.courier.jdbc.internal.Tables;
 import io.courier.jdbc.internal.Wakeups;
+import io.courier.spi.OptionalDependency;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
 import java.io.IOException;
@@ -46,8 +47,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.sql.DataSource;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * The SQL transport: messages, consumer groups and deliveries in database tables. An embedded
@@ -151,7 +150,7 @@ public final class JdbcTransport implements Transport {
         this.maxPayloadBytes = b.maxPayloadBytes;
         this.db = opened.db();
         Tables tables = db.tables();
-        boolean sqlite = dialect instanceof SqliteDialect;
+        boolean sqlite = dialect.name().equals(SqliteDialect.NAME);
         this.store = new MessageStore(dialect, tables);
         this.idempotencyKeys = new IdempotencyKeys(dialect, tables);
         Duration poll = b.pollInterval != null ? b.pollInterval
@@ -168,31 +167,48 @@ public final class JdbcTransport implements Transport {
      * A builder for an embedded SQLite database in {@code file}. The file and its parent directories
      * are created on first use; the database runs in WAL mode with {@code synchronous=NORMAL} and a
      * busy timeout, so several processes on one machine may share it.
+     *
+     * @throws io.courier.MissingDependencyException when sqlite-jdbc ({@code org.xerial:sqlite-jdbc}, a
+     *                                               regular dependency of this module) was excluded
      */
     public static Builder sqlite(Path file) {
         Objects.requireNonNull(file, "file");
+        OptionalDependency.require(JdbcTransport.class, SqliteDialect.DRIVER_CLASS, SqliteDialect.DRIVER_ARTIFACT,
+                "JdbcTransport.sqlite");
         return new Builder(Builder.Kind.SQLITE, file, null, null, null, null);
     }
 
     /**
      * A builder for PostgreSQL at {@code jdbcUrl} (e.g. {@code jdbc:postgresql://host:5432/db}), with a
-     * HikariCP pool the transport owns and closes.
+     * HikariCP pool the transport owns and closes. Needs the PostgreSQL driver
+     * ({@code org.postgresql:postgresql}), an optional dependency of this module that the application adds.
+     *
+     * @throws io.courier.MissingDependencyException when the PostgreSQL driver is not on the classpath
      */
     public static Builder postgres(String jdbcUrl, String user, String password) {
         Objects.requireNonNull(jdbcUrl, "jdbcUrl");
         if (!jdbcUrl.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("jdbcUrl must start with 'jdbc:postgresql:', but was '" + jdbcUrl + "'");
         }
+        requirePostgresDriver();
         return new Builder(Builder.Kind.POSTGRES, null, jdbcUrl, user, password, null);
     }
 
     /**
      * A builder for PostgreSQL through {@code dataSource}, which should be a pool (HikariCP, say). The
      * transport does not close it; one of its connections is held for LISTEN while the transport is open.
+     *
+     * @throws io.courier.MissingDependencyException when the PostgreSQL driver is not on the classpath
      */
     public static Builder postgres(DataSource dataSource) {
         Objects.requireNonNull(dataSource, "dataSource");
+        requirePostgresDriver();
         return new Builder(Builder.Kind.POSTGRES, null, null, null, null, dataSource);
+    }
+
+    private static void requirePostgresDriver() {
+        OptionalDependency.require(JdbcTransport.class, PostgresDialect.DRIVER_CLASS, PostgresDialect.DRIVER_ARTIFACT,
+                "JdbcTransport.postgres");
     }
 
     /** {@code sqlite} or {@code postgresql}. */
@@ -657,7 +673,7 @@ public final class JdbcTransport implements Transport {
 
         private Opened opened(SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
             Tables tables = new Tables(tablePrefix);
-            boolean sqlite = dialect instanceof SqliteDialect;
+            boolean sqlite = dialect.name().equals(SqliteDialect.NAME);
             return new Opened(new Database(dataSource, dialect, tables, sqlite, busyTimeout, target), ownedPool);
         }
 
@@ -672,14 +688,8 @@ public final class JdbcTransport implements Transport {
                 throw new JdbcTransportException(JdbcTransportException.Reason.PERMISSION,
                         "opening the transport failed: cannot create the directory of " + target + ": " + e, e);
             }
-            SQLiteConfig config = new SQLiteConfig();
-            config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-            config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
-            config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
-            SQLiteDataSource sqlite = new SQLiteDataSource(config);
-            sqlite.setUrl("jdbc:sqlite:" + absolute);
             HikariConfig hc = poolConfig("courier-sqlite");
-            hc.setDataSource(sqlite);
+            hc.setDataSource(SqliteDialect.dataSource(absolute, busyTimeout));
             HikariDataSource pool = new HikariDataSource(hc);
             return opened(new SqliteDialect(), target, pool, pool);
         }

@@ -14,12 +14,22 @@ import java.util.List;
  * new group's backfill consistent with concurrent publishers (publishers share a per-topic lock,
  * a registration takes it exclusively) and keep one cleaner at a time. New messages are announced
  * with {@code NOTIFY} on commit (the topic name only; payloads stay in the tables).
+ *
+ * <p>Only {@link PgListener} links against the PostgreSQL driver; it is created only for PostgreSQL,
+ * after {@link #DRIVER_CLASS} was found.
  */
 public final class PostgresDialect extends SqlDialect {
 
+    /** What {@link #name()} returns. */
+    public static final String NAME = "postgresql";
+    /** A class of the driver (the one LISTEN needs), looked up before this dialect is used. */
+    public static final String DRIVER_CLASS = "org.postgresql.PGConnection";
+    /** The driver's Maven coordinates. */
+    public static final String DRIVER_ARTIFACT = "org.postgresql:postgresql";
+
     @Override
     public String name() {
-        return "postgresql";
+        return NAME;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.courier.jdbc.internal;
 
 import io.courier.spi.PayloadAccess;
+import java.lang.invoke.MethodHandles;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,6 +17,8 @@ import java.util.List;
  * dialects accept.
  */
 public abstract class SqlDialect {
+
+    private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
     /** {@code sqlite} or {@code postgresql}; also the transport's name. */
     public abstract String name();
@@ -152,7 +155,7 @@ public abstract class SqlDialect {
             ps.setString(p++, m.message().id());
             ps.setString(p++, m.message().key().orElse(null));
             ps.setString(p++, m.headersJson());
-            ps.setBytes(p++, PayloadAccess.view(m.message()));   // the driver only reads it
+            ps.setBytes(p++, PAYLOADS.view(m.message()));   // the driver only reads it
             ps.setLong(p++, m.timestampNs());
             ps.setLong(p++, now);
             ps.setLong(p++, m.deliverAt());

@@ -9,12 +9,26 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
-import java.util.function.Predicate;
-import org.sqlite.SQLiteErrorCode;
-import org.sqlite.SQLiteException;
+import java.util.function.IntPredicate;
 
-/** Turns driver exceptions into {@link JdbcTransportException}s whose messages say what to check. */
+/**
+ * Turns driver exceptions into {@link JdbcTransportException}s whose messages say what to check.
+ *
+ * <p>Classifies by SQLState and vendor codes only and never links a driver's classes: either driver
+ * may be absent (a PostgreSQL user need not have sqlite-jdbc), and this class runs for both.
+ */
 public final class SqlErrors {
+
+    /** sqlite-jdbc's exception; its {@link SQLException#getErrorCode()} is SQLite's primary result code. */
+    private static final String SQLITE_EXCEPTION = "org.sqlite.SQLiteException";
+    // SQLite's primary result codes (https://www.sqlite.org/rescode.html); extended codes share the low byte.
+    private static final int SQLITE_PERM = 3;
+    private static final int SQLITE_BUSY = 5;
+    private static final int SQLITE_LOCKED = 6;
+    private static final int SQLITE_READONLY = 8;
+    private static final int SQLITE_CANTOPEN = 14;
+    private static final int SQLITE_AUTH = 23;
+    private static final int SQLITE_NOTADB = 26;
 
     private SqlErrors() {
     }
@@ -68,18 +82,15 @@ public final class SqlErrors {
                     || t instanceof SocketTimeoutException || t instanceof SocketException) {
                 return Reason.CONNECTION;
             }
-            if (t instanceof SQLiteException se) {
-                SQLiteErrorCode code = se.getResultCode();
-                if (code == SQLiteErrorCode.SQLITE_CANTOPEN || code.name().startsWith("SQLITE_CANTOPEN")) {
-                    return Reason.CONNECTION;
-                }
-                if (isBusyCode(code)) {   // locked by another connection past the busy timeout: transient
-                    return Reason.CONNECTION;
-                }
-                if (code.name().startsWith("SQLITE_READONLY") || code.name().startsWith("SQLITE_PERM")
-                        || code.name().startsWith("SQLITE_AUTH")) {
-                    return Reason.PERMISSION;
-                }
+            int sqliteCode = sqliteResultCode(t);
+            if (sqliteCode == SQLITE_CANTOPEN) {
+                return Reason.CONNECTION;
+            }
+            if (isBusyCode(sqliteCode)) {   // locked by another connection past the busy timeout: transient
+                return Reason.CONNECTION;
+            }
+            if (sqliteCode == SQLITE_READONLY || sqliteCode == SQLITE_PERM || sqliteCode == SQLITE_AUTH) {
+                return Reason.PERMISSION;
             }
             if (t instanceof SQLException se && se.getSQLState() != null) {
                 String state = se.getSQLState();
@@ -114,20 +125,30 @@ public final class SqlErrors {
 
     /** True when {@code e} says the file is not an SQLite database (a text file, another format, garbage). */
     static boolean isSqliteNotADatabase(Throwable e) {
-        return hasSqliteCode(e, code -> code == SQLiteErrorCode.SQLITE_NOTADB);
+        return hasSqliteCode(e, code -> code == SQLITE_NOTADB);
     }
 
-    private static boolean hasSqliteCode(Throwable e, Predicate<SQLiteErrorCode> test) {
+    private static boolean hasSqliteCode(Throwable e, IntPredicate test) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLiteException se && test.test(se.getResultCode())) {
+            if (test.test(sqliteResultCode(t))) {
                 return true;
             }
         }
         return false;
     }
 
-    private static boolean isBusyCode(SQLiteErrorCode code) {
-        return code.name().startsWith("SQLITE_BUSY") || code.name().startsWith("SQLITE_LOCKED");
+    private static boolean isBusyCode(int code) {
+        return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+    }
+
+    /** SQLite's primary result code when {@code t} is sqlite-jdbc's exception, else -1; found by class name. */
+    private static int sqliteResultCode(Throwable t) {
+        for (Class<?> c = t.getClass(); c != null && c != SQLException.class; c = c.getSuperclass()) {
+            if (c.getName().equals(SQLITE_EXCEPTION)) {
+                return ((SQLException) t).getErrorCode() & 0xff;
+            }
+        }
+        return -1;
     }
 
     /** The most specific message in the cause chain. */

@@ -1,5 +1,6 @@
 package io.courier.jdbc.internal;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -7,8 +8,12 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.time.Duration;
 import java.util.List;
+import javax.sql.DataSource;
+import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteConnection;
+import org.sqlite.SQLiteDataSource;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
@@ -18,8 +23,18 @@ import org.sqlite.SQLiteException;
  * fails half-way to upgrade a read lock; other processes wait up to the busy timeout. Because
  * writers are serialised, no extra locking is needed between publishers, group registrations and
  * the cleaner, and the row ids one transaction inserts are contiguous.
+ *
+ * <p>The only classes of this module that link against sqlite-jdbc are this one and what it creates;
+ * they are loaded only for a SQLite database, after {@link #DRIVER_CLASS} was found.
  */
 public final class SqliteDialect extends SqlDialect {
+
+    /** What {@link #name()} returns. */
+    public static final String NAME = "sqlite";
+    /** A class of the driver, looked up before this dialect is used. */
+    public static final String DRIVER_CLASS = "org.sqlite.SQLiteDataSource";
+    /** The driver's Maven coordinates. */
+    public static final String DRIVER_ARTIFACT = "org.xerial:sqlite-jdbc";
 
     private final StatementCache statements = new StatementCache(SQLiteConnection.class);
 
@@ -37,9 +52,23 @@ public final class SqliteDialect extends SqlDialect {
         return remaining >= INSERT_CHUNK ? INSERT_CHUNK : Integer.highestOneBit(remaining);
     }
 
+    /**
+     * A data source for the SQLite file {@code file}: WAL journal, {@code synchronous=NORMAL} (a commit
+     * survives a process crash) and a busy timeout for other processes' write locks.
+     */
+    public static DataSource dataSource(Path file, Duration busyTimeout) {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+        config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
+        SQLiteDataSource sqlite = new SQLiteDataSource(config);
+        sqlite.setUrl("jdbc:sqlite:" + file);
+        return sqlite;
+    }
+
     @Override
     public String name() {
-        return "sqlite";
+        return NAME;
     }
 
     @Override

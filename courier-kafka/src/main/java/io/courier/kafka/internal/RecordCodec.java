@@ -3,6 +3,7 @@ package io.courier.kafka.internal;
 import io.courier.Message;
 import io.courier.spi.IsoInstants;
 import io.courier.spi.PayloadAccess;
+import java.lang.invoke.MethodHandles;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -27,6 +28,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * routing); they never appear in a delivered message's headers. Stateless and thread-safe.
  */
 public final class RecordCodec {
+
+    private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
     /** CloudEvents id attribute, carrying {@link Message#id()}. */
     public static final String ID = "ce_id";
@@ -74,7 +77,7 @@ public final class RecordCodec {
         byte[] key = message.key().map(k -> k.getBytes(StandardCharsets.UTF_8)).orElse(null);
         long timestamp = stampNow ? System.currentTimeMillis() : message.timestamp().toEpochMilli();
         // The producer copies the bytes into its batch and never changes them: no copy of our own.
-        return new ProducerRecord<>(topic, partition, timestamp, key, PayloadAccess.view(message), headers);
+        return new ProducerRecord<>(topic, partition, timestamp, key, PAYLOADS.view(message), headers);
     }
 
     /**
@@ -130,7 +133,7 @@ public final class RecordCodec {
         }
         byte[] value = record.value();
         // The record's array, just deserialized, is read-only from here on: the message takes it as is.
-        return new Decoded(PayloadAccess.build(b, value == null ? new byte[0] : value), attempt);
+        return new Decoded(PAYLOADS.build(b, value == null ? new byte[0] : value), attempt);
     }
 
     /**

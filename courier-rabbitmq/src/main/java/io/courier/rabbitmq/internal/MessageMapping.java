@@ -6,6 +6,7 @@ import io.courier.Headers;
 import io.courier.Message;
 import io.courier.spi.PayloadAccess;
 import io.courier.spi.IsoInstants;
+import java.lang.invoke.MethodHandles;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -31,6 +32,8 @@ import java.util.UUID;
  * </ul>
  */
 public final class MessageMapping {
+
+    private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
     /** Header holding the message key. */
     public static final String KEY = "courier-key";
@@ -133,7 +136,7 @@ public final class MessageMapping {
             b.timestamp(timestamp);
         }
         // The delivery's body array is ours alone: the message takes it without a copy.
-        return PayloadAccess.build(b, body == null ? new byte[0] : body);
+        return PAYLOADS.build(b, body == null ? new byte[0] : body);
     }
 
     /** The number in the {@link #ATTEMPT} header, 0 when absent or not a number. */

@@ -12,6 +12,7 @@ import io.courier.TransportClosedException;
 import io.courier.rabbitmq.RabbitMqConfig;
 import io.courier.spi.PayloadAccess;
 import io.courier.spi.Payloads;
+import java.lang.invoke.MethodHandles;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -43,6 +44,8 @@ import org.slf4j.LoggerFactory;
  * {@link RabbitMqConfig#publishConfirmTimeout()} (broker blocking publishers). Thread-safe.
  */
 public final class RabbitPublisher implements DelayedPublisher {
+
+    private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
     private static final Logger log = LoggerFactory.getLogger(RabbitPublisher.class);
 
@@ -184,7 +187,7 @@ public final class RabbitPublisher implements DelayedPublisher {
                         }
                         if (pc != null) {
                             PendingConfirm p = pending(topic, m, route.exchange(), routingKey(route, partitionOf(m)));
-                            if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), PayloadAccess.view(m))) {
+                            if (pc.send(p, MessageMapping.toProperties(m, config.durable(), Map.of()), PAYLOADS.view(m))) {
                                 sent = p.future;
                             }
                         }
@@ -399,7 +402,7 @@ public final class RabbitPublisher implements DelayedPublisher {
         }
         try {
             PendingConfirm p = pending(topic, message, exchange, routingKey);
-            return pc.send(p, props, PayloadAccess.view(message)) ? p.future : null;
+            return pc.send(p, props, PAYLOADS.view(message)) ? p.future : null;
         } finally {
             pool.release(pc);
         }

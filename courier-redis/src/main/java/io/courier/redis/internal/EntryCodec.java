@@ -4,6 +4,7 @@ import io.courier.Message;
 import io.courier.spi.IsoInstants;
 import io.courier.spi.PayloadAccess;
 import java.io.ByteArrayOutputStream;
+import java.lang.invoke.MethodHandles;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -29,6 +30,8 @@ import java.util.UUID;
  * time, and every field Courier does not know becomes a header of the same name.
  */
 public final class EntryCodec {
+
+    private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
     static final String ID = "id";
     static final String KEY = "key";
@@ -77,7 +80,7 @@ public final class EntryCodec {
             add(fields, FIRST_FAILURE, firstFailure.toString());
         }
         fields.add(PAYLOAD_BYTES);
-        fields.add(PayloadAccess.view(message));   // Lettuce only writes it out
+        fields.add(PAYLOADS.view(message));   // Lettuce only writes it out
         return fields;
     }
 
@@ -120,7 +123,7 @@ public final class EntryCodec {
         b.id(id == null || id.isBlank() ? entryId : id);
         b.timestamp(timestamp != null ? timestamp : entryTime(entryId));
         // The decoded field value is ours alone: the message takes it without a copy.
-        return new Decoded(PayloadAccess.build(b, payload), attempt, Optional.ofNullable(firstFailure));
+        return new Decoded(PAYLOADS.build(b, payload), attempt, Optional.ofNullable(firstFailure));
     }
 
     /** The raw value of the {@code key} field of an entry, or null when it has none. */

@@ -2,7 +2,9 @@ package io.courier.tasks.sql;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
 import io.courier.JsonCodec;
+import io.courier.spi.OptionalDependency;
 import io.courier.tasks.DailyStats;
 import io.courier.tasks.DuplicateTaskException;
 import io.courier.tasks.QueueInfo;
@@ -43,8 +45,6 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.sqlite.SQLiteConfig;
-import org.sqlite.SQLiteDataSource;
 
 /**
  * A task store in a SQL database: an embedded SQLite file (the zero-setup default) or PostgreSQL.
@@ -161,9 +161,14 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
      * A store in a SQLite file (created with its parent directories if missing), with its own small
      * connection pool. WAL journal, {@code synchronous=NORMAL}, 30 s busy timeout, immediate write
      * transactions.
+     *
+     * @throws io.courier.MissingDependencyException when sqlite-jdbc ({@code org.xerial:sqlite-jdbc}) was
+     *                                               excluded from the classpath
      */
     public static SqlTaskStore sqlite(Path file) {
         Objects.requireNonNull(file, "file");
+        OptionalDependency.require(SqlTaskStore.class, SqliteFiles.DRIVER_CLASS, SqliteFiles.DRIVER_ARTIFACT,
+                "SqlTaskStore.sqlite");
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) {
@@ -172,15 +177,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         } catch (java.io.IOException e) {
             throw new TaskStoreException("cannot create the directory for " + file + ": " + e.getMessage(), e);
         }
-        SQLiteConfig cfg = new SQLiteConfig();
-        cfg.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        cfg.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
-        cfg.setBusyTimeout(30_000);
-        cfg.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
-        SQLiteDataSource sqlite = new SQLiteDataSource(cfg);
-        sqlite.setUrl("jdbc:sqlite:" + file.toAbsolutePath());
         HikariConfig hc = new HikariConfig();
-        hc.setDataSource(sqlite);
+        hc.setDataSource(SqliteFiles.dataSource(file));
         hc.setPoolName("courier-tasks-sqlite");
         hc.setMaximumPoolSize(8);
         hc.setMinimumIdle(1);
@@ -190,7 +188,11 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     /**
      * A store in PostgreSQL with its own pool of up to 10 connections, tables prefixed
      * {@value #DEFAULT_TABLE_PREFIX}. The tables go to the connection's current schema: add
-     * {@code ?currentSchema=name} to the URL to choose another.
+     * {@code ?currentSchema=name} to the URL to choose another. Needs the PostgreSQL driver
+     * ({@code org.postgresql:postgresql}, an optional dependency of this module).
+     *
+     * @throws io.courier.MissingDependencyException when the driver is not on the classpath
+     * @throws TaskStoreException when the database cannot be reached or has a newer schema
      */
     public static SqlTaskStore postgres(String jdbcUrl, String user, String password) {
         return postgres(jdbcUrl, user, password, DEFAULT_TABLE_PREFIX);
@@ -199,19 +201,30 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     /**
      * A store in PostgreSQL with its own pool of up to 10 connections and its own table prefix (see
      * {@link Builder#tablePrefix(String)}): stores with different prefixes in one database (or schema)
-     * never see each other's tasks, queues, counters or servers.
+     * never see each other's tasks, queues, counters or servers. Needs the PostgreSQL driver
+     * ({@code org.postgresql:postgresql}, an optional dependency of this module).
      *
      * @throws IllegalArgumentException if the prefix is not lower-case letters, digits and underscores
+     * @throws io.courier.MissingDependencyException when the driver is not on the classpath
+     * @throws TaskStoreException when the database cannot be reached or has a newer schema
      */
     public static SqlTaskStore postgres(String jdbcUrl, String user, String password, String tablePrefix) {
         String prefix = Builder.checkPrefix(tablePrefix);
+        OptionalDependency.require(SqlTaskStore.class, "org.postgresql.Driver", "org.postgresql:postgresql",
+                "SqlTaskStore.postgres");
         HikariConfig hc = new HikariConfig();
         hc.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
         hc.setUsername(user);
         hc.setPassword(password);
         hc.setPoolName("courier-tasks-postgresql");
         hc.setMaximumPoolSize(10);
-        return new SqlTaskStore(new HikariDataSource(hc), true, prefix);
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(hc);
+        } catch (HikariPool.PoolInitializationException e) {
+            throw new TaskStoreException("cannot connect to the task database at " + jdbcUrl + ": " + e.getMessage(), e);
+        }
+        return new SqlTaskStore(pool, true, prefix);
     }
 
     /** A builder over the caller's data source (not closed by {@link #close()}). */

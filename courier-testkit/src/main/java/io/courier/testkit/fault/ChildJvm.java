@@ -1,6 +1,7 @@
 package io.courier.testkit.fault;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -275,6 +276,33 @@ public final class ChildJvm implements AutoCloseable {
         public Builder classpath(String classpath) {
             this.classpath = Objects.requireNonNull(classpath, "classpath");
             return this;
+        }
+
+        /**
+         * Removes the jar of Maven artifact {@code artifactId} (a file named {@code <artifactId>-<version>...jar})
+         * from the classpath, so the child runs as for a user who excluded or never added that dependency.
+         *
+         * @throws IllegalArgumentException when no such jar is on the classpath (the test would prove nothing)
+         */
+        public Builder withoutJar(String artifactId) {
+            Objects.requireNonNull(artifactId, "artifactId");
+            List<String> kept = new ArrayList<>();
+            for (String entry : classpath.split(File.pathSeparator)) {
+                if (!isJarOf(entry, artifactId)) {
+                    kept.add(entry);
+                }
+            }
+            if (kept.size() == classpath.split(File.pathSeparator).length) {
+                throw new IllegalArgumentException("no jar of " + artifactId + " on the classpath " + classpath);
+            }
+            this.classpath = String.join(File.pathSeparator, kept);
+            return this;
+        }
+
+        private static boolean isJarOf(String entry, String artifactId) {
+            String name = Path.of(entry).getFileName().toString();
+            return name.endsWith(".jar") && name.startsWith(artifactId + "-") && name.length() > artifactId.length() + 1
+                    && Character.isDigit(name.charAt(artifactId.length() + 1));
         }
 
         /**
