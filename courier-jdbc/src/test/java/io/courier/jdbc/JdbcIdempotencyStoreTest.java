@@ -54,7 +54,7 @@ class JdbcIdempotencyStoreTest {
         Path file = dir.resolve("shared.db");
         try (JdbcTransport transport = JdbcTransport.sqlite(file).tablePrefix("app_").build();
              JdbcIdempotencyStore standalone = JdbcIdempotencyStore.open(JdbcTransport.sqlite(file).tablePrefix("app_")
-                     .cleanupInterval(Duration.ofMillis(100)))) {
+                     .cleanupInterval(Duration.ofSeconds(1)))) {
             JdbcIdempotencyStore ofTransport = JdbcIdempotencyStore.of(transport);
             assertThat(standalone.tryClaim("k", Duration.ofMinutes(1))).isInstanceOf(Claim.Acquired.class);
             assertThat(ofTransport.tryClaim("k", Duration.ofMinutes(1))).isInstanceOf(Claim.InProgress.class);
