@@ -80,7 +80,7 @@ public final class RabbitMqTransport implements Transport {
     private final ConnectionWatch consuming;
     private final ExecutorService completions;
     private final ScheduledExecutorService scheduler;
-    private final ScheduledExecutorService confirmTimer;
+    private final ScheduledExecutorService timer;
     private final Topology topology;
     private final RabbitPublisher publisher;
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
@@ -99,12 +99,13 @@ public final class RabbitMqTransport implements Transport {
         }
         this.completions = Executors.newCachedThreadPool(daemon("courier-rabbitmq-completion"));
         this.scheduler = Executors.newScheduledThreadPool(2, daemon("courier-rabbitmq-recovery"));
-        // its own thread: consumer recovery does blocking broker calls and must never delay confirm timeouts
-        this.confirmTimer = Executors.newSingleThreadScheduledExecutor(daemon("courier-rabbitmq-confirm-timer"));
+        // its own thread for short timed tasks (confirm timeouts, starting delayed messages held until due):
+        // consumer recovery does blocking broker calls and must never delay them
+        this.timer = Executors.newSingleThreadScheduledExecutor(daemon("courier-rabbitmq-timer"));
         this.topology = new Topology(config, publishing, new DelayLadder(config.delayPrefix()));
         this.publisher = new RabbitPublisher(config, publishing, topology, completions);
         publishing.onRecovery(topology::invalidate);
-        confirmTimer.scheduleWithFixedDelay(publisher::expireOverdue, 50, 50, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(publisher::expireOverdue, 50, 50, TimeUnit.MILLISECONDS);
         try {
             for (String topic : config.declaredGroups().keySet()) {
                 topology.topicRoute(topic);
@@ -141,8 +142,8 @@ public final class RabbitMqTransport implements Transport {
     }
 
     /**
-     * The publisher; also a {@link DelayedPublisher}: delays are rounded up to 100 ms and may be up to
-     * {@link #maxDelay()}.
+     * The publisher; also a {@link DelayedPublisher}: delayed messages are delivered within milliseconds
+     * of due (never before), and delays may be up to {@link #maxDelay()}.
      */
     @Override
     public DelayedPublisher publisher() {
@@ -210,9 +211,9 @@ public final class RabbitMqTransport implements Transport {
         }
         ensureOpen();
         Subscription s = config.keyOrdered()
-                ? new PartitionedSubscription(options, handler, consuming, topology, publisher, scheduler,
+                ? new PartitionedSubscription(options, handler, consuming, topology, publisher, scheduler, timer,
                 config.recoveryInterval(), subscriptions::remove)
-                : new RabbitSubscription(options, handler, consuming, topology, publisher, scheduler,
+                : new RabbitSubscription(options, handler, consuming, topology, publisher, scheduler, timer,
                 config.recoveryInterval(), subscriptions::remove);
         subscriptions.add(s);
         if (closed.get()) {
@@ -247,7 +248,7 @@ public final class RabbitMqTransport implements Transport {
             c.close();
         }
         scheduler.shutdownNow();
-        confirmTimer.shutdownNow();
+        timer.shutdownNow();
         completions.shutdown();
     }
 

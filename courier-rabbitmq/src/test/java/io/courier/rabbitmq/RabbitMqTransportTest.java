@@ -179,9 +179,9 @@ class RabbitMqTransportTest {
     void aMaxInFlightThePrefetchCountCannotHoldIsRefusedAtSubscribe() {
         String topic = broker.topic("wide", "g");
         assertThatThrownBy(() -> transport.subscriber().subscribe(
-                SubscriptionOptions.builder(topic, "g").maxInFlight(70_000).build(), d -> { }))
+                SubscriptionOptions.builder(topic, "g").maxInFlight(65_536).build(), d -> { }))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("maxInFlight must be at most 65535 on RabbitMQ (the basic.qos prefetch count is 16-bit), but was 70000");
+                .hasMessage("maxInFlight must be at most 65535 on RabbitMQ (the basic.qos prefetch count is 16-bit), but was 65536");
     }
 
     @Test

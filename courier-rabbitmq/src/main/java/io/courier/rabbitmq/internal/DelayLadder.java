@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Map;
 
@@ -17,9 +18,9 @@ import java.util.Map;
  * (100 ms up to about 39 days). Because every message in a level queue has the same TTL, messages
  * expire in the order they arrived: a long delay can never sit in front of a short one.
  *
- * <p>A delay is rounded up to whole 100 ms ticks and written in binary into the routing key, one word
- * per level from the highest to level 0, followed by a destination token:
- * {@code 0.0.….1.0.1.0.<token>}. The exchange of level {@code k} routes a message whose bit {@code k}
+ * <p>A delay, less a {@link #LEAD} of 50 ms, is rounded down to whole 100 ms ticks and written in binary
+ * into the routing key, one word per level from the highest to level 0, followed by a destination
+ * token: {@code 0.0.….1.0.1.0.<token>}. The exchange of level {@code k} routes a message whose bit {@code k}
  * is 1 into its queue, and one whose bit is 0 straight on to the exchange of level {@code k-1}
  * (exchange-to-exchange binding). When a message expires from queue {@code k} the broker dead-letters
  * it to exchange {@code k-1} with its routing key unchanged, so it waits in exactly the levels whose
@@ -29,16 +30,30 @@ import java.util.Map;
  * exchange with the topic's routing key, so every group of the topic receives it).
  *
  * <p>The broker does all of this: no Courier process needs to be running while messages wait. The
- * longest delay is {@code (2^26 - 1) * 100 ms}, about 77 days.
+ * longest delay is {@code (2^26 - 1) * 100 ms + 50 ms}, about 77 days.
+ *
+ * <p>Because of the lead and the rounding down, a delayed message reaches its consumer queue up to
+ * {@link #MAX_HOLD} (150 ms) before it is due, and still before due when the ladder's own latency (a
+ * few milliseconds per level) is added; a delay under {@link #MAX_HOLD} skips the ladder. The message
+ * carries its exact due time in the {@link MessageMapping#DELIVER_AT} header, and the consumer holds it,
+ * unacknowledged, until then ({@link #holdUntil(Instant, Instant)}): delivery is within milliseconds
+ * of due, never before.
  */
 public final class DelayLadder {
 
-    /** The delay resolution: delays are rounded up to a multiple of this. */
+    /** The ladder's resolution: the ladder part of a delay is rounded down to a multiple of this. */
     public static final Duration TICK = Duration.ofMillis(100);
+    /**
+     * How much earlier than due the ladder aims to hand a message over at the least, so that its own
+     * latency (expiry and dead-lettering, a few milliseconds per level) does not make it late.
+     */
+    public static final Duration LEAD = Duration.ofMillis(50);
+    /** The longest a consumer holds a message that arrived before it is due: {@link #TICK} plus {@link #LEAD}. */
+    public static final Duration MAX_HOLD = TICK.plus(LEAD);
     /** Number of levels (queues) in the ladder. */
     public static final int LEVELS = 26;
     /** The longest delay the ladder can express. */
-    public static final Duration MAX_DELAY = TICK.multipliedBy((1L << LEVELS) - 1);
+    public static final Duration MAX_DELAY = TICK.multipliedBy((1L << LEVELS) - 1).plus(LEAD);
 
     private final String prefix;
 
@@ -52,13 +67,14 @@ public final class DelayLadder {
      *
      * @param exchange   the level exchange to publish to
      * @param routingKey the routing key encoding the delay and the destination
-     * @param delay      the delay the message will actually wait (rounded up to whole ticks)
+     * @param delay      the delay the message waits in the ladder: {@code delay - LEAD} rounded down to whole ticks
      */
     public record Hop(String exchange, String routingKey, Duration delay) {
     }
 
     /**
-     * The hop for {@code delay} to {@code token}, or null when the delay rounds to zero (publish directly).
+     * The hop for {@code delay} to {@code token}, or null when the delay is shorter than
+     * {@link #MAX_HOLD} (publish directly; the consumer holds the message until due).
      *
      * @throws IllegalArgumentException when the delay exceeds {@link #MAX_DELAY}
      */
@@ -70,7 +86,10 @@ public final class DelayLadder {
             throw new IllegalArgumentException("delay must be at most " + MAX_DELAY + " on RabbitMQ, but was " + delay);
         }
         long tickNanos = TICK.toNanos();
-        long ticks = (delay.toNanos() + tickNanos - 1) / tickNanos;
+        long ticks = (delay.toNanos() - LEAD.toNanos()) / tickNanos;
+        if (ticks <= 0) {
+            return null;
+        }
         int highest = 63 - Long.numberOfLeadingZeros(ticks);
         StringBuilder key = new StringBuilder(LEVELS * 2 + token.length());
         for (int level = LEVELS - 1; level >= 0; level--) {
@@ -78,6 +97,21 @@ public final class DelayLadder {
         }
         key.append(token);
         return new Hop(levelName(highest), key.toString(), TICK.multipliedBy(ticks));
+    }
+
+    /**
+     * Until when a consumer must hold a message that is due at {@code due} and was received at
+     * {@code now}: {@code due}, but never more than {@link #MAX_HOLD} after {@code now} (the ladder
+     * delivers at most that early; a longer wait can only come from a publisher whose clock is ahead,
+     * and is not worth holding the message for). Null when nothing is to be held: {@code due} is null
+     * or not after {@code now}.
+     */
+    public static Instant holdUntil(Instant due, Instant now) {
+        if (due == null || !due.isAfter(now)) {
+            return null;
+        }
+        Instant latest = now.plus(MAX_HOLD);
+        return due.isAfter(latest) ? latest : due;
     }
 
     /** Name of the exchange and the queue of {@code level}. */

@@ -41,7 +41,10 @@ public final class MessageMapping {
     public static final String TIMESTAMP = "courier-timestamp";
     /** Header holding the number of delivery attempts made before this copy was published (retry copies). */
     public static final String ATTEMPT = "courier-attempt";
-    /** Header holding when a delayed copy is due (ISO-8601), for operators looking at the delay queues. */
+    /**
+     * Header holding exactly when a delayed message or copy is due (ISO-8601): the consumer holds a
+     * message that arrives earlier until then (see {@link DelayLadder}); operators see it in the delay queues.
+     */
     public static final String DELIVER_AT = "courier-deliver-at";
     /** The CloudEvents AMQP binding prefix Courier writes. */
     public static final String CLOUD_EVENTS_PREFIX = "cloudEvents:";
@@ -137,6 +140,20 @@ public final class MessageMapping {
         }
         // The delivery's body array is ours alone: the message takes it without a copy.
         return PAYLOADS.build(b, body == null ? new byte[0] : body);
+    }
+
+    /** The time in the {@link #DELIVER_AT} header, or null when absent or not a time. */
+    public static Instant deliverAt(AMQP.BasicProperties props) {
+        Map<String, Object> headers = props.getHeaders();
+        Object v = headers == null ? null : headers.get(DELIVER_AT);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return IsoInstants.parse(text(v));
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 
     /** The number in the {@link #ATTEMPT} header, 0 when absent or not a number. */

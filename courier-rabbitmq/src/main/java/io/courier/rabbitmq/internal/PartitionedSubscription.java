@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * group consume a partition and keeps the others on standby), one channel per partition with
  * {@code basic.qos} of {@code ceil(maxInFlight / partitions)}, and {@code concurrency} worker threads.
  * Messages of one key run one after another in delivery order ({@link KeyLanes}); other keys and
- * unkeyed messages run concurrently.
+ * unkeyed messages run concurrently. A delayed message that arrives before it is due (the delay ladder
+ * rounds down) is held, unacknowledged, until due, and the later messages of its key wait behind it.
  *
  * <p>Settlement is that of {@link RabbitSubscription}: ack after the handler returned; retries and
  * failures are copies published into the same partition queue through the delay ladder.
@@ -125,8 +126,8 @@ public final class PartitionedSubscription implements Subscription {
      *                          cannot be declared or consumed
      */
     public PartitionedSubscription(SubscriptionOptions options, Handler handler, ConnectionWatch connection, Topology topology,
-                                   RabbitPublisher publisher, ScheduledExecutorService scheduler, Duration retryInterval,
-                                   Consumer<PartitionedSubscription> onClosed) {
+                                   RabbitPublisher publisher, ScheduledExecutorService scheduler, ScheduledExecutorService timer,
+                                   Duration retryInterval, Consumer<PartitionedSubscription> onClosed) {
         this.options = options;
         this.handler = handler;
         this.connection = connection;
@@ -146,7 +147,7 @@ public final class PartitionedSubscription implements Subscription {
         this.partitions = List.copyOf(list);
         this.workers = new ThreadPoolExecutor(options.concurrency(), options.concurrency(), 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), ConsumerThreads.factory("courier-rabbitmq-" + options.topic() + "-" + options.group()));
-        this.lanes = new KeyLanes(workers);
+        this.lanes = new KeyLanes(workers, timer);
         this.nextRetryNanos = System.nanoTime();
         try {
             synchronized (lifecycle) {
@@ -255,7 +256,9 @@ public final class PartitionedSubscription implements Subscription {
             }
             String key = message == null ? null : message.key().orElse(null);
             Message parsed = message;
-            lanes.submit(key, () -> process(partition, ch, epoch, envelope, properties, body, parsed));
+            // a delayed message that arrived before due is held in its key's lane, keeping the key's order
+            lanes.submit(key, QueueSettler.holdUntil(properties),
+                    () -> process(partition, ch, epoch, envelope, properties, body, parsed));
         }
 
         @Override

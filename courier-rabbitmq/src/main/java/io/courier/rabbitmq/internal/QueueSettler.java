@@ -8,6 +8,7 @@ import io.courier.Message;
 import io.courier.spi.Outcome;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * after the handler returned; a retry or failure as a copy published into the same queue through the
  * delay ladder and the original acknowledged only once the copy is confirmed (never nack-requeue in a
  * hot loop; if the copy cannot be published, the original goes back to the queue). Acks and nacks of
- * one queue's channel are serialized here. Thread-safe.
+ * one queue's channel are serialized here. Also says how long a delivery that arrived before it is due
+ * must be held ({@link #holdUntil}). Thread-safe.
  */
 final class QueueSettler {
 
@@ -39,6 +41,15 @@ final class QueueSettler {
             redeliveries = envelope.isRedeliver() ? 1 : 0;
         }
         return MessageMapping.attemptsBefore(properties) + 1 + redeliveries;
+    }
+
+    /**
+     * Until when a delivery must be held before its handler starts (it arrived before the due time in
+     * its {@link MessageMapping#DELIVER_AT} header, see {@link DelayLadder}), or null to start it now.
+     */
+    static Instant holdUntil(AMQP.BasicProperties properties) {
+        Instant due = MessageMapping.deliverAt(properties);
+        return due == null ? null : DelayLadder.holdUntil(due, Instant.now());
     }
 
     /** Settles delivery {@code tag} of {@code message} (attempt {@code attempt}) on {@code ch} as {@code outcome} says. */

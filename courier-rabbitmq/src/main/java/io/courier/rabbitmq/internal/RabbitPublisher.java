@@ -10,6 +10,7 @@ import io.courier.PublishException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
 import io.courier.rabbitmq.RabbitMqConfig;
+import io.courier.spi.IsoInstants;
 import io.courier.spi.PayloadAccess;
 import io.courier.spi.Payloads;
 import java.lang.invoke.MethodHandles;
@@ -89,8 +90,9 @@ public final class RabbitPublisher implements DelayedPublisher {
     }
 
     /**
-     * Publishes {@code message} to be delivered no earlier than {@code deliverAt} (rounded up to a
-     * multiple of {@link DelayLadder#TICK}); a past or null time means now.
+     * Publishes {@code message} to be delivered no earlier than {@code deliverAt}, and within
+     * milliseconds of it (the ladder waits whole {@link DelayLadder#TICK}s, the consumer holds the
+     * message for the rest, at most {@link DelayLadder#MAX_HOLD}); a past or null time means now.
      *
      * @throws IllegalArgumentException when the delay exceeds {@link DelayLadder#MAX_DELAY}
      */
@@ -108,20 +110,23 @@ public final class RabbitPublisher implements DelayedPublisher {
         return submit(topic, "message " + message.id(), () -> {
             Topology.Route route = topology.topicRoute(topic);
             Duration delay = deliverAt == null ? Duration.ZERO : Duration.between(Instant.now(), deliverAt);
-            DelayLadder.Hop hop = delay.isNegative() || delay.isZero() ? null
-                    : topology.ladder().route(delay, partition < 0 ? topology.delayedTopicToken(topic)
-                    : topology.delayedTopicToken(topic, partition));
-            if (hop == null) {
+            if (delay.isNegative() || delay.isZero()) {
                 return sendNow(topic, message, route.exchange(), routingKey(route, partition), Map.of());
             }
-            return sendNow(topic, message, hop.exchange(), hop.routingKey(),
-                    Map.of(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString()));
+            // the exact due time travels with the message: the consumer holds it for the last part of a tick
+            Map<String, Object> due = Map.of(MessageMapping.DELIVER_AT, IsoInstants.format(deliverAt));
+            if (delay.compareTo(DelayLadder.MAX_HOLD) < 0) {
+                return sendNow(topic, message, route.exchange(), routingKey(route, partition), due);
+            }
+            DelayLadder.Hop hop = topology.ladder().route(delay, partition < 0 ? topology.delayedTopicToken(topic)
+                    : topology.delayedTopicToken(topic, partition));
+            return sendNow(topic, message, hop.exchange(), hop.routingKey(), due);
         });
     }
 
     /**
-     * Publishes {@code message} to be delivered after {@code delay}, rounded up to a multiple of
-     * {@link DelayLadder#TICK}; zero or negative means now.
+     * Publishes {@code message} to be delivered after {@code delay}, as
+     * {@link #publishAt(String, Message, Instant)}; zero or negative means now.
      *
      * @throws IllegalArgumentException when the delay exceeds {@link DelayLadder#MAX_DELAY}
      */
@@ -145,12 +150,16 @@ public final class RabbitPublisher implements DelayedPublisher {
         return submit(topic, "message " + message.id(), () -> {
             Map<String, Object> extra = new HashMap<>();
             extra.put(MessageMapping.ATTEMPT, attemptsSoFar);
-            DelayLadder.Hop hop = topology.ladder().route(Duration.between(Instant.now(), due), DelayLadder.queueToken(queue));
-            if (hop == null) {
+            Duration left = Duration.between(Instant.now(), due);
+            if (left.isNegative() || left.isZero()) {
                 return sendNow(topic, message, "", queue, extra);
             }
+            extra.put(MessageMapping.DELIVER_AT, IsoInstants.format(due));
+            DelayLadder.Hop hop = topology.ladder().route(left, DelayLadder.queueToken(queue));
+            if (hop == null) {
+                return sendNow(topic, message, "", queue, extra);   // too short for the ladder: the consumer holds it
+            }
             topology.ensureLadder();
-            extra.put(MessageMapping.DELIVER_AT, Instant.now().plus(hop.delay()).toString());
             return sendNow(topic, message, hop.exchange(), hop.routingKey(), extra);
         });
     }

@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * published the original is returned to the queue ({@code basic.nack} with requeue), so it is never
  * lost. There is no immediate requeue of failures, hence no hot redelivery loop.
  *
+ * <p>Delayed messages: the delay ladder rounds down, so a delayed message or retry copy may arrive up to
+ * 150 ms before it is due; it is held, unacknowledged (it counts against {@code maxInFlight}), until due
+ * and then handed to the workers. On close a held message is not started and returns to the queue.
+ *
  * <p>Recovery: after the client recovers the connection (and this channel), or after the broker closed
  * the channel or cancelled the consumer, the queue is declared again and consumption resumes, retrying
  * every {@link io.courier.rabbitmq.RabbitMqConfig#recoveryInterval()} until it works.
@@ -56,6 +60,8 @@ public final class RabbitSubscription implements Subscription {
     private final Duration retryInterval;
     private final Consumer<RabbitSubscription> onClosed;
     private final ThreadPoolExecutor workers;
+    /** Starts deliveries on {@link #workers}, holding the ones that arrived before they are due. */
+    private final KeyLanes starter;
     private final Object lifecycle = new Object();
     private final AtomicLong restartGeneration = new AtomicLong();
     private final String queue;
@@ -73,8 +79,8 @@ public final class RabbitSubscription implements Subscription {
      *                          cannot be declared or consumed
      */
     public RabbitSubscription(SubscriptionOptions options, Handler handler, ConnectionWatch connection, Topology topology,
-                              RabbitPublisher publisher, ScheduledExecutorService scheduler, Duration retryInterval,
-                              Consumer<RabbitSubscription> onClosed) {
+                              RabbitPublisher publisher, ScheduledExecutorService scheduler, ScheduledExecutorService timer,
+                              Duration retryInterval, Consumer<RabbitSubscription> onClosed) {
         this.options = options;
         this.handler = handler;
         this.connection = connection;
@@ -86,6 +92,7 @@ public final class RabbitSubscription implements Subscription {
         this.settler = new QueueSettler(publisher, options.topic(), queue);
         this.workers = new ThreadPoolExecutor(options.concurrency(), options.concurrency(), 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), ConsumerThreads.factory("courier-rabbitmq-" + options.topic() + "-" + options.group()));
+        this.starter = new KeyLanes(workers, timer);
         try {
             Channel ch = openChannel();
             consume(ch);
@@ -145,11 +152,9 @@ public final class RabbitSubscription implements Subscription {
             if (!running) {
                 return;   // left unacknowledged: returns to the queue when the channel closes
             }
-            try {
-                workers.execute(() -> process(ch, envelope, properties, body));
-            } catch (RejectedExecutionException e) {
-                log.debug("delivery {} arrived while closing; it returns to the queue", envelope.getDeliveryTag());
-            }
+            // a delayed message that arrived before due is held (unacknowledged, on the timer) until due;
+            // refused while closing: it returns to the queue
+            starter.submit(null, QueueSettler.holdUntil(properties), () -> process(ch, envelope, properties, body));
         }
 
         @Override

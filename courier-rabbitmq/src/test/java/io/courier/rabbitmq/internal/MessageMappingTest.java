@@ -73,4 +73,17 @@ class MessageMappingTest {
         assertThat(MessageMapping.attemptsBefore(new AMQP.BasicProperties())).isZero();
         assertThat(MessageMapping.deliveryCount(new AMQP.BasicProperties())).isEqualTo(-1);
     }
+
+    @Test
+    void theDueTimeIsReadFromItsHeaderAsTheBrokerDeliversItAndNotShownToHandlers() {
+        Instant due = Instant.parse("2026-12-07T19:30:00.123456Z");
+        AMQP.BasicProperties p = new AMQP.BasicProperties.Builder()
+                .headers(Map.of(MessageMapping.DELIVER_AT, LongStringHelper.asLongString(due.toString()))).build();
+        assertThat(MessageMapping.deliverAt(p)).isEqualTo(due);
+        assertThat(MessageMapping.fromAmqp(p, new byte[0]).headers()).doesNotContainKey(MessageMapping.DELIVER_AT);
+        assertThat(MessageMapping.deliverAt(new AMQP.BasicProperties())).isNull();
+        AMQP.BasicProperties garbled = new AMQP.BasicProperties.Builder()
+                .headers(Map.of(MessageMapping.DELIVER_AT, "tomorrow")).build();
+        assertThat(MessageMapping.deliverAt(garbled)).isNull();
+    }
 }
