@@ -3,7 +3,6 @@ package io.courier.rabbitmq;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.rabbitmq.client.AMQP;
 import io.courier.DelayedPublisher;
@@ -141,8 +140,13 @@ class DelayedDeliveryTest {
         await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5)).atMost(Duration.ofSeconds(5))
                 .until(() -> broker.messageCount(queue) == 0);
         first.close();
-        assumeTrue(receivedAt.isEmpty(), "the machine was too slow to close within the 150 ms hold");
-        await().atMost(Duration.ofSeconds(5)).until(() -> broker.messageCount(queue) == 1);
+        // Normally close() comes well within the 150 ms hold, and the held message must be back in the
+        // queue. On a machine too slow for that it was handled before the close; either way it must be
+        // handled in the end, never lost.
+        boolean heldThroughClose = receivedAt.isEmpty();
+        if (heldThroughClose) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> broker.messageCount(queue) == 1);
+        }
 
         transport.subscriber().subscribe(topic, "g", d -> receivedAt.put(d.message().id(), Instant.now()));
         await().atMost(Duration.ofSeconds(5)).until(() -> receivedAt.containsKey("held"));
