@@ -197,6 +197,76 @@ final class GroupQueue {
         }
     }
 
+    /**
+     * Takes up to {@code max} visible messages, leasing each for {@code leaseTimeout}, waiting at most
+     * {@code maxWait} for the first; see {@link #claim}. Returns an empty list when none came.
+     */
+    java.util.List<Claimed> claimUpTo(int max, Duration leaseTimeout, Duration maxWait, BooleanSupplier active)
+            throws InterruptedException {
+        java.util.List<Claimed> out = new java.util.ArrayList<>();
+        Claimed first = claim(leaseTimeout, maxWait, active);
+        if (first == null) {
+            return out;
+        }
+        out.add(first);
+        lock.lock();
+        try {
+            Instant now = clock.instant();
+            promoteDue(now);
+            Entry e;
+            while (out.size() < max && (e = ready.poll()) != null) {
+                e.deliveries++;
+                e.leaseToken = ++nextToken;
+                leased++;
+                e.lease = new Lease(e, e.leaseToken, now.plus(leaseTimeout));
+                leases.add(e.lease);
+                out.add(new Claimed(e, e.leaseToken, e.message, e.deliveries));
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /**
+     * Extends the lease of {@code c} to {@code until}.
+     *
+     * @return false when its lease already expired (someone else may hold the message now)
+     */
+    boolean extend(Claimed c, Instant until) {
+        lock.lock();
+        try {
+            Entry e = c.entry();
+            if (e.leaseToken != c.token()) {
+                return false;
+            }
+            leases.remove(e.lease);
+            e.lease = new Lease(e, e.leaseToken, until);
+            leases.add(e.lease);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Gives a claimed message back unhandled: visible again at once, the claim not counted as an attempt. */
+    void giveBack(Claimed c) {
+        lock.lock();
+        try {
+            Entry e = c.entry();
+            if (e.leaseToken != c.token()) {
+                return;
+            }
+            release(e);
+            e.deliveries--;
+            e.visibleAt = clock.instant();
+            ready.addFirst(e);
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void promoteDue(Instant now) {
         while (!delayed.isEmpty() && !delayed.peek().visibleAt.isAfter(now)) {
             ready.add(delayed.poll());

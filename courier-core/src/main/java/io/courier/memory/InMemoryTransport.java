@@ -11,6 +11,8 @@ import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
 import io.courier.TransportClosedException;
+import io.courier.spi.engine.ConsumerEngine;
+import io.courier.spi.engine.EngineTuning;
 import io.courier.BatchPublishException;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
@@ -59,7 +61,10 @@ public final class InMemoryTransport implements Transport {
     private final int maxPayloadBytes;
     private final Clock clock;
     private final Map<String, TopicLog> topics = new ConcurrentHashMap<>();
-    private final Set<MemorySubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    /** Claims of up to 100 under one lock; a closing subscription is woken, so waits can be long. */
+    private static final EngineTuning TUNING = EngineTuning.defaults().withMaxWait(Duration.ofMillis(200));
+
+    private final Set<ConsumerEngine<GroupQueue.Claimed>> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final MemoryPublisher publisher = new MemoryPublisher();
     private final KeyOrderedSubscriber subscriber = this::subscribe;
@@ -110,7 +115,13 @@ public final class InMemoryTransport implements Transport {
         Objects.requireNonNull(handler, "handler");
         ensureOpen();
         GroupQueue queue = topic(options.topic()).groupFor(options.group(), options.startPosition(), clock);
-        MemorySubscription s = new MemorySubscription(options, handler, queue, clock, subscriptions::remove);
+        ConsumerEngine<GroupQueue.Claimed> s = ConsumerEngine.builder(options, handler,
+                        new MemorySource(queue, options.leaseTimeout(), clock))
+                .name("courier-memory-" + options.topic() + "-" + options.group())
+                .clock(clock)
+                .tuning(TUNING)
+                .onClosed(subscriptions::remove)
+                .build();
         subscriptions.add(s);
         s.start();
         return s;
@@ -131,8 +142,8 @@ public final class InMemoryTransport implements Transport {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        List<MemorySubscription> open = new ArrayList<>(subscriptions);
-        for (MemorySubscription s : open) {
+        List<ConsumerEngine<GroupQueue.Claimed>> open = new ArrayList<>(subscriptions);
+        for (ConsumerEngine<GroupQueue.Claimed> s : open) {
             s.close();
         }
     }

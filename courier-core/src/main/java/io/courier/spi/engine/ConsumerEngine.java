@@ -1,0 +1,789 @@
+package io.courier.spi.engine;
+
+import io.courier.Handler;
+import io.courier.Subscription;
+import io.courier.SubscriptionOptions;
+import io.courier.spi.BasicDelivery;
+import io.courier.spi.ConsumerThreads;
+import io.courier.spi.HandlerInvoker;
+import io.courier.spi.Outcome;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consumer engine every transport runs its subscriptions on: a {@link DeliverySource} does the
+ * broker I/O, the engine does the rest, the same way on every transport.
+ *
+ * <ul>
+ *   <li><b>Fetching.</b> A fetch thread asks the source for records while fewer than
+ *       {@code maxInFlight} are fetched and unsettled, in batches of at most
+ *       {@link EngineTuning#fetchBatch()}; with {@link EngineTuning#fetchers()} above one, helper fetch
+ *       threads join while the last fetch came back full (a backlog) and sleep when they find
+ *       nothing.</li>
+ *   <li><b>Handling.</b> Handlers run on the executor (the caller's, or {@code concurrency} threads,
+ *       virtual where the runtime has them), at most {@code concurrency} at once. Records of one
+ *       {@linkplain Fetched#lane() lane} run one at a time in fetch order; a record that arrived
+ *       before it is due waits, holding its lane but no thread.</li>
+ *   <li><b>Settling.</b> Outcomes go back to the source one by one on the handler's thread, or in
+ *       batches with the next fetch (within {@link EngineTuning#settleLinger()}), as the source
+ *       prefers.</li>
+ *   <li><b>Leases.</b> For a source with leases, every third of the lease timeout the engine extends
+ *       the leases of the records it holds that used a third of theirs, so a slow handler is not
+ *       redelivered elsewhere while it runs; a record whose lease ran out before it started is
+ *       dropped (another consumer may have it).</li>
+ *   <li><b>Failures.</b> A failing fetch or settlement is retried with exponential backoff, logged
+ *       at WARN at most every 30 seconds, and its recovery logged once. Nothing is dropped: the
+ *       settlements of a failed exchange are passed again.</li>
+ *   <li><b>Closing.</b> {@link #close(Duration)} stops fetching, lets running handlers finish
+ *       within the timeout (then interrupts them and leaves their records unsettled), writes the
+ *       settlements, gives records fetched but never started back to the source
+ *       ({@link DeliverySource#release}) and closes it.</li>
+ * </ul>
+ *
+ * @param <R> the source's record type
+ */
+public final class ConsumerEngine<R> implements Subscription {
+
+    private static final Logger log = LoggerFactory.getLogger(ConsumerEngine.class);
+    private static final Duration WARN_INTERVAL = Duration.ofSeconds(30);
+    private static final long FINAL_FLUSH_GRACE_MILLIS = 5_000;
+    private static final long INTERRUPT_GRACE_MILLIS = 5_000;
+
+    /** States of a held record. */
+    private static final int NEW = 0;
+    private static final int STARTED = 1;
+    private static final int DONE = 2;
+    /** Not started and no longer this engine's: discarded, lease lost or given back. */
+    private static final int GONE = 3;
+
+    private final SubscriptionOptions options;
+    private final Handler handler;
+    private final DeliverySource<R> source;
+    private final String name;
+    private final Clock clock;
+    private final EngineTuning tuning;
+    private final EngineListener listener;
+    private final Consumer<ConsumerEngine<R>> onClosed;
+    private final ExecutorService ownedExecutor;
+    private final Lanes lanes;
+    private final boolean settleOnWorker;
+    private final boolean leases;
+    private final long leaseMillis;
+    private final int maxInFlight;
+    private final int fetchThreshold;
+    private final RateLimitedLog warnings;
+
+    /** Records fetched and not settled, by identity. */
+    private final Set<Held> held = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Settled<R>> settled = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger settledSinceDrain = new AtomicInteger();
+    /** Records that started but were given back while closing (in-place retries waiting at close). */
+    private final ConcurrentLinkedQueue<Fetched<R>> givenBack = new ConcurrentLinkedQueue<>();
+    private final Object handledMonitor = new Object();
+    private final Signal[] signals;
+    private final Thread[] fetchers;
+    private final Signal closeSignal = new Signal();
+    private volatile boolean running = true;
+    private volatile boolean handlersDone;
+    private volatile boolean abandoning;
+    /** True while the main fetcher is inside an exchange that may wait. */
+    private volatile boolean waitingInExchange;
+    /** True while the last fetch came back full: helper fetchers work only then. */
+    private volatile boolean backlogged;
+    private long nextLeaseExtension;
+    private final Object closeLock = new Object();
+    private boolean started;
+    private boolean closed;
+
+    private ConsumerEngine(Builder<R> b) {
+        this.options = b.options;
+        this.handler = b.handler;
+        this.source = b.source;
+        this.clock = b.clock;
+        this.tuning = b.tuning;
+        this.listener = b.listener;
+        this.onClosed = b.onClosed;
+        this.name = b.name != null ? b.name : "courier-" + options.topic() + "-" + options.group();
+        this.maxInFlight = options.maxInFlight();
+        this.fetchThreshold = Math.max(1, Math.min(tuning.fetchBatch(), maxInFlight) / 2);
+        this.settleOnWorker = source.settlesOnWorker();
+        this.leases = source.extendsLeases();
+        this.leaseMillis = options.leaseTimeout().toMillis();
+        this.warnings = new RateLimitedLog(log, clock, WARN_INTERVAL);
+        Executor executor = b.executor;
+        if (executor == null) {
+            ownedExecutor = Executors.newFixedThreadPool(options.concurrency(), ConsumerThreads.factory(name));
+            executor = ownedExecutor;
+        } else {
+            ownedExecutor = null;
+        }
+        this.lanes = new Lanes(executor, options.concurrency(), tuning.laneTurn(), clock);
+        int n = Math.max(1, Math.min(tuning.fetchers(), maxInFlight / tuning.fetchBatch()));
+        this.signals = new Signal[n];
+        this.fetchers = new Thread[n];
+        for (int i = 0; i < n; i++) {
+            int index = i;
+            signals[i] = new Signal();
+            fetchers[i] = new Thread(() -> fetchLoop(index), name + "-fetch" + (i == 0 ? "" : "-" + i));
+            fetchers[i].setDaemon(true);
+        }
+    }
+
+    /**
+     * A builder of an engine consuming for {@code options} with {@code handler} from {@code source}.
+     */
+    public static <R> Builder<R> builder(SubscriptionOptions options, Handler handler, DeliverySource<R> source) {
+        return new Builder<>(options, handler, source);
+    }
+
+    /**
+     * Starts the source and the fetch threads.
+     *
+     * @throws io.courier.CourierException or another runtime exception when the source cannot start
+     *                                     (the engine is then closed)
+     */
+    public ConsumerEngine<R> start() {
+        synchronized (closeLock) {
+            if (started || closed) {
+                throw new IllegalStateException(name + ": already started or closed");
+            }
+            started = true;
+        }
+        try {
+            source.start(new Context());
+        } catch (Exception e) {
+            running = false;
+            shutdownExecutor();
+            source.close();
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new io.courier.CourierException(name + ": cannot start consuming: " + e.getMessage(), e);
+        }
+        for (Thread t : fetchers) {
+            t.start();
+        }
+        notify(l -> l.started(name));
+        return this;
+    }
+
+    @Override
+    public SubscriptionOptions options() {
+        return options;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** The name of this engine's threads and log lines. */
+    public String name() {
+        return name;
+    }
+
+    /** Records fetched and not yet settled (waiting, running, or held for an in-place retry). */
+    public int inFlight() {
+        return held.size();
+    }
+
+    // ---------------------------------------------------------------- handling
+
+    /** A fetched record on its way through the engine. */
+    private final class Held implements Lanes.Task {
+        final Fetched<R> fetched;
+        final AtomicInteger state = new AtomicInteger(NEW);
+        volatile long leaseUntil;
+        volatile Thread thread;
+        int attempt;
+
+        Held(Fetched<R> fetched) {
+            this.fetched = fetched;
+            this.leaseUntil = fetched.leaseUntil();
+            this.attempt = fetched.attempt();
+        }
+
+        @Override
+        public long notBefore() {
+            return state.get() == NEW ? fetched.notBefore() : 0;
+        }
+
+        @Override
+        public long run() {
+            if (state.get() == NEW) {
+                if (!running || !state.compareAndSet(NEW, STARTED)) {
+                    return 0;   // closing (given back at close) or discarded
+                }
+                if (leaseUntil > 0 && clock.millis() >= leaseUntil) {
+                    // its lease ran out before a thread reached it (extensions failed): another consumer may
+                    // hold it now; leave it
+                    log.debug("{}: lease of message {} expired before it was handled; leaving it for redelivery",
+                            name, fetched.message().id());
+                    state.set(GONE);
+                    forget(this);
+                    return 0;
+                }
+            } else if (state.get() == STARTED && !running) {
+                // an in-place retry waiting while the subscription closed: give it back unsettled
+                state.set(GONE);
+                givenBack.add(fetched);
+                forget(this);
+                return 0;
+            } else if (state.get() != STARTED) {
+                return 0;
+            }
+            thread = Thread.currentThread();
+            Outcome outcome;
+            try {
+                BasicDelivery delivery = new BasicDelivery(fetched.message(), options.topic(), options.group(), attempt);
+                outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
+            } finally {
+                thread = null;
+            }
+            if (abandoning) {
+                Thread.interrupted();   // interrupted at the shutdown timeout: left unsettled
+                return 0;
+            }
+            Settled<R> s = new Settled<>(fetched, outcome);
+            if (outcome instanceof Outcome.Failed && running) {
+                Duration again = source.inPlaceRetry(s);
+                if (again != null) {
+                    attempt++;
+                    return Math.max(1, clock.millis() + again.toMillis());
+                }
+            }
+            state.set(DONE);
+            if (settleOnWorker) {
+                try {
+                    source.settle(s);
+                } catch (Exception e) {
+                    warnings.warn(name + ": could not settle message " + fetched.message().id() + " (" + e
+                            + "); the broker will deliver it again");
+                }
+                forget(this);
+                wakeFetcherForRoom();
+            } else {
+                forget(this);
+                settled.add(s);
+                int n = settledSinceDrain.incrementAndGet();
+                if (n == 1 || n >= fetchThreshold || lanes.noneReady() || !running) {
+                    wakeFetcher();
+                }
+            }
+            return 0;
+        }
+    }
+
+    /** {@code h} is no longer in flight here (settled, dropped, discarded). */
+    private void forget(Held h) {
+        if (held.remove(h)) {
+            inFlight.decrementAndGet();
+        }
+        synchronized (handledMonitor) {
+            handledMonitor.notifyAll();
+        }
+    }
+
+    private void wakeFetcher() {
+        signals[0].signal();
+        if (waitingInExchange) {
+            source.wakeUp();
+        }
+    }
+
+    private void wakeFetcherForRoom() {
+        // only worth a signal when the fetcher may be waiting for room in the budget
+        if (inFlight.get() <= maxInFlight - fetchThreshold) {
+            signals[0].signal();
+        }
+    }
+
+    // ---------------------------------------------------------------- fetching
+
+    /**
+     * The loop of fetch thread {@code index}. Thread 0 is the main fetcher: it also extends leases and
+     * does the final flush; the others help only while there is a backlog.
+     */
+    private void fetchLoop(int index) {
+        boolean helper = index > 0;
+        Signal signal = signals[index];
+        boolean helping = false;
+        List<Settled<R>> pending = new ArrayList<>();
+        long firstPendingAt = 0;
+        Backoff backoff = new Backoff(tuning.minBackoff(), tuning.maxBackoff());
+        long lingerNanos = tuning.settleLinger().toNanos();
+        long waitNanos = tuning.maxWait().toNanos();
+        try {
+            while (true) {
+                boolean closing = !running;
+                if (closing && handlersDone) {
+                    if (!helper) {
+                        finalFlush(pending);
+                    } else {
+                        settled.addAll(pending);
+                    }
+                    return;
+                }
+                if (!helper && leases) {
+                    extendLeasesIfDue();
+                }
+                if (helper && !helping && pending.isEmpty() && !closing) {
+                    signal.await(waitNanos);
+                    helping = backlogged;
+                    continue;
+                }
+                if (!settleOnWorker) {
+                    settledSinceDrain.set(0);
+                    Settled<R> s;
+                    while ((s = settled.poll()) != null) {
+                        if (pending.isEmpty()) {
+                            firstPendingAt = System.nanoTime();
+                        }
+                        pending.add(s);
+                    }
+                }
+                int room = closing ? 0 : maxInFlight - inFlight.get();
+                int want = Math.min(tuning.fetchBatch(), room);
+                boolean fetchWorth = want > 0 && (helper ? helping && want >= fetchThreshold
+                        : want >= fetchThreshold || lanes.noneReady());
+                boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.settleBatch() || fetchWorth || closing
+                        || System.nanoTime() - firstPendingAt >= lingerNanos);
+                if (!fetchWorth && !flushDue) {
+                    long wait = pending.isEmpty() ? waitNanos : lingerNanos - (System.nanoTime() - firstPendingAt);
+                    if (!helper && leases) {
+                        wait = Math.min(wait, untilLeaseExtension());
+                    }
+                    signal.await(Math.max(1, wait));
+                    continue;
+                }
+                int limit = fetchWorth ? reserve(want) : 0;
+                if (limit == 0 && pending.isEmpty()) {
+                    continue;   // another fetcher took the room meanwhile
+                }
+                List<Fetched<R>> got;
+                try {
+                    waitingInExchange = !helper && limit > 0 && pending.isEmpty();
+                    got = source.exchange(pending, limit, limit > 0 && pending.isEmpty() ? tuning.maxWait() : Duration.ZERO);
+                } catch (Exception e) {
+                    inFlight.addAndGet(-limit);
+                    long wait = backoff.next();
+                    warnings.warn(name + ": " + describe(e) + "; retrying every " + tuning.minBackoff().toMillis()
+                            + " ms up to " + tuning.maxBackoff().toMillis() + " ms");
+                    notify(l -> l.fetchFailed(name, e, Duration.ofMillis(wait)));
+                    (helper ? signal : closeSignal).awaitMillis(wait);
+                    continue;
+                } catch (Error e) {
+                    inFlight.addAndGet(-limit);
+                    throw e;
+                } finally {
+                    waitingInExchange = false;
+                }
+                pending = new ArrayList<>();
+                if (got.size() > limit) {
+                    inFlight.addAndGet(got.size() - limit);
+                    log.warn("{}: the source returned {} records when asked for {}", name, got.size(), limit);
+                } else {
+                    inFlight.addAndGet(got.size() - limit);
+                }
+                dispatch(got);
+                if (limit > 0) {
+                    boolean full = got.size() == limit;
+                    backlogged = full;
+                    if (full) {
+                        wakeHelpers();
+                    }
+                    helping = !got.isEmpty();
+                }
+                if (backoff.failing()) {
+                    backoff.reset();
+                    Duration downtime = warnings.recovered(name + ": broker reachable again");
+                    notify(l -> l.recovered(name, downtime));
+                }
+            }
+        } catch (InterruptedException e) {
+            log.debug("{}: fetch thread interrupted", name);
+        } catch (RuntimeException | Error e) {
+            log.error("{}: fetch thread failed; the subscription stops fetching", name, e);
+            throw e;
+        }
+    }
+
+    private void dispatch(List<Fetched<R>> got) {
+        for (Fetched<R> f : got) {
+            Held h = new Held(f);
+            held.add(h);
+            lanes.submit(f.lane(), h);
+        }
+    }
+
+    /** Reserves room for up to {@code want} more records within {@code maxInFlight}, atomically. */
+    private int reserve(int want) {
+        while (true) {
+            int current = inFlight.get();
+            int room = Math.min(want, maxInFlight - current);
+            if (room <= 0) {
+                return 0;
+            }
+            if (inFlight.compareAndSet(current, current + room)) {
+                return room;
+            }
+        }
+    }
+
+    private void wakeHelpers() {
+        for (int i = 1; i < signals.length; i++) {
+            signals[i].signal();
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.toString() : m;
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    private long untilLeaseExtension() {
+        if (held.isEmpty()) {
+            return Long.MAX_VALUE;
+        }
+        return TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextLeaseExtension - clock.millis()));
+    }
+
+    /**
+     * Every third of the lease timeout, extends the leases of held records (waiting or running) that
+     * used a third of theirs or more.
+     */
+    private void extendLeasesIfDue() {
+        long now = clock.millis();
+        if (held.isEmpty() || now < nextLeaseExtension) {
+            return;
+        }
+        nextLeaseExtension = now + Math.max(1, leaseMillis / 3);
+        List<Held> due = new ArrayList<>();
+        for (Held h : held) {
+            int st = h.state.get();
+            if ((st == NEW || st == STARTED) && h.leaseUntil > 0 && h.leaseUntil - now <= leaseMillis * 2 / 3) {
+                due.add(h);
+            }
+        }
+        if (due.isEmpty()) {
+            return;
+        }
+        long until = now + leaseMillis;
+        List<Fetched<R>> records = new ArrayList<>(due.size());
+        for (Held h : due) {
+            records.add(h.fetched);
+        }
+        try {
+            boolean[] extended = source.extendLeases(records, until);
+            int lost = 0;
+            for (int i = 0; i < due.size(); i++) {
+                Held h = due.get(i);
+                if (i < extended.length && extended[i]) {
+                    h.leaseUntil = until;
+                } else {
+                    lost++;
+                    if (h.state.compareAndSet(NEW, GONE)) {
+                        forget(h);
+                    }
+                }
+            }
+            if (lost > 0) {
+                int n = lost;
+                log.warn("{}: {} message(s) were claimed by another consumer after their lease expired; their "
+                        + "settlement here will change nothing", name, n);
+                notify(l -> l.leasesLost(name, n));
+            }
+        } catch (Exception e) {
+            warnings.warn(name + ": could not extend the leases of " + records.size() + " message(s): " + describe(e)
+                    + "; retrying");
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Writes what is settled, retrying within a grace period. */
+    private void finalFlush(List<Settled<R>> pending) throws InterruptedException {
+        List<Settled<R>> all = new ArrayList<>(pending);
+        Settled<R> s;
+        while ((s = settled.poll()) != null) {
+            all.add(s);
+        }
+        if (all.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FINAL_FLUSH_GRACE_MILLIS);
+        Backoff backoff = new Backoff(tuning.minBackoff(), tuning.maxBackoff());
+        while (true) {
+            try {
+                source.exchange(all, 0, Duration.ZERO);
+                return;
+            } catch (Exception e) {
+                long wait = backoff.next();
+                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
+                    log.warn("{}: could not write {} settlements while closing ({}); those messages will be "
+                            + "delivered again", name, all.size(), describe(e));
+                    return;
+                }
+                TimeUnit.MILLISECONDS.sleep(wait);
+            }
+        }
+    }
+
+    @Override
+    public void close(Duration timeout) {
+        synchronized (closeLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (!started) {
+                running = false;
+                shutdownExecutor();
+                source.close();
+                return;
+            }
+        }
+        running = false;
+        lanes.stop();
+        closeSignal.signal();
+        for (Signal s : signals) {
+            s.signal();
+        }
+        source.wakeUp();
+        int abandoned = 0;
+        try {
+            if (!awaitHandlers(timeout.toNanos())) {
+                List<Held> stillRunning = new ArrayList<>();
+                for (Held h : held) {
+                    if (h.state.get() == STARTED && h.thread != null) {
+                        stillRunning.add(h);
+                    }
+                }
+                abandoned = stillRunning.size();
+                log.warn("{}: {} handler(s) still running after {}; interrupting them, their messages will be redelivered",
+                        name, abandoned, timeout);
+                abandoning = true;
+                for (Held h : stillRunning) {
+                    Thread t = h.thread;
+                    if (t != null) {
+                        t.interrupt();
+                    }
+                }
+                if (ownedExecutor != null) {
+                    ownedExecutor.shutdownNow();
+                }
+                awaitHandlers(TimeUnit.MILLISECONDS.toNanos(INTERRUPT_GRACE_MILLIS));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        handlersDone = true;
+        for (Signal s : signals) {
+            s.signal();
+        }
+        source.wakeUp();
+        joinFetchers();
+        List<Fetched<R>> giveBack = new ArrayList<>(givenBack);
+        for (Held h : held) {
+            if (h.state.compareAndSet(NEW, GONE) || h.state.get() == STARTED) {
+                giveBack.add(h.fetched);   // never started, or abandoned at the timeout
+            }
+        }
+        held.clear();
+        if (!giveBack.isEmpty()) {
+            try {
+                source.release(giveBack);
+            } catch (Exception e) {
+                log.warn("{}: could not give back {} unhandled message(s) ({}); they are delivered again when their "
+                        + "lease expires", name, giveBack.size(), describe(e));
+            }
+        }
+        shutdownExecutor();
+        try {
+            source.close();
+        } catch (RuntimeException e) {
+            log.debug("{}: closing the source failed", name, e);
+        }
+        int released = giveBack.size() - abandoned;
+        int gaveUp = abandoned;
+        notify(l -> l.closed(name, Math.max(0, released), gaveUp));
+        if (onClosed != null) {
+            onClosed.accept(this);
+        }
+    }
+
+    /** Waits up to {@code nanos} until no handler runs (started records are done or interrupted). */
+    private boolean awaitHandlers(long nanos) throws InterruptedException {
+        return lanes.awaitNoneRunning(nanos);
+    }
+
+    private void joinFetchers() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FINAL_FLUSH_GRACE_MILLIS
+                + tuning.maxBackoff().toMillis() + tuning.maxWait().toMillis() + 5_000);
+        try {
+            for (Thread t : fetchers) {
+                if (t.isAlive()) {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                }
+                if (t.isAlive()) {
+                    log.warn("{}: fetch thread {} did not stop; interrupting it", name, t.getName());
+                    t.interrupt();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void shutdownExecutor() {
+        if (ownedExecutor != null) {
+            ownedExecutor.shutdown();
+        }
+    }
+
+    private void notify(Consumer<EngineListener> event) {
+        try {
+            event.accept(listener);
+        } catch (RuntimeException e) {
+            log.warn("{}: engine listener failed", name, e);
+        }
+    }
+
+    // ---------------------------------------------------------------- source context
+
+    private final class Context implements SourceContext<R> {
+        @Override
+        public List<Fetched<R>> discardUnstarted(Predicate<Fetched<R>> which) {
+            List<Fetched<R>> out = new ArrayList<>();
+            for (Held h : held) {
+                if (which.test(h.fetched) && h.state.compareAndSet(NEW, GONE)) {
+                    forget(h);
+                    out.add(h.fetched);
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public boolean awaitHandled(Predicate<Fetched<R>> which, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            synchronized (handledMonitor) {
+                while (true) {
+                    boolean busy = false;
+                    for (Held h : held) {
+                        if (h.state.get() == STARTED && which.test(h.fetched)) {
+                            busy = true;
+                            break;
+                        }
+                    }
+                    if (!busy) {
+                        return true;
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(handledMonitor, Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));
+                }
+            }
+        }
+
+        @Override
+        public boolean running() {
+            return running;
+        }
+
+        @Override
+        public int inFlight() {
+            return held.size();
+        }
+    }
+
+    // ---------------------------------------------------------------- builder
+
+    /**
+     * Builds a {@link ConsumerEngine}. Not thread-safe.
+     *
+     * @param <R> the source's record type
+     */
+    public static final class Builder<R> {
+        private final SubscriptionOptions options;
+        private final Handler handler;
+        private final DeliverySource<R> source;
+        private String name;
+        private Executor executor;
+        private Clock clock = Clock.systemUTC();
+        private EngineTuning tuning = EngineTuning.defaults();
+        private EngineListener listener = EngineListener.NONE;
+        private Consumer<ConsumerEngine<R>> onClosed;
+
+        private Builder(SubscriptionOptions options, Handler handler, DeliverySource<R> source) {
+            this.options = Objects.requireNonNull(options, "options");
+            this.handler = Objects.requireNonNull(handler, "handler");
+            this.source = Objects.requireNonNull(source, "source");
+        }
+
+        /** The prefix of thread names and log lines; default {@code courier-<topic>-<group>}. */
+        public Builder<R> name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * Runs handlers on {@code executor} (not shut down by the engine), at most
+         * {@code concurrency} at once. Default: {@code concurrency} threads of the engine's own,
+         * virtual where the runtime has them.
+         */
+        public Builder<R> executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** The clock for leases, due times and backoff; default the system clock. */
+        public Builder<R> clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Batching and waiting; default {@link EngineTuning#defaults()}. */
+        public Builder<R> tuning(EngineTuning tuning) {
+            this.tuning = Objects.requireNonNull(tuning, "tuning");
+            return this;
+        }
+
+        /** Hears lifecycle events; default none. */
+        public Builder<R> listener(EngineListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Called once at the end of {@link ConsumerEngine#close(Duration)}. */
+        public Builder<R> onClosed(Consumer<ConsumerEngine<R>> onClosed) {
+            this.onClosed = Objects.requireNonNull(onClosed, "onClosed");
+            return this;
+        }
+
+        /** Builds the engine; call {@link ConsumerEngine#start()} to run it. */
+        public ConsumerEngine<R> build() {
+            return new ConsumerEngine<>(this);
+        }
+    }
+}
