@@ -333,11 +333,14 @@ public final class ConsumerEngine<R> implements Subscription {
             while (true) {
                 boolean closing = !running;
                 if (closing && handlersDone) {
-                    if (!helper) {
-                        finalFlush(pending);
-                    } else {
-                        settled.addAll(pending);
+                    if (helper) {
+                        settled.addAll(pending);   // the main fetcher writes them, after every helper stopped
+                        return;
                     }
+                    for (int i = 1; i < fetchers.length; i++) {
+                        fetchers[i].join();
+                    }
+                    finalFlush(pending);
                     return;
                 }
                 if (!helper && leases) {

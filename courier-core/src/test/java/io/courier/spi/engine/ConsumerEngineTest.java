@@ -353,4 +353,23 @@ class ConsumerEngineTest {
         await().atMost(WAIT).until(() -> source.settled.size() == 5);
         assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4);
     }
+
+    @Test
+    void helperFetchersJoinUnderABacklogAndNothingIsSettledTwiceOrLostAtClose() {
+        source.add(0, 5_000, i -> null);
+        ConsumerEngine<Integer> e = ConsumerEngine.builder(opts(4, 500), d -> { }, source).name("multi")
+                .tuning(FAST.withFetchBatch(50).withFetchers(3)).build();
+        engines.add(e);
+        e.start();
+        await().atMost(WAIT).until(() -> source.settled.size() >= 2_500);
+        e.close(Duration.ofSeconds(5));
+
+        List<Integer> settledIds = source.settledIds();
+        assertThat(new HashSet<>(settledIds)).hasSameSizeAs(settledIds);
+        Set<Integer> accounted = new HashSet<>(settledIds);
+        accounted.addAll(source.releasedIds());
+        source.available.forEach(f -> accounted.add(f.record()));
+        assertThat(accounted).as("every record settled, given back, or never fetched").hasSize(5_000);
+        assertThat(source.exchangeThreads).as("helper fetchers ran").hasSizeGreaterThan(1);
+    }
 }

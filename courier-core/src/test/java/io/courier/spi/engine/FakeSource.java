@@ -22,6 +22,7 @@ final class FakeSource implements DeliverySource<Integer> {
     final List<String> settleThreads = new CopyOnWriteArrayList<>();
     final AtomicInteger failuresLeft = new AtomicInteger();
     final AtomicInteger exchanges = new AtomicInteger();
+    final java.util.Set<String> exchangeThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final Signal wake = new Signal();
     volatile boolean onWorker;
     volatile boolean leases;
@@ -51,6 +52,7 @@ final class FakeSource implements DeliverySource<Integer> {
     @Override
     public List<Fetched<Integer>> exchange(List<Settled<Integer>> toSettle, int max, Duration maxWait) throws Exception {
         exchanges.incrementAndGet();
+        exchangeThreads.add(Thread.currentThread().getName());
         if (failuresLeft.get() > 0 && failuresLeft.getAndDecrement() > 0) {
             throw new IOException("broker down");
         }
