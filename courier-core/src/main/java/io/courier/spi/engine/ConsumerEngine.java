@@ -10,6 +10,7 @@ import io.courier.spi.Outcome;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -20,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -91,6 +93,7 @@ public final class ConsumerEngine<R> implements Subscription {
     /** Records fetched and not settled, by identity. */
     private final Set<Held> held = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong fetchSeq = new AtomicLong();
     private final ConcurrentLinkedQueue<Settled<R>> settled = new ConcurrentLinkedQueue<>();
     private final AtomicInteger settledSinceDrain = new AtomicInteger();
     /** Records that started but were given back while closing (in-place retries waiting at close). */
@@ -208,6 +211,8 @@ public final class ConsumerEngine<R> implements Subscription {
     /** A fetched record on its way through the engine. */
     private final class Held implements Lanes.Task {
         final Fetched<R> fetched;
+        /** Fetch order, so that what is given back goes back in the order it came. */
+        final long seq = fetchSeq.incrementAndGet();
         final AtomicInteger state = new AtomicInteger(NEW);
         volatile long leaseUntil;
         volatile Thread thread;
@@ -605,10 +610,15 @@ public final class ConsumerEngine<R> implements Subscription {
         source.wakeUp();
         joinFetchers();
         List<Fetched<R>> giveBack = new ArrayList<>(givenBack);
+        List<Held> unsettled = new ArrayList<>();
         for (Held h : held) {
             if (h.state.compareAndSet(NEW, GONE) || h.state.get() == STARTED) {
-                giveBack.add(h.fetched);   // never started, or abandoned at the timeout
+                unsettled.add(h);   // never started, or abandoned at the timeout
             }
+        }
+        unsettled.sort(Comparator.comparingLong(h -> h.seq));
+        for (Held h : unsettled) {
+            giveBack.add(h.fetched);
         }
         held.clear();
         if (!giveBack.isEmpty()) {

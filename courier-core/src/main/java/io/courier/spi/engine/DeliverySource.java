@@ -63,7 +63,7 @@ public interface DeliverySource<R> {
 
     /**
      * Gives records fetched but never handled back to the broker so that other consumers get them
-     * now, not when a lease expires. Called once while closing. The default does nothing (the
+     * now, not when a lease expires. Called once while closing, with the records in fetch order. The default does nothing (the
      * broker redelivers them when the connection closes or the lease expires).
      */
     default void release(List<Fetched<R>> unhandled) throws Exception {
