@@ -12,8 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The in-memory transport's {@link DeliverySource}: claims from one group queue in batches and
- * settles on the handler's thread (the queue is in memory, so each settlement is cheap). Per-key order
+ * The in-memory transport's {@link DeliverySource}: each handler thread claims from the group queue
+ * for itself and settles on its own thread (the queue is in memory, so both are cheap). Per-key order
  * is the queue's own (only a key's earliest message is ever visible), so records carry no lane.
  */
 final class MemorySource implements DeliverySource<GroupQueue.Claimed> {
@@ -44,13 +44,19 @@ final class MemorySource implements DeliverySource<GroupQueue.Claimed> {
         List<Fetched<GroupQueue.Claimed>> out = new ArrayList<>(claimed.size());
         long leaseUntil = clock.millis() + leaseTimeout.toMillis();
         for (GroupQueue.Claimed c : claimed) {
-            out.add(Fetched.of(c, c.message(), c.attempt()).leasedUntil(leaseUntil));
+            out.add(new Fetched<>(c, c.message(), c.attempt(), null, 0, leaseUntil));
         }
         return out;
     }
 
     @Override
     public boolean settlesOnWorker() {
+        return true;
+    }
+
+    /** Claiming is a lock on an in-process queue: each handler thread claims for itself, no hand-off. */
+    @Override
+    public boolean fetchesOnWorker() {
         return true;
     }
 

@@ -19,9 +19,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -82,8 +84,14 @@ public final class ConsumerEngine<R> implements Subscription {
     private final EngineListener listener;
     private final Consumer<ConsumerEngine<R>> onClosed;
     private final ExecutorService ownedExecutor;
+    private final Executor executor;
     private final Lanes lanes;
     private final boolean settleOnWorker;
+    /** Handler threads fetch for themselves ({@link DeliverySource#fetchesOnWorker()}). */
+    private final boolean pullMode;
+    /** Handler threads still in {@link #pullLoop()}; guarded by {@link #pullers}. */
+    private int pullersRunning;
+    private final Object pullers = new Object();
     private final boolean leases;
     private final long leaseMillis;
     private final int maxInFlight;
@@ -99,6 +107,10 @@ public final class ConsumerEngine<R> implements Subscription {
     /** Records that started but were given back while closing (in-place retries waiting at close). */
     private final ConcurrentLinkedQueue<Fetched<R>> givenBack = new ConcurrentLinkedQueue<>();
     private final Object handledMonitor = new Object();
+    /** Threads in {@link SourceContext#awaitHandled}; settlements notify only when there are any. */
+    private final AtomicInteger handledWaiters = new AtomicInteger();
+    /** True while the main fetcher waits for room in the budget (or for settlements to write). */
+    private volatile boolean fetcherIdle;
     private final Signal[] signals;
     private final Thread[] fetchers;
     private final Signal closeSignal = new Signal();
@@ -126,6 +138,10 @@ public final class ConsumerEngine<R> implements Subscription {
         this.maxInFlight = options.maxInFlight();
         this.fetchThreshold = Math.max(1, Math.min(tuning.fetchBatch(), maxInFlight) / 2);
         this.settleOnWorker = source.settlesOnWorker();
+        this.pullMode = source.fetchesOnWorker();
+        if (pullMode && !settleOnWorker) {
+            throw new IllegalArgumentException(name + ": a source that fetches on the handler threads must settle there too");
+        }
         this.leases = source.extendsLeases();
         this.leaseMillis = options.leaseTimeout().toMillis();
         this.warnings = new RateLimitedLog(log, clock, WARN_INTERVAL);
@@ -136,6 +152,7 @@ public final class ConsumerEngine<R> implements Subscription {
         } else {
             ownedExecutor = null;
         }
+        this.executor = executor;
         this.lanes = new Lanes(executor, options.concurrency(), tuning.laneTurn(), clock);
         int n = Math.max(1, Math.min(tuning.fetchers(), maxInFlight / tuning.fetchBatch()));
         this.signals = new Signal[n];
@@ -182,8 +199,90 @@ public final class ConsumerEngine<R> implements Subscription {
         for (Thread t : fetchers) {
             t.start();
         }
+        if (pullMode) {
+            startPullers();
+        }
         notify(l -> l.started(name));
         return this;
+    }
+
+    // ---------------------------------------------------------------- pull mode
+
+    private void startPullers() {
+        Executor executor = ownedExecutor != null ? ownedExecutor : this.executor;
+        synchronized (pullers) {
+            pullersRunning = options.concurrency();
+        }
+        for (int i = 0; i < options.concurrency(); i++) {
+            try {
+                executor.execute(this::pullLoop);
+            } catch (RejectedExecutionException e) {
+                pullerDone();
+            }
+        }
+    }
+
+    /**
+     * One handler thread of a source that fetches on the handler threads: fetch a few, handle them,
+     * settle each (on this thread), again; each thread holds at most its share of {@code maxInFlight}.
+     */
+    private void pullLoop() {
+        int batch = Math.max(1, Math.min(tuning.fetchBatch(), maxInFlight / options.concurrency()));
+        Backoff backoff = new Backoff(tuning.minBackoff(), tuning.maxBackoff());
+        List<Held> mine = new ArrayList<>(batch);
+        try {
+            while (running) {
+                int limit = reserve(batch);
+                if (limit == 0) {
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                    continue;
+                }
+                List<Fetched<R>> got;
+                try {
+                    got = source.exchange(List.of(), limit, tuning.maxWait());
+                } catch (Exception e) {
+                    inFlight.addAndGet(-limit);
+                    if (e instanceof InterruptedException) {
+                        return;
+                    }
+                    long wait = backoff.next();
+                    warnings.warn(name + ": " + describe(e) + "; retrying every " + tuning.minBackoff().toMillis()
+                            + " ms up to " + tuning.maxBackoff().toMillis() + " ms");
+                    notify(l -> l.fetchFailed(name, e, Duration.ofMillis(wait)));
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(wait));
+                    continue;
+                }
+                inFlight.addAndGet(got.size() - limit);
+                mine.clear();
+                long seq = fetchSeq.getAndAdd(got.size());
+                for (Fetched<R> f : got) {
+                    Held h = new Held(f, seq++);
+                    held.add(h);
+                    mine.add(h);
+                }
+                for (Held h : mine) {
+                    long until;
+                    while ((until = h.run()) > 0) {
+                        LockSupport.parkNanos(
+                                TimeUnit.MILLISECONDS.toNanos(Math.max(1, until - clock.millis())));
+                    }
+                }
+                if (backoff.failing()) {
+                    backoff.reset();
+                    Duration downtime = warnings.recovered(name + ": broker reachable again");
+                    notify(l -> l.recovered(name, downtime));
+                }
+            }
+        } finally {
+            pullerDone();
+        }
+    }
+
+    private void pullerDone() {
+        synchronized (pullers) {
+            pullersRunning--;
+            pullers.notifyAll();
+        }
     }
 
     @Override
@@ -209,19 +308,25 @@ public final class ConsumerEngine<R> implements Subscription {
     // ---------------------------------------------------------------- handling
 
     /** A fetched record on its way through the engine. */
-    private final class Held implements Lanes.Task {
+    private final class Held implements Lanes.LaneTask {
         final Fetched<R> fetched;
         /** Fetch order, so that what is given back goes back in the order it came. */
-        final long seq = fetchSeq.incrementAndGet();
+        final long seq;
         final AtomicInteger state = new AtomicInteger(NEW);
         volatile long leaseUntil;
         volatile Thread thread;
         int attempt;
 
-        Held(Fetched<R> fetched) {
+        Held(Fetched<R> fetched, long seq) {
             this.fetched = fetched;
+            this.seq = seq;
             this.leaseUntil = fetched.leaseUntil();
             this.attempt = fetched.attempt();
+        }
+
+        @Override
+        public Object lane() {
+            return fetched.lane();
         }
 
         @Override
@@ -300,8 +405,10 @@ public final class ConsumerEngine<R> implements Subscription {
         if (held.remove(h)) {
             inFlight.decrementAndGet();
         }
-        synchronized (handledMonitor) {
-            handledMonitor.notifyAll();
+        if (handledWaiters.get() > 0) {
+            synchronized (handledMonitor) {
+                handledMonitor.notifyAll();
+            }
         }
     }
 
@@ -313,8 +420,9 @@ public final class ConsumerEngine<R> implements Subscription {
     }
 
     private void wakeFetcherForRoom() {
-        // only worth a signal when the fetcher may be waiting for room in the budget
-        if (inFlight.get() <= maxInFlight - fetchThreshold) {
+        // only worth a signal when the fetcher waits for room in the budget and a fetch is now worth it
+        if (fetcherIdle && inFlight.get() <= maxInFlight - fetchThreshold) {
+            fetcherIdle = false;
             signals[0].signal();
         }
     }
@@ -366,7 +474,7 @@ public final class ConsumerEngine<R> implements Subscription {
                         pending.add(s);
                     }
                 }
-                int room = closing ? 0 : maxInFlight - inFlight.get();
+                int room = closing || pullMode ? 0 : maxInFlight - inFlight.get();
                 int want = Math.min(tuning.fetchBatch(), room);
                 boolean fetchWorth = want > 0 && (helper ? helping && want >= fetchThreshold
                         : want >= fetchThreshold || lanes.noneReady());
@@ -377,7 +485,15 @@ public final class ConsumerEngine<R> implements Subscription {
                     if (!helper && leases) {
                         wait = Math.min(wait, untilLeaseExtension());
                     }
+                    if (!helper) {
+                        fetcherIdle = true;
+                        if (settleOnWorker && maxInFlight - inFlight.get() >= fetchThreshold) {
+                            fetcherIdle = false;   // room freed between the check above and now
+                            continue;
+                        }
+                    }
                     signal.await(Math.max(1, wait));
+                    fetcherIdle = false;
                     continue;
                 }
                 int limit = fetchWorth ? reserve(want) : 0;
@@ -433,11 +549,17 @@ public final class ConsumerEngine<R> implements Subscription {
     }
 
     private void dispatch(List<Fetched<R>> got) {
-        for (Fetched<R> f : got) {
-            Held h = new Held(f);
-            held.add(h);
-            lanes.submit(f.lane(), h);
+        if (got.isEmpty()) {
+            return;
         }
+        List<Held> tasks = new ArrayList<>(got.size());
+        long seq = fetchSeq.getAndAdd(got.size());
+        for (Fetched<R> f : got) {
+            Held h = new Held(f, seq++);
+            held.add(h);
+            tasks.add(h);
+        }
+        lanes.submitAll(tasks);
     }
 
     /** Reserves room for up to {@code want} more records within {@code maxInFlight}, atomically. */
@@ -645,7 +767,20 @@ public final class ConsumerEngine<R> implements Subscription {
 
     /** Waits up to {@code nanos} until no handler runs (started records are done or interrupted). */
     private boolean awaitHandlers(long nanos) throws InterruptedException {
-        return lanes.awaitNoneRunning(nanos);
+        if (!pullMode) {
+            return lanes.awaitNoneRunning(nanos);
+        }
+        long deadline = System.nanoTime() + nanos;
+        synchronized (pullers) {
+            while (pullersRunning > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(pullers, left);
+            }
+            return true;
+        }
     }
 
     private void joinFetchers() {
@@ -698,6 +833,15 @@ public final class ConsumerEngine<R> implements Subscription {
         @Override
         public boolean awaitHandled(Predicate<Fetched<R>> which, Duration timeout) throws InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
+            handledWaiters.incrementAndGet();
+            try {
+                return awaitHandledLocked(which, deadline);
+            } finally {
+                handledWaiters.decrementAndGet();
+            }
+        }
+
+        private boolean awaitHandledLocked(Predicate<Fetched<R>> which, long deadline) throws InterruptedException {
             synchronized (handledMonitor) {
                 while (true) {
                     boolean busy = false;

@@ -45,6 +45,16 @@ public interface DeliverySource<R> {
     }
 
     /**
+     * True when fetching is cheap and thread-safe (a queue in this process): each of the
+     * {@code concurrency} handler threads then calls {@link #exchange} for itself and handles what it
+     * got, with no hand-off from a fetch thread. Requires {@link #settlesOnWorker()}; lanes and
+     * in-place retries do not apply (such a source orders records itself). Default false.
+     */
+    default boolean fetchesOnWorker() {
+        return false;
+    }
+
+    /**
      * Settles one record on the handler's thread; only called when {@link #settlesOnWorker()}. Must
      * be thread-safe. A failure is logged; the record is then redelivered by the broker (its lease
      * expires or its connection closes).

@@ -61,6 +61,48 @@ final class Lanes {
         this.clock = clock;
     }
 
+    /** A task that knows its own lane. */
+    interface LaneTask extends Task {
+        /** The task's lane; {@code null} for none. */
+        Object lane();
+    }
+
+    /** Queues {@code tasks} in order, each in its own lane, under one lock. */
+    void submitAll(List<? extends LaneTask> tasks) {
+        List<LaneTask> later = null;
+        synchronized (lock) {
+            long now = clock.millis();
+            for (LaneTask task : tasks) {
+                Object lane = task.lane();
+                if (lane == null) {
+                    long notBefore = task.notBefore();
+                    if (notBefore > 0 && notBefore > now) {
+                        if (later == null) {
+                            later = new ArrayList<>();
+                        }
+                        later.add(task);
+                    } else {
+                        free.addLast(task);
+                    }
+                    continue;
+                }
+                Lane l = keyed.get(lane);
+                if (l == null) {
+                    l = new Lane(lane);
+                    keyed.put(lane, l);
+                    ready.addLast(l);
+                }
+                l.tasks.addLast(task);
+            }
+        }
+        if (later != null) {
+            for (LaneTask task : later) {
+                submit(null, task);
+            }
+        }
+        pump();
+    }
+
     /** Queues {@code task} in {@code lane} ({@code null}: no ordering, any free thread runs it). */
     void submit(Object lane, Task task) {
         if (lane == null) {

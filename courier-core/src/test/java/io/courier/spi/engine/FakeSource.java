@@ -4,7 +4,6 @@ import io.courier.Message;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -17,7 +16,7 @@ final class FakeSource implements DeliverySource<Integer> {
     final ConcurrentLinkedDeque<Fetched<Integer>> available = new ConcurrentLinkedDeque<>();
     final List<Settled<Integer>> settled = new CopyOnWriteArrayList<>();
     final List<Fetched<Integer>> released = new CopyOnWriteArrayList<>();
-    final List<Integer> asked = Collections.synchronizedList(new ArrayList<>());
+    final List<Integer> asked = new CopyOnWriteArrayList<>();
     final List<Long> extendedUntil = new CopyOnWriteArrayList<>();
     final List<String> settleThreads = new CopyOnWriteArrayList<>();
     final AtomicInteger failuresLeft = new AtomicInteger();
@@ -25,6 +24,7 @@ final class FakeSource implements DeliverySource<Integer> {
     final java.util.Set<String> exchangeThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final Signal wake = new Signal();
     volatile boolean onWorker;
+    volatile boolean pull;
     volatile boolean leases;
     volatile Function<Fetched<Integer>, Boolean> extendAnswer = f -> true;
     volatile Function<Settled<Integer>, Duration> inPlace = s -> null;
@@ -80,6 +80,11 @@ final class FakeSource implements DeliverySource<Integer> {
     @Override
     public boolean settlesOnWorker() {
         return onWorker;
+    }
+
+    @Override
+    public boolean fetchesOnWorker() {
+        return pull;
     }
 
     @Override
