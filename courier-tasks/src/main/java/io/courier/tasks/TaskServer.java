@@ -109,7 +109,7 @@ public final class TaskServer implements AutoCloseable {
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
     /** Per-attempt limit for tasks with neither timeout nor deadline (Asynq's). */
     public static final Duration DEFAULT_TASK_TIMEOUT = Duration.ofMinutes(30);
-    /** Default largest number of tasks claimed in one store call. */
+    /** Default largest number of tasks claimed in one fetch (one store call per queue drawn). */
     public static final int DEFAULT_FETCH_BATCH = 16;
     /** Default upper bound of fetcher threads (the default is the smaller of this and the concurrency). */
     public static final int DEFAULT_MAX_FETCHERS = 4;
@@ -361,18 +361,37 @@ public final class TaskServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Claims up to {@code batch} tasks: the selector draws the queue of every slot by weight, each drawn
+     * queue is claimed once for its slots, and the slots of a queue that had fewer tasks go to the others
+     * in the selector's order.
+     */
     private List<ClaimedTask> fetch(int batch) {
         List<ClaimedTask> result = new ArrayList<>(batch);
-        for (String queue : selector.nextOrder()) {
+        Set<String> dry = new java.util.HashSet<>();
+        for (Map.Entry<String, Integer> slots : selector.plan(batch).entrySet()) {
             if (status.get() != Status.RUNNING) {
+                return result;
+            }
+            claimInto(result, slots.getKey(), slots.getValue(), dry);
+        }
+        for (String queue : selector.nextOrder()) {
+            if (result.size() >= batch || status.get() != Status.RUNNING) {
                 break;
             }
-            result.addAll(store.claim(queue, batch - result.size(), serverId, clock.instant(), leaseDuration));
-            if (result.size() >= batch) {
-                break;
+            if (!dry.contains(queue)) {
+                claimInto(result, queue, batch - result.size(), dry);
             }
         }
         return result;
+    }
+
+    private void claimInto(List<ClaimedTask> result, String queue, int max, Set<String> dry) {
+        List<ClaimedTask> got = store.claim(queue, max, serverId, clock.instant(), leaseDuration);
+        result.addAll(got);
+        if (got.size() < max) {
+            dry.add(queue);   // empty or paused for now: its slots go to the other queues
+        }
     }
 
     /** Waits until tasks are announced or the poll interval passes (see {@link FetchGate}). */
@@ -887,8 +906,10 @@ public final class TaskServer implements AutoCloseable {
         }
 
         /**
-         * Serves {@code queue} with {@code weight} (>= 1). With weights {@code critical 6, default 3,
-         * low 1} a fetch tries {@code critical} first 60% of the time. Default: only
+         * Serves {@code queue} with {@code weight} (>= 1). Each worker slot's queue is chosen by weight:
+         * with weights {@code critical 6, default 3, low 1}, while every queue has work, 6 of every 10
+         * tasks started come from {@code critical}, 3 from {@code default} and 1 from {@code low}, in a
+         * random order; a queue without work gives its slots to the others. Default: only
          * {@value TaskOptions#DEFAULT_QUEUE}, weight 1.
          */
         public Builder queue(String queue, int weight) {
@@ -975,7 +996,10 @@ public final class TaskServer implements AutoCloseable {
             return this;
         }
 
-        /** Most tasks claimed in one store call (default {@value TaskServer#DEFAULT_FETCH_BATCH}); never more than free workers. */
+        /**
+         * Most tasks claimed in one fetch (default {@value TaskServer#DEFAULT_FETCH_BATCH}); never more than
+         * free workers. A fetch makes one store call per queue its slots were drawn from.
+         */
         public Builder fetchBatch(int fetchBatch) {
             this.fetchBatch = fetchBatch;
             return this;
