@@ -2,22 +2,17 @@ package io.courier.tasks;
 
 import io.courier.Codec;
 import io.courier.JsonCodec;
-import io.courier.NonRetryableException;
 import io.courier.spi.ConsumerThreads;
 import io.courier.tasks.internal.DueForwarder;
 import io.courier.tasks.internal.FetchGate;
 import io.courier.tasks.internal.QueueSelector;
 import io.courier.tasks.internal.ServerWakeUp;
-import io.courier.tasks.spi.ClaimedTask;
-import io.courier.tasks.spi.Lease;
 import io.courier.tasks.spi.TaskArrivals;
 import io.courier.tasks.spi.TaskStore;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,16 +20,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -91,6 +82,15 @@ import org.slf4j.LoggerFactory;
  * running handlers, then interrupts the rest and returns their tasks to PENDING without counting a
  * retry. It does not close the store.
  *
+ * <p><b>Parts.</b> Like Asynq's server, this class only wires and orders small parts, each with its
+ * own unit test: fetcher threads claim tasks for free worker slots, each slot's queue chosen by weight
+ * (a {@code Fetcher} with a {@link io.courier.tasks.internal.QueueSelector}); a {@code Processor} runs
+ * and settles attempts, writing completions in batches ({@code Completions}); a {@code Heartbeater}
+ * renews leases and reports the server; a {@code Recoverer} recovers expired leases and a
+ * {@code Janitor} deletes expired completed tasks; the {@link io.courier.tasks.internal.DueForwarder}
+ * moves due scheduled and retry tasks to pending. Periodic tasks are enqueued by a
+ * {@link TaskScheduler}, which runs on its own.
+ *
  * <p>Thread-safe. A server is started once and closed once; it registers no shutdown hooks.
  */
 public final class TaskServer implements AutoCloseable {
@@ -109,19 +109,13 @@ public final class TaskServer implements AutoCloseable {
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
     /** Per-attempt limit for tasks with neither timeout nor deadline (Asynq's). */
     public static final Duration DEFAULT_TASK_TIMEOUT = Duration.ofMinutes(30);
-    /** Default largest number of tasks claimed in one store call. */
+    /** Default largest number of tasks claimed in one fetch (one store call per queue drawn). */
     public static final int DEFAULT_FETCH_BATCH = 16;
     /** Default upper bound of fetcher threads (the default is the smaller of this and the concurrency). */
     public static final int DEFAULT_MAX_FETCHERS = 4;
 
     private static final Logger log = LoggerFactory.getLogger(TaskServer.class);
     private static final int MAX_ERROR_LENGTH = 4000;
-    /** Most completions written in one store call. */
-    private static final int MAX_COMPLETION_BATCH = 256;
-    /** Attempts at writing one batch of completions before its tasks are left to lease recovery. */
-    private static final int COMPLETION_ATTEMPTS = 3;
-    /** Pause after the first failed attempt at writing completions; the second pause is twice as long. */
-    private static final Duration COMPLETION_RETRY_DELAY = Duration.ofMillis(200);
     /** Default largest result a handler may write ({@link TaskContext#writeResult(byte[])}): 1 MiB. */
     public static final int DEFAULT_MAX_RESULT_BYTES = 1 << 20;
     /** Largest accepted {@link Builder#maxResultBytes(int)}: 64 MiB. */
@@ -153,22 +147,18 @@ public final class TaskServer implements AutoCloseable {
     private final String host = host();
 
     private final AtomicReference<Status> status = new AtomicReference<>(Status.NEW);
-    private final Semaphore slots;
-    private final Map<String, Execution> inflight = new ConcurrentHashMap<>();
-    private final Object inflightMonitor = new Object();
+    private final Workers workers;
     private final FetchGate gate;
-    private final Map<StatsKey, long[]> stats = new ConcurrentHashMap<>();
+    private final Counters counters = new Counters();
     private final QueueSelector selector;
-    private final java.util.Queue<Execution> completions = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final AtomicBoolean completing = new AtomicBoolean();
-    private final java.util.concurrent.atomic.AtomicInteger awaitingCompletion = new java.util.concurrent.atomic.AtomicInteger();
+    private final List<Thread> fetcherThreads = new ArrayList<>();
     private volatile Instant startedAt;
     private ExecutorService handlers;
     private ScheduledThreadPoolExecutor maintenance;
     private ScheduledThreadPoolExecutor watchdogs;
     private DueForwarder forwarder;
     private TaskArrivals.Subscription arrivals;
-    private final List<Thread> fetcherThreads = new ArrayList<>();
+    private Processor processor;
 
     private TaskServer(Builder b) {
         this.store = b.store;
@@ -191,7 +181,7 @@ public final class TaskServer implements AutoCloseable {
         this.codec = b.codec;
         this.maxResultBytes = b.maxResultBytes;
         this.serverId = b.serverId != null ? b.serverId : defaultServerId();
-        this.slots = new Semaphore(concurrency);
+        this.workers = new Workers(concurrency);
         this.selector = new QueueSelector(b.queues, strictPriority, new Random());
         this.gate = new FetchGate(fetchers, fetchBatch);
     }
@@ -220,15 +210,27 @@ public final class TaskServer implements AutoCloseable {
         // Before anything that may record a retry or recover a task, which tells the forwarder.
         forwarder = new DueForwarder(this::forwardDue, pollInterval, clock, ConsumerThreads.factory(prefix + "-forwarder", false));
         arrivals = subscribeArrivals();
-        safely("register server", this::heartbeat);
-        maintenance.scheduleWithFixedDelay(() -> safely("heartbeat", this::heartbeat),
+        processor = new Processor(store,
+                new Processor.Settings(handler, retryDelay, isFailure, defaultTimeout, pollInterval, maxResultBytes, codec),
+                workers, new Completions(store, workers, counters, clock, concurrency), counters, handlers, watchdogs,
+                clock, forwarder::dueAt);
+        Heartbeater heartbeater = new Heartbeater(store, workers, counters, clock, leaseDuration,
+                heartbeatInterval.multipliedBy(3), this::report);
+        Recoverer recoverer = new Recoverer(store, selector.queues(), counters, clock, forwarder::dueAt, serverId);
+        Janitor janitor = new Janitor(store, clock);
+        safely("register server", heartbeater::beat);
+        maintenance.scheduleWithFixedDelay(() -> safely("heartbeat", heartbeater::beat),
                 heartbeatInterval.toNanos(), heartbeatInterval.toNanos(), TimeUnit.NANOSECONDS);
-        maintenance.scheduleWithFixedDelay(() -> safely("recovery", this::recover),
-                0, recoveryInterval.toNanos(), TimeUnit.NANOSECONDS);
+        maintenance.scheduleWithFixedDelay(() -> {
+            safely("recovery", recoverer::recover);
+            safely("cleanup", janitor::clean);
+        }, 0, recoveryInterval.toNanos(), TimeUnit.NANOSECONDS);
         forwarder.start();
-        java.util.concurrent.ThreadFactory fetcherFactory = ConsumerThreads.factory(prefix + "-fetcher", false);
+        Fetcher fetcher = new Fetcher(store, selector, gate, workers, processor::dispatch, this::isRunning, serverId,
+                clock, leaseDuration, pollInterval, fetchBatch);
+        ThreadFactory fetcherFactory = ConsumerThreads.factory(prefix + "-fetcher", false);
         for (int i = 0; i < fetchers; i++) {
-            Thread t = fetcherFactory.newThread(this::fetchLoop);
+            Thread t = fetcherFactory.newThread(fetcher::loop);
             fetcherThreads.add(t);
             t.start();
         }
@@ -249,7 +251,7 @@ public final class TaskServer implements AutoCloseable {
 
     /** How many tasks this server is running now. */
     public int activeCount() {
-        return inflight.size();
+        return workers.count();
     }
 
     /**
@@ -273,113 +275,25 @@ public final class TaskServer implements AutoCloseable {
         }
         forwarder.close();
         fetcherThreads.forEach(TaskServer::joinQuietly);
-        long deadline = System.nanoTime() + shutdownTimeout.toNanos();
-        synchronized (inflightMonitor) {
-            long left;
-            while (!inflight.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(inflightMonitor, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        for (Execution e : List.copyOf(inflight.values())) {
-            if (e.settle()) {
-                e.interrupt();
-                boolean requeued = false;
-                try {
-                    requeued = store.requeue(e.lease);
-                } catch (RuntimeException ex) {
-                    log.warn("could not return task {} to pending on shutdown; it is recovered when its lease expires",
-                            e.lease.taskId(), ex);
-                }
-                log.info("shutdown: task {} did not finish within {}; {}", e.lease.taskId(), shutdownTimeout,
-                        requeued ? "returned to pending" : "its lease had been lost already");
-                done(e);
-            }
-        }
+        processor.stop(System.nanoTime() + shutdownTimeout.toNanos(), shutdownTimeout);
         watchdogs.shutdownNow();
         maintenance.shutdown();   // no interrupt: let a running heartbeat or recovery pass finish its store call
         awaitQuietly(maintenance);
-        safely("flush counters", this::flushStats);
+        safely("flush counters", () -> counters.flushTo(store));
         safely("unregister server", () -> store.removeServer(serverId));
         handlers.shutdown();
         status.set(Status.STOPPED);
         log.info("task server {} stopped", serverId);
     }
 
-    // ---------------------------------------------------------------- fetching
-
-    private void fetchLoop() {
-        while (status.get() == Status.RUNNING) {
-            try {
-                if (!slots.tryAcquire(pollInterval.toNanos(), TimeUnit.NANOSECONDS)) {
-                    continue;   // every worker busy; look at the status again
-                }
-                int free = 1 + slots.drainPermits();
-                int batch = Math.min(free, fetchBatch);
-                if (free > batch) {
-                    slots.release(free - batch);
-                }
-                List<ClaimedTask> claimed;
-                try {
-                    gate.fetching(batch);
-                    claimed = fetch(batch);
-                } catch (RuntimeException e) {
-                    slots.release(batch);
-                    log.warn("task server {}: fetching failed; retrying in {}", serverId, pollInterval, e);
-                    pause();
-                    continue;
-                }
-                if (claimed.size() < batch) {
-                    slots.release(batch - claimed.size());
-                }
-                if (status.get() != Status.RUNNING) {
-                    giveBack(claimed);
-                    return;
-                }
-                for (ClaimedTask task : claimed) {
-                    dispatch(task);
-                }
-                if (claimed.isEmpty()) {
-                    pause();
-                }
-            } catch (InterruptedException e) {
-                return;
-            }
+    /** The report the {@link Heartbeater} writes; null once stopped. */
+    private ServerInfo report(Instant now, List<WorkerInfo> running) {
+        Status s = status.get();
+        if (s != Status.RUNNING && s != Status.STOPPING) {
+            return null;
         }
-    }
-
-    /** Shutdown began during a claim: return what was claimed, untouched and uncounted. */
-    private void giveBack(List<ClaimedTask> claimed) {
-        for (ClaimedTask task : claimed) {
-            safely("return task " + task.info().id() + " claimed during shutdown",
-                    () -> store.requeue(new Lease(task.info().id(), task.leaseToken())));
-            slots.release();
-        }
-    }
-
-    private List<ClaimedTask> fetch(int batch) {
-        List<ClaimedTask> result = new ArrayList<>(batch);
-        for (String queue : selector.nextOrder()) {
-            if (status.get() != Status.RUNNING) {
-                break;
-            }
-            result.addAll(store.claim(queue, batch - result.size(), serverId, clock.instant(), leaseDuration));
-            if (result.size() >= batch) {
-                break;
-            }
-        }
-        return result;
-    }
-
-    /** Waits until tasks are announced or the poll interval passes (see {@link FetchGate}). */
-    private void pause() throws InterruptedException {
-        if (status.get() == Status.RUNNING) {
-            gate.await(pollInterval);
-        }
+        return new ServerInfo(serverId, host, ProcessHandle.current().pid(), concurrency, queues, strictPriority,
+                s == Status.RUNNING ? "running" : "stopping", startedAt, now, running);
     }
 
     /**
@@ -413,260 +327,6 @@ public final class TaskServer implements AutoCloseable {
         return store instanceof TaskArrivals a ? a.nextDueAt(selector.queues()) : Optional.empty();
     }
 
-    /** Records a retry due at {@code processAt}, and tells the forwarder when that is. */
-    private boolean retry(Execution e, Instant now, Instant processAt, String error, boolean countRetry) {
-        boolean applied = store.retry(e.lease, now, processAt, error, countRetry);
-        if (applied) {
-            forwarder.dueAt(processAt);
-        }
-        return applied;
-    }
-
-    // ---------------------------------------------------------------- running
-
-    private void dispatch(ClaimedTask claimed) {
-        TaskInfo info = claimed.info();
-        Instant start = clock.instant();
-        Instant cutOff = attemptDeadline(info, start);
-        Execution e = new Execution(new Lease(info.id(), claimed.leaseToken()), start,
-                self -> new TaskContext(info, cutOff, codec, result -> writeResult(self, result)));
-        inflight.put(info.id(), e);
-        try {
-            handlers.execute(() -> run(e));
-        } catch (RuntimeException rejected) {
-            // Only while shutting down: give the task back untouched.
-            if (e.settle()) {
-                safely("requeue rejected task", () -> store.requeue(e.lease));
-                done(e);
-            }
-        }
-    }
-
-    /** Writes a handler's result under its attempt's lease; false once the attempt is settled or its lease lost. */
-    private boolean writeResult(Execution e, byte[] result) {
-        if (result.length > maxResultBytes) {
-            throw new IllegalArgumentException("result of task " + e.lease.taskId() + " must be at most "
-                    + maxResultBytes + " bytes (maxResultBytes), but was " + result.length);
-        }
-        return !e.settled.get() && store.writeResult(e.lease, result);
-    }
-
-    private Instant attemptDeadline(TaskInfo info, Instant start) {
-        Instant byTimeout = info.timeout().map(start::plus)
-                .orElseGet(() -> info.deadline().isPresent() ? Instant.MAX : start.plus(defaultTimeout));
-        Instant byDeadline = info.deadline().orElse(Instant.MAX);
-        return byTimeout.isBefore(byDeadline) ? byTimeout : byDeadline;
-    }
-
-    private void run(Execution e) {
-        TaskInfo info = e.context.info();
-        if (info.deadline().isPresent() && !clock.instant().isBefore(info.deadline().get())) {
-            if (e.settle()) {
-                fail(e, new TaskTimeoutException("deadline " + info.deadline().get()
-                        + " passed before the task could start", true));
-            }
-            return;
-        }
-        e.begin(Thread.currentThread());
-        long delayNanos = Duration.between(clock.instant(), e.context.deadline()).toNanos();
-        if (delayNanos < Long.MAX_VALUE / 2) {
-            e.watchdog = watchdogs.schedule(() -> timeOut(e), Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
-        }
-        Throwable failure = null;
-        try {
-            handler.handle(e.context);
-        } catch (Throwable t) {
-            failure = t;
-        }
-        e.end();
-        if (!e.settle()) {
-            return;   // timed out, lost its lease or was requeued by shutdown meanwhile
-        }
-        ScheduledFuture<?> w = e.watchdog;
-        if (w != null) {
-            w.cancel(false);
-        }
-        if (failure == null) {
-            succeed(e);
-        } else {
-            fail(e, failure);
-        }
-    }
-
-    private void timeOut(Execution e) {
-        if (!e.settle()) {
-            return;
-        }
-        e.interrupt();
-        TaskInfo info = e.context.info();
-        boolean deadline = info.deadline().isPresent() && !e.context.deadline().isBefore(info.deadline().get());
-        String message = deadline
-                ? "deadline " + info.deadline().get() + " exceeded; the handler was interrupted"
-                : "attempt timed out after " + info.timeout().orElse(defaultTimeout) + "; the handler was interrupted";
-        fail(e, new TaskTimeoutException(message, deadline));
-    }
-
-    /**
-     * Queues the completion and writes it together with any others that finished meanwhile (group
-     * commit): the first handler thread to find no write in flight writes everything queued, in one
-     * {@link TaskStore#completeAll} call, until the queue is empty; the others return at once. A lone
-     * completion is written at once by its own thread; under load one transaction completes many
-     * tasks.
-     *
-     * <p>The worker slot is freed at once, so the next task can be fetched while the completion is
-     * written, unless {@code concurrency} completions already wait to be written: then it is freed
-     * when its own is written, which holds fetching back while the store falls behind.
-     */
-    private void succeed(Execution e) {
-        if (awaitingCompletion.incrementAndGet() <= concurrency) {
-            e.slotFreedEarly = true;
-            slots.release();
-        }
-        completions.add(e);
-        while (!completions.isEmpty() && completing.compareAndSet(false, true)) {
-            try {
-                List<Execution> batch = new ArrayList<>();
-                Execution next;
-                while (batch.size() < MAX_COMPLETION_BATCH && (next = completions.poll()) != null) {
-                    batch.add(next);
-                }
-                if (!batch.isEmpty()) {
-                    completeAll(batch);
-                }
-            } finally {
-                completing.set(false);
-            }
-        }
-    }
-
-    /**
-     * Writes a batch of completions. A failed write is tried again ({@value #COMPLETION_ATTEMPTS}
-     * attempts, {@link #COMPLETION_RETRY_DELAY} apart, growing): a completion is not given up on a
-     * short database hiccup. If every attempt fails the tasks stay ACTIVE under their lease, which
-     * is no longer renewed, so they are recovered and run again when it expires: never lost, at worst
-     * run twice, as at-least-once promises. A write that committed although its reply was lost is
-     * harmless to repeat: its tasks come back as stale leases.
-     */
-    private void completeAll(List<Execution> batch) {
-        try {
-            List<Lease> leases = new ArrayList<>(batch.size());
-            for (Execution e : batch) {
-                leases.add(e.lease);
-            }
-            Set<String> lost = null;
-            RuntimeException failure = null;
-            for (int attempt = 1; attempt <= COMPLETION_ATTEMPTS && lost == null; attempt++) {
-                try {
-                    lost = store.completeAll(leases, clock.instant());
-                } catch (RuntimeException ex) {
-                    if (failure == null) {
-                        failure = ex;
-                    } else {
-                        failure.addSuppressed(ex);
-                    }
-                    if (attempt < COMPLETION_ATTEMPTS && !pauseBeforeRetry(COMPLETION_RETRY_DELAY.multipliedBy(attempt))) {
-                        break;
-                    }
-                }
-            }
-            if (lost == null) {
-                for (Execution e : batch) {
-                    log.error("task {} finished but could not be marked completed; it runs again after its lease expires",
-                            e.lease.taskId(), failure);
-                }
-                return;
-            }
-            if (failure != null) {
-                log.warn("{} completion(s) written after a failed attempt", batch.size(), failure);
-            }
-            for (Execution e : batch) {
-                if (lost.contains(e.lease.taskId())) {
-                    log.warn("task {} finished but its lease had been lost; the result is discarded", e.lease.taskId());
-                }
-                count(e, false);
-            }
-        } finally {
-            awaitingCompletion.addAndGet(-batch.size());
-            batch.forEach(this::done);
-        }
-    }
-
-    /** Sleeps before another attempt at a write; false if interrupted (the interrupt is kept). */
-    private static boolean pauseBeforeRetry(Duration delay) {
-        try {
-            Thread.sleep(delay.toMillis());
-            return true;
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    private void fail(Execution e, Throwable error) {
-        TaskInfo info = e.context.info();
-        Instant now = clock.instant();
-        String message = describe(error);
-        try {
-            boolean applied;
-            if (error instanceof RetryLaterException later) {
-                applied = retry(e, now, now.plus(later.delay()), message, false);
-                count(e, false);
-            } else if (error instanceof NonRetryableException
-                    || error instanceof TaskTimeoutException t && t.deadlineExceeded()) {
-                applied = store.archive(e.lease, now, message);
-                count(e, true);
-            } else if (!safeIsFailure(error)) {
-                applied = retry(e, now, now.plus(delay(info.retried() + 1, error, info)), message, false);
-                count(e, false);
-            } else if (info.retried() >= info.maxRetry()) {
-                applied = store.archive(e.lease, now, message);
-                count(e, true);
-            } else {
-                applied = retry(e, now, now.plus(delay(info.retried() + 1, error, info)), message, true);
-                count(e, true);
-            }
-            if (!applied) {
-                log.warn("task {} failed but its lease had been lost; the outcome is discarded", info.id());
-            } else if (log.isDebugEnabled()) {
-                log.debug("task {} ({}) failed: {}", info.id(), info.type(), message);
-            }
-        } catch (RuntimeException ex) {
-            log.error("task {} failed and the failure could not be recorded; it runs again after its lease expires",
-                    info.id(), ex);
-        } finally {
-            done(e);
-        }
-    }
-
-    private boolean safeIsFailure(Throwable error) {
-        try {
-            return isFailure.test(error);
-        } catch (RuntimeException ex) {
-            log.warn("the isFailure predicate threw; counting the error as a failure", ex);
-            return true;
-        }
-    }
-
-    private Duration delay(int retry, Throwable error, TaskInfo info) {
-        try {
-            Duration d = retryDelay.delay(retry, error, info);
-            return d == null || d.isNegative() ? Duration.ZERO : d;
-        } catch (RuntimeException ex) {
-            log.warn("the retry delay function threw; retrying task {} after {}", info.id(), pollInterval, ex);
-            return pollInterval;
-        }
-    }
-
-    private void done(Execution e) {
-        inflight.remove(e.lease.taskId(), e);
-        if (!e.slotFreedEarly) {
-            slots.release();
-        }
-        synchronized (inflightMonitor) {
-            inflightMonitor.notifyAll();
-        }
-    }
-
     /**
      * The last error recorded for a failure: the exception's class name, then its message if it has
      * one (what {@link Throwable#toString()} gives, built here so that a class overriding
@@ -676,78 +336,6 @@ public final class TaskServer implements AutoCloseable {
         String message = error.getLocalizedMessage();
         String text = message == null ? error.getClass().getName() : error.getClass().getName() + ": " + message;
         return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH) + "...";
-    }
-
-    // ---------------------------------------------------------------- maintenance
-
-    private void heartbeat() {
-        Instant now = clock.instant();
-        // Settled attempts are being written (completed, retried, archived): their leases need no renewal.
-        List<Execution> running = inflight.values().stream().filter(e -> !e.settled.get()).toList();
-        if (!running.isEmpty()) {
-            List<Lease> leases = new ArrayList<>(running.size());
-            for (Execution e : running) {
-                leases.add(e.lease);
-            }
-            Set<String> lost = store.renewLeases(leases, now.plus(leaseDuration));
-            for (Execution e : running) {
-                if (lost.contains(e.lease.taskId()) && e.settle()) {
-                    log.warn("task {} lost its lease (renewal came too late); interrupting its handler", e.lease.taskId());
-                    e.interrupt();
-                    done(e);
-                }
-            }
-        }
-        List<WorkerInfo> workers = new ArrayList<>();
-        for (Execution e : inflight.values()) {
-            TaskInfo i = e.context.info();
-            workers.add(new WorkerInfo(i.id(), i.type(), i.queue(), e.startedAt, e.context.deadline()));
-        }
-        Status s = status.get();
-        if (s == Status.RUNNING || s == Status.STOPPING) {
-            store.heartbeatServer(new ServerInfo(serverId, host, ProcessHandle.current().pid(), concurrency, queues,
-                    strictPriority, s == Status.RUNNING ? "running" : "stopping", startedAt, now, workers),
-                    now.plus(heartbeatInterval.multipliedBy(3)));
-        }
-        flushStats();
-    }
-
-    private void recover() {
-        Instant now = clock.instant();
-        for (String queue : selector.queues()) {
-            int recovered = store.recoverExpiredLeases(List.of(queue), now, LEASE_EXPIRED_ERROR);
-            if (recovered > 0) {
-                forwarder.dueAt(now);   // recovered tasks are due again at once
-                log.warn("task server {} recovered {} task(s) of queue '{}' whose worker stopped renewing its lease",
-                        serverId, recovered, queue);
-                record(queue, now, recovered, recovered);
-            }
-        }
-        store.deleteExpiredCompleted(now);
-    }
-
-    private void count(Execution e, boolean failed) {
-        record(e.context.queue(), clock.instant(), 1, failed ? 1 : 0);
-    }
-
-    private void record(String queue, Instant at, long processed, long failed) {
-        stats.merge(new StatsKey(queue, LocalDate.ofInstant(at, ZoneOffset.UTC)), new long[] {processed, failed},
-                (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
-    }
-
-    private void flushStats() {
-        for (StatsKey key : List.copyOf(stats.keySet())) {
-            long[] c = stats.remove(key);
-            if (c == null || (c[0] == 0 && c[1] == 0)) {
-                continue;
-            }
-            try {
-                store.recordStats(key.queue, key.day, c[0], c[1]);
-            } catch (RuntimeException ex) {
-                stats.merge(key, c, (a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});   // keep for the next flush
-                throw ex;
-            }
-        }
     }
 
     private void safely(String what, Runnable action) {
@@ -799,52 +387,6 @@ public final class TaskServer implements AutoCloseable {
         }
     }
 
-    private record StatsKey(String queue, LocalDate day) {
-    }
-
-    /** One attempt of one task: who settles it first (handler, watchdog, heartbeat, shutdown) wins. */
-    private static final class Execution {
-        final Lease lease;
-        final TaskContext context;
-        final Instant startedAt;
-        final AtomicBoolean settled = new AtomicBoolean();
-        volatile ScheduledFuture<?> watchdog;
-        /** Set by the one thread that settled the attempt as a success, read by the one that calls done. */
-        volatile boolean slotFreedEarly;
-        private Thread thread;
-        private boolean handlerReturned;
-
-        /** {@code contextFor} makes the attempt's context, whose result writer needs this execution. */
-        Execution(Lease lease, Instant startedAt, java.util.function.Function<Execution, TaskContext> contextFor) {
-            this.lease = lease;
-            this.startedAt = startedAt;
-            this.context = contextFor.apply(this);
-        }
-
-        boolean settle() {
-            return settled.compareAndSet(false, true);
-        }
-
-        synchronized void begin(Thread t) {
-            thread = t;
-        }
-
-        /** Marks the handler as returned and clears an interrupt aimed at it, so the pool thread is clean. */
-        void end() {
-            synchronized (this) {
-                handlerReturned = true;
-            }
-            Thread.interrupted();
-        }
-
-        /** Interrupts the handler thread, only while it is still inside this attempt's handler. */
-        synchronized void interrupt() {
-            if (thread != null && !handlerReturned) {
-                thread.interrupt();
-            }
-        }
-    }
-
     /**
      * Configures a {@link TaskServer}. Not thread-safe. Every setting has a documented default;
      * {@link #handler(TaskHandler)} is required.
@@ -887,8 +429,10 @@ public final class TaskServer implements AutoCloseable {
         }
 
         /**
-         * Serves {@code queue} with {@code weight} (>= 1). With weights {@code critical 6, default 3,
-         * low 1} a fetch tries {@code critical} first 60% of the time. Default: only
+         * Serves {@code queue} with {@code weight} (>= 1). Each worker slot's queue is chosen by weight:
+         * with weights {@code critical 6, default 3, low 1}, while every queue has work, 6 of every 10
+         * tasks started come from {@code critical}, 3 from {@code default} and 1 from {@code low}, in a
+         * random order; a queue without work gives its slots to the others. Default: only
          * {@value TaskOptions#DEFAULT_QUEUE}, weight 1.
          */
         public Builder queue(String queue, int weight) {
@@ -975,7 +519,10 @@ public final class TaskServer implements AutoCloseable {
             return this;
         }
 
-        /** Most tasks claimed in one store call (default {@value TaskServer#DEFAULT_FETCH_BATCH}); never more than free workers. */
+        /**
+         * Most tasks claimed in one fetch (default {@value TaskServer#DEFAULT_FETCH_BATCH}); never more than
+         * free workers. A fetch makes one store call per queue its slots were drawn from.
+         */
         public Builder fetchBatch(int fetchBatch) {
             this.fetchBatch = fetchBatch;
             return this;

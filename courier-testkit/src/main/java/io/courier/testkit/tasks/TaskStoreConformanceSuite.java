@@ -82,7 +82,9 @@ import org.junit.jupiter.api.Timeout;
  * factory opens it; after the test every server and scheduler it started is closed, then the store,
  * then {@link #dropStore(Map)} removes what {@code newStoreConfig()} created.
  *
- * <p><b>Capabilities.</b> A store that implements {@link TransactionalTaskStore} runs the
+ * <p><b>Capabilities.</b> A store whose tasks a second process cannot reach (it lives in one JVM)
+ * overrides {@link #sharedAcrossProcesses()} to return false, and the SIGKILL test is skipped. A store
+ * that implements {@link TransactionalTaskStore} runs the
  * transactional-enqueue test, for which the test class must override {@link #callerConnection()};
  * for any other store that test is skipped with a message saying so. A store that implements
  * {@link TaskArrivals} runs the wake-up tests: with a poll interval of 60 s, a task enqueued (here, in
@@ -123,6 +125,16 @@ public abstract class TaskStoreConformanceSuite {
      * public no-argument constructor, because the SIGKILL test's child JVM loads it by name.
      */
     protected abstract Class<? extends TaskStoreFactory> storeFactory();
+
+    /**
+     * True (the default) when stores opened from one configuration in several processes share their
+     * tasks (a database file, a database, Redis): the SIGKILL test then kills a worker in a child JVM
+     * and checks that this process recovers its task. A store that lives in one JVM (the in-memory
+     * store) returns false, and that test is skipped with a message saying so.
+     */
+    protected boolean sharedAcrossProcesses() {
+        return true;
+    }
 
     /** Removes what {@link #newStoreConfig()} created; the store is closed already. Does nothing by default. */
     protected void dropStore(Map<String, String> config) throws Exception {
@@ -711,6 +723,8 @@ public abstract class TaskStoreConformanceSuite {
 
     @Test
     void taskOfAWorkerKilledWithSigkillRunsAgainAfterItsLeaseExpires() throws Exception {
+        assumeTrue(sharedAcrossProcesses(), "skipped: " + getClass().getSimpleName() + " declares that its stores are "
+                + "not shared across processes (sharedAcrossProcesses() is false), so no child JVM can reach its tasks");
         TaskInfo info = client.enqueue(Task.of("crash-me"), TaskOptions.builder().maxRetry(3).build());
         try (ChildJvm child = ChildJvm.builder(KillableTaskWorker.class)
                 .args(KillableTaskWorker.arguments(storeFactory(), config))
