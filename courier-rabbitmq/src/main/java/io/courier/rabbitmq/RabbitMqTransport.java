@@ -210,8 +210,8 @@ public final class RabbitMqTransport implements Transport {
         Objects.requireNonNull(handler, "handler");
         SubscriptionChecks.requireUnderstoodOptions(options, name());
         if (!config.keyOrdered()) {
-            SubscriptionChecks.refuseKeyOrdering(options, name(), "per-key order is a setting of the whole transport,"
-                    + " turn it on with RabbitMqConfig.builder().keyOrdering(partitions) (one single-active-consumer"
+            SubscriptionChecks.refuseKeyOrdering(options, name(), "it was built without key ordering, a setting of the"
+                    + " whole transport: build it with RabbitMqConfig.builder().keyOrdering(partitions) (one single-active-consumer"
                     + " queue per partition and group; see docs/transports/rabbitmq.md, \"Per-key ordering\")");
         }
         long limit = (long) MAX_PREFETCH * Math.max(1, config.keyOrderingPartitions());

@@ -138,8 +138,8 @@ public final class RedisStreamsTransport implements Transport {
         Objects.requireNonNull(handler, "handler");
         SubscriptionChecks.requireUnderstoodOptions(options, name());
         if (!config.keyOrdering()) {
-            SubscriptionChecks.refuseKeyOrdering(options, name(), "per-key order is a setting of the whole transport,"
-                    + " turn it on with RedisConfig.builder().keyOrdering(true) (in every process of the group; see"
+            SubscriptionChecks.refuseKeyOrdering(options, name(), "it was built without key ordering, a setting of the"
+                    + " whole transport: build it with RedisConfig.builder().keyOrdering(true) (in every process of the group; see"
                     + " docs/transports/redis.md, \"Per-key ordering\")");
         }
         Keys.checkTopic(options.topic());
