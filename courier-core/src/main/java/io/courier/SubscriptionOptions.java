@@ -2,19 +2,33 @@ package io.courier;
 
 import io.courier.spi.Settings;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * How one subscription consumes: which topic and group, how many handlers run at once, how much
- * work may be in flight, and the timeouts that decide redelivery. Immutable and thread-safe.
+ * work may be in flight, the timeouts that decide redelivery, the order it needs, and any
+ * transport-specific settings. Immutable and thread-safe.
  *
  * <pre>{@code
  * SubscriptionOptions opts = SubscriptionOptions.builder("orders", "billing")
  *     .concurrency(8)
  *     .leaseTimeout(Duration.ofMinutes(2))
+ *     .ordering(MessageOrdering.KEY)                     // per-key order, or fail at subscribe
+ *     .with(KafkaSubscriptionOptions.builder().retryMode(RetryMode.IN_PLACE).build())   // Kafka only
  *     .build();
  * }</pre>
+ *
+ * <p><b>Ordering and transport options.</b> {@link #ordering()} asks every transport for the same
+ * guarantee; a transport that cannot give it refuses the subscription (see {@link MessageOrdering}).
+ * {@link #option(Class)} carries settings only one transport understands ({@link TransportOption});
+ * a transport handed an option type it does not understand refuses the subscription with an
+ * {@link IllegalArgumentException} naming the option and the transport. Both travel unchanged through
+ * a {@link Router}.
  *
  * <p>Built only through {@link #builder(String, String)}, {@link #of(String, String)} and
  * {@link #toBuilder()}: options added in later versions get a default in the builder, so code written
@@ -59,6 +73,8 @@ public final class SubscriptionOptions {
     private final StartPosition startPosition;
     private final Duration shutdownTimeout;
     private final Optional<String> consumerName;
+    private final MessageOrdering ordering;
+    private final Map<Class<? extends TransportOption>, TransportOption> transportOptions;
 
     private SubscriptionOptions(Builder b) {
         this.topic = requireName(b.topic, "topic");
@@ -77,6 +93,8 @@ public final class SubscriptionOptions {
         this.shutdownTimeout = Settings.between(b.shutdownTimeout, Duration.ZERO, MAX_TIMEOUT, "shutdownTimeout");
         this.consumerName = b.consumerName == null ? Optional.empty()
                 : Optional.of(requireName(b.consumerName, "consumerName"));
+        this.ordering = Objects.requireNonNull(b.ordering, "ordering");
+        this.transportOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.transportOptions));
     }
 
     /** Defaults for {@code topic} and {@code group}. */
@@ -99,6 +117,8 @@ public final class SubscriptionOptions {
         b.startPosition = startPosition;
         b.shutdownTimeout = shutdownTimeout;
         b.consumerName = consumerName.orElse(null);
+        b.ordering = ordering;
+        b.transportOptions.putAll(transportOptions);
         return b;
     }
 
@@ -158,6 +178,39 @@ public final class SubscriptionOptions {
         return consumerName;
     }
 
+    /**
+     * The order this subscription needs (default {@link MessageOrdering#TRANSPORT_DEFAULT}, which asks
+     * for nothing beyond what the transport does anyway). A transport that cannot keep the order asked
+     * for refuses the subscription; see {@link MessageOrdering}.
+     */
+    public MessageOrdering ordering() {
+        return ordering;
+    }
+
+    /**
+     * The transport-specific option of {@code type} attached with {@link Builder#with(TransportOption)},
+     * if any, e.g. {@code options.option(KafkaSubscriptionOptions.class)}.
+     *
+     * @throws NullPointerException if {@code type} is null
+     */
+    public <T extends TransportOption> Optional<T> option(Class<T> type) {
+        Objects.requireNonNull(type, "type");
+        for (TransportOption o : transportOptions.values()) {
+            if (type.isInstance(o)) {
+                return Optional.of(type.cast(o));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Every transport-specific option attached, in the order first attached; empty by default. A
+     * transport checks that it understands each of them (see {@link TransportOption}).
+     */
+    public List<TransportOption> transportOptions() {
+        return List.copyOf(transportOptions.values());
+    }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) return true;
@@ -165,13 +218,14 @@ public final class SubscriptionOptions {
         return concurrency == other.concurrency && maxInFlight == other.maxInFlight && topic.equals(other.topic)
                 && group.equals(other.group) && leaseTimeout.equals(other.leaseTimeout)
                 && failureRedeliveryDelay.equals(other.failureRedeliveryDelay) && startPosition == other.startPosition
-                && shutdownTimeout.equals(other.shutdownTimeout) && consumerName.equals(other.consumerName);
+                && shutdownTimeout.equals(other.shutdownTimeout) && consumerName.equals(other.consumerName)
+                && ordering == other.ordering && transportOptions.equals(other.transportOptions);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(topic, group, concurrency, maxInFlight, leaseTimeout, failureRedeliveryDelay, startPosition,
-                shutdownTimeout, consumerName);
+                shutdownTimeout, consumerName, ordering, transportOptions);
     }
 
     @Override
@@ -179,7 +233,8 @@ public final class SubscriptionOptions {
         return "SubscriptionOptions[topic=" + topic + ", group=" + group + ", concurrency=" + concurrency
                 + ", maxInFlight=" + maxInFlight + ", leaseTimeout=" + leaseTimeout + ", failureRedeliveryDelay="
                 + failureRedeliveryDelay + ", startPosition=" + startPosition + ", shutdownTimeout=" + shutdownTimeout
-                + ", consumerName=" + consumerName + ']';
+                + ", consumerName=" + consumerName + ", ordering=" + ordering + ", transportOptions="
+                + transportOptions.values() + ']';
     }
 
     private static String requireName(String value, String what) {
@@ -206,6 +261,8 @@ public final class SubscriptionOptions {
         private StartPosition startPosition = StartPosition.EARLIEST;
         private Duration shutdownTimeout = DEFAULT_SHUTDOWN_TIMEOUT;
         private String consumerName;
+        private MessageOrdering ordering = MessageOrdering.TRANSPORT_DEFAULT;
+        private final Map<Class<? extends TransportOption>, TransportOption> transportOptions = new LinkedHashMap<>();
 
         private Builder(String topic, String group) {
             this.topic = topic;
@@ -258,10 +315,32 @@ public final class SubscriptionOptions {
         }
 
         /**
+         * The order the subscription needs (default {@link MessageOrdering#TRANSPORT_DEFAULT}); with
+         * {@link MessageOrdering#KEY} a transport that cannot keep per-key order refuses to subscribe.
+         */
+        public Builder ordering(MessageOrdering ordering) {
+            this.ordering = ordering;
+            return this;
+        }
+
+        /**
+         * Attaches a transport-specific option, e.g. {@code KafkaSubscriptionOptions}; it replaces an
+         * option of the same type attached before. A transport that does not understand the option's
+         * type refuses the subscription (see {@link TransportOption}).
+         *
+         * @throws NullPointerException if {@code option} is null
+         */
+        public Builder with(TransportOption option) {
+            Objects.requireNonNull(option, "option");
+            transportOptions.put(option.getClass(), option);
+            return this;
+        }
+
+        /**
          * Validates and builds.
          *
          * @throws IllegalArgumentException when a value is out of its range, naming it, the range and the value
-         * @throws NullPointerException     when topic, group or a duration is null
+         * @throws NullPointerException     when topic, group, a duration or the ordering is null
          */
         public SubscriptionOptions build() {
             return new SubscriptionOptions(this);

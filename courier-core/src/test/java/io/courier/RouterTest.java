@@ -8,6 +8,7 @@ import io.courier.memory.InMemoryTransport;
 import io.courier.spi.BasicDelivery;
 import io.courier.spi.HandlerInvoker;
 import io.courier.spi.Outcome;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -305,5 +306,100 @@ class RouterTest {
         assertThat(closer.isAlive()).isFalse();
         assertThat(finished).hasValue(1);
         assertThat(transport.backlog("slow", "g")).isZero();
+    }
+
+    /** An option of an imaginary transport. */
+    private record PigeonOption(int birds) implements TransportOption {
+    }
+
+    /** A transport that records the options each subscription reaches it with. */
+    private static final class RecordingTransport implements Transport {
+        final List<SubscriptionOptions> subscribed = new CopyOnWriteArrayList<>();
+        private final InMemoryTransport real = InMemoryTransport.create();
+        private final Subscriber subscriber = (options, handler) -> {
+            subscribed.add(options);
+            // the in-memory transport would refuse the imaginary option: it only stands in for delivery here
+            return real.subscriber().subscribe(SubscriptionOptions.of(options.topic(), options.group()), handler);
+        };
+
+        @Override
+        public String name() {
+            return "recording";
+        }
+
+        @Override
+        public Publisher publisher() {
+            return real.publisher();
+        }
+
+        @Override
+        public Subscriber subscriber() {
+            return subscriber;
+        }
+
+        @Override
+        public void close() {
+            real.close();
+        }
+    }
+
+    @Test
+    void routesHandTheirOptionsToTheTransportUnchanged() {
+        try (RecordingTransport recording = new RecordingTransport();
+             Router router = Router.builder(recording).build()) {
+            SubscriptionOptions before = SubscriptionOptions.builder("orders", "billing")
+                    .ordering(MessageOrdering.KEY).with(new PigeonOption(3)).concurrency(2).build();
+            SubscriptionOptions after = SubscriptionOptions.builder("orders", "audit").with(new PigeonOption(7)).build();
+            router.route(before, d -> { });
+            SubscriptionOptions typed = SubscriptionOptions.builder("orders", "typed")
+                    .ordering(MessageOrdering.KEY).with(new PigeonOption(3)).build();
+            router.route(typed, String.class, (value, d) -> { });
+            router.start();
+            router.route(after, d -> { });
+
+            assertThat(recording.subscribed).hasSize(3);
+            assertThat(recording.subscribed.get(0)).isEqualTo(before);
+            assertThat(recording.subscribed.get(1)).isEqualTo(typed);
+            assertThat(recording.subscribed.get(2)).isEqualTo(after);
+        }
+    }
+
+    @Test
+    void aRouteWithAnOptionTheTransportDoesNotUnderstandFailsWhenItSubscribes() {
+        Router router = Router.builder(transport).build();
+        router.route(SubscriptionOptions.builder("orders", "billing").with(new PigeonOption(1)).build(), d -> { });
+        assertThatThrownBy(router::start)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the memory transport does not understand the transport option "
+                        + PigeonOption.class.getName());
+        router.close();
+        assertThatThrownBy(() -> Router.builder(transport).build().start()
+                .route(SubscriptionOptions.builder("orders", "late").with(new PigeonOption(1)).build(), d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(PigeonOption.class.getName());
+    }
+
+    @Test
+    void keyOrderingAskedOfTheInMemoryTransportIsKept() throws Exception {
+        List<Integer> seen = new CopyOnWriteArrayList<>();
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger overlaps = new AtomicInteger();
+        try (Router router = Router.builder(transport).build()) {
+            router.route(SubscriptionOptions.builder("orders", "billing").concurrency(8).ordering(MessageOrdering.KEY).build(),
+                    d -> {
+                        if (running.incrementAndGet() > 1) {
+                            overlaps.incrementAndGet();
+                        }
+                        seen.add(Integer.parseInt(d.message().payloadAsText()));
+                        running.decrementAndGet();
+                    }).start();
+            for (int i = 0; i < 200; i++) {
+                transport.publisher().publish("orders", Message.builder().key("k").payload(Integer.toString(i)
+                        .getBytes(StandardCharsets.UTF_8)).build()).join();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> seen.size() == 200);
+        }
+        assertThat(seen).isSorted();
+        assertThat(overlaps).hasValue(0);
     }
 }

@@ -91,4 +91,61 @@ class SubscriptionOptionsTest {
         rejected(b -> b.consumerName(""), "consumerName must not be blank, but was ''");
         assertThat(build(b -> b.consumerName(null)).consumerName()).isEmpty();
     }
+
+    /** Two option types of two imaginary transports. */
+    private record AlphaOption(int level) implements TransportOption {
+    }
+
+    private record BetaOption(String mode) implements TransportOption {
+    }
+
+    @Test
+    void orderingDefaultsToTheTransportsOwnAndIsCarried() {
+        assertThat(SubscriptionOptions.of("t", "g").ordering()).isEqualTo(MessageOrdering.TRANSPORT_DEFAULT);
+        SubscriptionOptions keyed = build(b -> b.ordering(MessageOrdering.KEY));
+        assertThat(keyed.ordering()).isEqualTo(MessageOrdering.KEY);
+        assertThat(keyed.toBuilder().build()).isEqualTo(keyed).hasSameHashCodeAs(keyed);
+        assertThat(keyed).isNotEqualTo(SubscriptionOptions.of("t", "g"));
+        assertThat(keyed.toString()).contains("ordering=KEY");
+        assertThatThrownBy(() -> build(b -> b.ordering(null))).isInstanceOf(NullPointerException.class).hasMessage("ordering");
+    }
+
+    @Test
+    void transportOptionsAreLookedUpByTypeAndAbsentByDefault() {
+        SubscriptionOptions plain = SubscriptionOptions.of("t", "g");
+        assertThat(plain.transportOptions()).isEmpty();
+        assertThat(plain.option(AlphaOption.class)).isEmpty();
+
+        SubscriptionOptions o = build(b -> b.with(new AlphaOption(3)).with(new BetaOption("fast")));
+        assertThat(o.option(AlphaOption.class)).contains(new AlphaOption(3));
+        assertThat(o.option(BetaOption.class)).contains(new BetaOption("fast"));
+        assertThat(o.option(TransportOption.class)).as("looked up by a supertype: the first attached")
+                .contains(new AlphaOption(3));
+        assertThat(o.transportOptions()).containsExactly(new AlphaOption(3), new BetaOption("fast"));
+        assertThatThrownBy(() -> o.transportOptions().add(new AlphaOption(1)))
+                .isInstanceOf(UnsupportedOperationException.class);
+        assertThatThrownBy(() -> build(b -> b.with(null))).isInstanceOf(NullPointerException.class).hasMessage("option");
+    }
+
+    @Test
+    void anOptionOfTheSameTypeReplacesTheEarlierOne() {
+        SubscriptionOptions o = build(b -> b.with(new AlphaOption(1)).with(new BetaOption("x")).with(new AlphaOption(2)));
+        assertThat(o.transportOptions()).containsExactly(new AlphaOption(2), new BetaOption("x"));
+        SubscriptionOptions derived = o.toBuilder().with(new AlphaOption(5)).build();
+        assertThat(derived.option(AlphaOption.class)).contains(new AlphaOption(5));
+        assertThat(o.option(AlphaOption.class)).as("the original is unchanged by its builder").contains(new AlphaOption(2));
+    }
+
+    @Test
+    void transportOptionsTakePartInEqualsHashCodeAndToString() {
+        SubscriptionOptions a = build(b -> b.with(new AlphaOption(1)).with(new BetaOption("x")));
+        SubscriptionOptions sameInOtherOrder = build(b -> b.with(new BetaOption("x")).with(new AlphaOption(1)));
+        SubscriptionOptions other = build(b -> b.with(new AlphaOption(2)).with(new BetaOption("x")));
+
+        assertThat(a).isEqualTo(sameInOtherOrder).hasSameHashCodeAs(sameInOtherOrder);
+        assertThat(a).isNotEqualTo(other).isNotEqualTo(SubscriptionOptions.of("t", "g"));
+        assertThat(a.hashCode()).isNotEqualTo(other.hashCode());
+        assertThat(a.toBuilder().build()).isEqualTo(a);
+        assertThat(a.toString()).contains("transportOptions=[AlphaOption[level=1], BetaOption[mode=x]]");
+    }
 }

@@ -16,6 +16,7 @@ import io.courier.spi.engine.EngineTuning;
 import io.courier.BatchPublishException;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
+import io.courier.spi.SubscriptionChecks;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -94,7 +95,12 @@ public final class InMemoryTransport implements Transport {
         return publisher;
     }
 
-    /** The subscriber; messages with one key are handled by a group in publish order, one at a time. */
+    /**
+     * The subscriber; messages with one key are handled by a group in publish order, one at a time, so
+     * it accepts {@link io.courier.MessageOrdering#KEY}. It understands no
+     * {@linkplain io.courier.TransportOption transport options}: a subscription carrying one fails with
+     * an {@link IllegalArgumentException}.
+     */
     @Override
     public KeyOrderedSubscriber subscriber() {
         return subscriber;
@@ -113,6 +119,8 @@ public final class InMemoryTransport implements Transport {
     private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
+        // every subscription keeps per-key order, so MessageOrdering.KEY needs nothing; no transport options exist
+        SubscriptionChecks.requireUnderstoodOptions(options, name());
         ensureOpen();
         GroupQueue queue = topic(options.topic()).groupFor(options.group(), options.startPosition(), clock);
         ConsumerEngine<GroupQueue.Claimed> s = ConsumerEngine.builder(options, handler,

@@ -30,6 +30,7 @@ import io.courier.jdbc.internal.Wakeups;
 import io.courier.spi.OptionalDependency;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
+import io.courier.spi.SubscriptionChecks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -227,7 +228,9 @@ public final class JdbcTransport implements Transport {
      * The subscriber. It keeps per-key order: of the messages with one key, a group has at most one
      * in flight (across all its consumers) and handles them in publish order; an earlier message that
      * failed or was delayed holds back the later ones of its key until it is handled. Messages without
-     * a key are not held back.
+     * a key are not held back. So it accepts {@link io.courier.MessageOrdering#KEY}. It understands no
+     * {@linkplain io.courier.TransportOption transport options}: a subscription carrying one fails with
+     * an {@link IllegalArgumentException}.
      */
     @Override
     public KeyOrderedSubscriber subscriber() {
@@ -302,6 +305,8 @@ public final class JdbcTransport implements Transport {
     private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
+        // every subscription keeps per-key order, so MessageOrdering.KEY needs nothing; no transport options exist
+        SubscriptionChecks.requireUnderstoodOptions(options, name());
         ensureOpen();
         long groupId;
         try {

@@ -7,12 +7,14 @@ import static org.awaitility.Awaitility.await;
 import io.courier.BatchPublishException;
 import io.courier.Delivery;
 import io.courier.Message;
+import io.courier.MessageOrdering;
 import io.courier.MessageTooLargeException;
 import io.courier.PublishResult;
 import io.courier.StartPosition;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.TransportClosedException;
+import io.courier.TransportOption;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -740,6 +742,45 @@ abstract class JdbcTransportContractTest {
         assertThat(r.deliveries.get(0).message().id()).isEqualTo("old-1");
         assertThat(r.deliveries.get(0).message().payloadAsText()).isEqualTo("hi");
         assertThat(r.deliveries.get(0).message().key()).contains("k");
+    }
+
+    @Test
+    void keyOrderingAskedOfASubscriptionIsKeptUnderConcurrency() {
+        JdbcTransport t = open();
+        List<Integer> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger overlaps = new AtomicInteger();
+        Subscription s = t.subscriber().subscribe(options("asked", "g").concurrency(8).ordering(MessageOrdering.KEY).build(), d -> {
+            if (running.incrementAndGet() > 1) {
+                overlaps.incrementAndGet();
+            }
+            seen.add(Integer.parseInt(d.message().payloadAsText()));
+            running.decrementAndGet();
+        });
+        assertThat(s.options().ordering()).isEqualTo(MessageOrdering.KEY);
+        List<Message> batch = IntStream.range(0, 100)
+                .mapToObj(i -> Message.builder().key("one-key").payload(Integer.toString(i).getBytes(java.nio.charset.StandardCharsets.UTF_8)).build())
+                .toList();
+        t.publisher().publishAll("asked", batch).join();
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> seen.size() == 100);
+        assertThat(seen).containsExactlyElementsOf(IntStream.range(0, 100).boxed().toList());
+        assertThat(overlaps).hasValue(0);
+    }
+
+    /** An option of another transport. */
+    private record KafkaLikeOption(String ordering) implements TransportOption {
+    }
+
+    @Test
+    void aTransportOptionIsRefusedNamingItBeforeTheGroupIsRegistered() {
+        JdbcTransport t = open();
+        assertThatThrownBy(() -> t.subscriber().subscribe(options("foreign", "g").with(new KafkaLikeOption("KEY")).build(), d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the " + t.name() + " transport does not understand the transport option "
+                        + KafkaLikeOption.class.getName())
+                .hasMessageContaining("it understands no transport options");
+        assertThat(countRows(t, "groups")).as("groups registered").isZero();
     }
 
     static long countRows(JdbcTransport t, String table) {

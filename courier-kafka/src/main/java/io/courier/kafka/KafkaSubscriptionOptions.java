@@ -1,25 +1,31 @@
 package io.courier.kafka;
 
+import io.courier.TransportOption;
 import java.util.Objects;
 
 /**
- * Kafka-specific settings of one subscription, next to the transport-independent
- * {@link io.courier.SubscriptionOptions}. Pass them to
- * {@link KafkaSubscriber#subscribe(io.courier.SubscriptionOptions, KafkaSubscriptionOptions, io.courier.Handler)};
- * subscriptions made without them (through a {@link io.courier.Router}, for instance) use
- * {@link KafkaConfig#subscriptionDefaults()}.
+ * Kafka-specific settings of one subscription, a {@link TransportOption} attached to the
+ * transport-independent {@link io.courier.SubscriptionOptions} with
+ * {@link io.courier.SubscriptionOptions.Builder#with(TransportOption) with}, so they also reach Kafka
+ * through a {@link io.courier.Router}. Subscriptions without them use
+ * {@link KafkaConfig#subscriptionDefaults()}. Other transports refuse a subscription that carries them.
  *
  * <pre>{@code
- * transport.subscriber().subscribe(
- *     SubscriptionOptions.builder("orders", "billing").concurrency(8).build(),
- *     KafkaSubscriptionOptions.builder().ordering(Ordering.KEY).retryMode(RetryMode.IN_PLACE).build(),
+ * router.route(SubscriptionOptions.builder("orders", "billing")
+ *         .concurrency(8)
+ *         .with(KafkaSubscriptionOptions.builder().ordering(Ordering.KEY).retryMode(RetryMode.IN_PLACE).build())
+ *         .build(),
  *     handler);
  * }</pre>
+ *
+ * <p>When they are attached, their {@link #ordering()} is used as given, also with
+ * {@link io.courier.SubscriptionOptions#ordering() ordering} {@link io.courier.MessageOrdering#KEY}:
+ * both Kafka orderings keep per-key order ({@link Ordering#PARTITION} is the stricter one).
  *
  * @param retryMode what happens to a record whose handler threw (default {@link RetryMode#RETRY_TOPIC})
  * @param ordering  the unit handled one record at a time (default {@link Ordering#PARTITION})
  */
-public record KafkaSubscriptionOptions(RetryMode retryMode, Ordering ordering) {
+public record KafkaSubscriptionOptions(RetryMode retryMode, Ordering ordering) implements TransportOption {
 
     private static final KafkaSubscriptionOptions DEFAULTS = new KafkaSubscriptionOptions(RetryMode.RETRY_TOPIC, Ordering.PARTITION);
 

@@ -2,6 +2,7 @@ package io.courier.kafka;
 
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
+import io.courier.MessageOrdering;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
@@ -14,6 +15,7 @@ import io.courier.kafka.internal.KafkaSubscriptionImpl;
 import io.courier.kafka.internal.TopicManager;
 import io.courier.kafka.internal.TopicNames;
 import io.courier.spi.Payloads;
+import io.courier.spi.SubscriptionChecks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -151,10 +153,10 @@ public final class KafkaTransport implements Transport {
         return ladder.topics();
     }
 
-    private Subscription subscribe(SubscriptionOptions options, KafkaSubscriptionOptions kafkaOptions, Handler handler) {
+    private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
-        Objects.requireNonNull(kafkaOptions, "kafkaOptions");
         Objects.requireNonNull(handler, "handler");
+        KafkaSubscriptionOptions kafkaOptions = kafkaOptions(options, config.subscriptionDefaults());
         TopicNames.requireLegal(options.topic());
         ensureOpen();
         int partitions = topics.await(topics.ensureUserTopic(options.topic()), "creating topic '" + options.topic() + "'");
@@ -170,6 +172,21 @@ public final class KafkaTransport implements Transport {
             throw new TransportClosedException("Kafka transport is closed");
         }
         return s;
+    }
+
+    /**
+     * The Kafka settings a subscription runs with: the attached {@link KafkaSubscriptionOptions} as
+     * given, else {@code defaults}, switched to {@link Ordering#KEY} when the subscription asks for
+     * {@link MessageOrdering#KEY} (both Kafka orderings keep per-key order; KEY runs a partition's keys
+     * concurrently, which is what the transport-independent request means).
+     *
+     * @throws IllegalArgumentException if {@code options} carry a transport option of another transport
+     */
+    static KafkaSubscriptionOptions kafkaOptions(SubscriptionOptions options, KafkaSubscriptionOptions defaults) {
+        SubscriptionChecks.requireUnderstoodOptions(options, "kafka", KafkaSubscriptionOptions.class);
+        return options.option(KafkaSubscriptionOptions.class).orElseGet(() -> options.ordering() == MessageOrdering.KEY
+                ? defaults.toBuilder().ordering(Ordering.KEY).build()
+                : defaults);
     }
 
     /** Makes sure the delay topics exist and, if configured, that this transport runs a forwarder. */
@@ -229,12 +246,7 @@ public final class KafkaTransport implements Transport {
     private final class Subscriber implements KafkaSubscriber {
         @Override
         public Subscription subscribe(SubscriptionOptions options, Handler handler) {
-            return KafkaTransport.this.subscribe(options, config.subscriptionDefaults(), handler);
-        }
-
-        @Override
-        public Subscription subscribe(SubscriptionOptions options, KafkaSubscriptionOptions kafkaOptions, Handler handler) {
-            return KafkaTransport.this.subscribe(options, kafkaOptions, handler);
+            return KafkaTransport.this.subscribe(options, handler);
         }
     }
 }

@@ -14,6 +14,7 @@ import io.courier.rabbitmq.internal.PartitionedSubscription;
 import io.courier.rabbitmq.internal.RabbitPublisher;
 import io.courier.rabbitmq.internal.RabbitSubscription;
 import io.courier.rabbitmq.internal.Topology;
+import io.courier.spi.SubscriptionChecks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -153,7 +154,10 @@ public final class RabbitMqTransport implements Transport {
     /**
      * The subscriber: a {@link KeyOrderedSubscriber} when the configuration turned on
      * {@linkplain RabbitMqConfig.Builder#keyOrdering(int) key ordering}, a plain {@link Subscriber}
-     * otherwise.
+     * otherwise. Without key ordering it refuses a subscription asking for
+     * {@link io.courier.MessageOrdering#KEY} with an {@link IllegalArgumentException} that says how to
+     * turn it on. It understands no {@linkplain io.courier.TransportOption transport options}: a
+     * subscription carrying one fails with an {@link IllegalArgumentException}.
      */
     @Override
     public Subscriber subscriber() {
@@ -204,6 +208,12 @@ public final class RabbitMqTransport implements Transport {
     private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
+        SubscriptionChecks.requireUnderstoodOptions(options, name());
+        if (!config.keyOrdered()) {
+            SubscriptionChecks.refuseKeyOrdering(options, name(), "it was built without key ordering, a setting of the"
+                    + " whole transport: build it with RabbitMqConfig.builder().keyOrdering(partitions) (one single-active-consumer"
+                    + " queue per partition and group; see docs/transports/rabbitmq.md, \"Per-key ordering\")");
+        }
         long limit = (long) MAX_PREFETCH * Math.max(1, config.keyOrderingPartitions());
         if (options.maxInFlight() > limit) {
             throw new IllegalArgumentException("maxInFlight must be at most " + limit + " on RabbitMQ (the basic.qos prefetch count"

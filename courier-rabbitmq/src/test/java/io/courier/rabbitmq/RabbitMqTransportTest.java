@@ -6,12 +6,16 @@ import static org.awaitility.Awaitility.await;
 
 import io.courier.BatchPublishException;
 import io.courier.Headers;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
+import io.courier.MessageOrdering;
 import io.courier.MessageTooLargeException;
 import io.courier.PublishException;
 import io.courier.PublishResult;
 import io.courier.SubscriptionOptions;
 import io.courier.Subscription;
+import io.courier.TransportOption;
+import io.courier.rabbitmq.internal.PartitionedSubscription;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -182,6 +186,51 @@ class RabbitMqTransportTest {
                 SubscriptionOptions.builder(topic, "g").maxInFlight(65_536).build(), d -> { }))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("maxInFlight must be at most 65535 on RabbitMQ (the basic.qos prefetch count is 16-bit), but was 65536");
+    }
+
+    @Test
+    void keyOrderingIsRefusedWithoutKeyOrderedModeBeforeAnyQueueIsDeclared() {
+        String topic = broker.topic("unordered", "g");
+        assertThat(transport.subscriber()).isNotInstanceOf(KeyOrderedSubscriber.class);
+        assertThatThrownBy(() -> transport.subscriber().subscribe(
+                SubscriptionOptions.builder(topic, "g").ordering(MessageOrdering.KEY).build(), d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("the subscription to topic '" + topic + "', group 'g' asks for ordering"
+                        + " MessageOrdering.KEY, but this rabbitmq transport does not keep per-key order")
+                .hasMessageContaining("RabbitMqConfig.builder().keyOrdering(partitions)");
+        assertThat(broker.queueExists(RabbitMqConfig.groupQueueName(topic, "g"))).isFalse();
+    }
+
+    @Test
+    void keyOrderingIsAcceptedInKeyOrderedMode() {
+        String topic = broker.topic("ordered");
+        for (int p = 0; p < 2; p++) {
+            broker.track(RabbitMqConfig.partitionQueueName(topic, "g", p));
+            broker.track("courier.delay.release." + topic + ".p" + p);
+        }
+        broker.track(RabbitMqConfig.groupQueueName(topic, "g") + ".members");
+        try (RabbitMqTransport keyOrdered = RabbitMqTransport.connect(RabbitBroker.config().keyOrdering(2).build())) {
+            Subscription s = keyOrdered.subscriber().subscribe(
+                    SubscriptionOptions.builder(topic, "g").ordering(MessageOrdering.KEY).build(), d -> { });
+            assertThat(s).isInstanceOf(PartitionedSubscription.class);
+            assertThat(s.options().ordering()).isEqualTo(MessageOrdering.KEY);
+        }
+    }
+
+    /** An option meant for another transport: refused, naming it, rather than silently ignored. */
+    private record KafkaLikeOption(String ordering) implements TransportOption {
+    }
+
+    @Test
+    void aTransportOptionIsRefusedNamingItAndTheTransport() {
+        String topic = broker.topic("foreign", "g");
+        assertThatThrownBy(() -> transport.subscriber().subscribe(
+                SubscriptionOptions.builder(topic, "g").with(new KafkaLikeOption("KEY")).build(), d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the rabbitmq transport does not understand the transport option "
+                        + KafkaLikeOption.class.getName() + " (KafkaLikeOption[ordering=KEY])")
+                .hasMessageContaining("it understands no transport options");
+        assertThat(broker.queueExists(RabbitMqConfig.groupQueueName(topic, "g"))).isFalse();
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.courier.redis.internal.RedisPublisher;
 import io.courier.redis.internal.RedisSubscription;
 import io.courier.spi.Payloads;
+import io.courier.spi.SubscriptionChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -110,7 +111,10 @@ public final class RedisStreamsTransport implements Transport {
 
     /**
      * The subscriber; the same instance on every call. A {@link KeyOrderedSubscriber} exactly when
-     * {@link RedisConfig#keyOrdering()} is set.
+     * {@link RedisConfig#keyOrdering()} is set; without it, it refuses a subscription asking for
+     * {@link io.courier.MessageOrdering#KEY} with an {@link IllegalArgumentException} that says how to
+     * turn it on. It understands no {@linkplain io.courier.TransportOption transport options}: a
+     * subscription carrying one fails with an {@link IllegalArgumentException}.
      */
     @Override
     public Subscriber subscriber() {
@@ -132,6 +136,12 @@ public final class RedisStreamsTransport implements Transport {
     private Subscription subscribe(SubscriptionOptions options, Handler handler) {
         Objects.requireNonNull(options, "options");
         Objects.requireNonNull(handler, "handler");
+        SubscriptionChecks.requireUnderstoodOptions(options, name());
+        if (!config.keyOrdering()) {
+            SubscriptionChecks.refuseKeyOrdering(options, name(), "it was built without key ordering, a setting of the"
+                    + " whole transport: build it with RedisConfig.builder().keyOrdering(true) (in every process of the group; see"
+                    + " docs/transports/redis.md, \"Per-key ordering\")");
+        }
         Keys.checkTopic(options.topic());
         if (closed.get()) {
             throw new TransportClosedException("Redis transport is closed: cannot subscribe to '" + options.topic() + "'");

@@ -1,12 +1,15 @@
 package io.courier.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
+import io.courier.MessageOrdering;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
+import io.courier.TransportOption;
 import io.courier.testkit.fault.ChildJvm;
 import io.lettuce.core.Consumer;
 import io.lettuce.core.Limit;
@@ -47,6 +50,38 @@ class RedisKeyOrderingTest extends RedisTestSupport {
         assertThat(keyOrdered().subscriber()).isInstanceOf(KeyOrderedSubscriber.class);
         assertThat(transport().subscriber()).isNotInstanceOf(KeyOrderedSubscriber.class);
         assertThat(RedisConfig.defaults().keyOrdering()).isFalse();
+    }
+
+    @Test
+    void keyOrderingAskedOfASubscriptionNeedsTheTransportSetting() {
+        SubscriptionOptions asking = SubscriptionOptions.builder("asked", "g").ordering(MessageOrdering.KEY).build();
+
+        assertThatThrownBy(() -> transport().subscriber().subscribe(asking, d -> { }))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("the subscription to topic 'asked', group 'g' asks for ordering MessageOrdering.KEY,"
+                        + " but this redis transport does not keep per-key order")
+                .hasMessageContaining("RedisConfig.builder().keyOrdering(true)");
+        assertThat(raw.exists(stream("asked"))).as("nothing created for the refused subscription").isZero();
+
+        Subscription accepted = keyOrdered().subscriber().subscribe(asking, d -> { });
+        assertThat(accepted.options().ordering()).isEqualTo(MessageOrdering.KEY);
+        accepted.close();
+    }
+
+    /** An option of another transport: refused in both modes, naming it, rather than ignored. */
+    private record KafkaLikeOption(String ordering) implements TransportOption {
+    }
+
+    @Test
+    void aTransportOptionIsRefusedNamingItAndTheTransport() {
+        SubscriptionOptions foreign = SubscriptionOptions.builder("foreign", "g").with(new KafkaLikeOption("KEY")).build();
+        for (RedisStreamsTransport redis : List.of(transport(), keyOrdered())) {
+            assertThatThrownBy(() -> redis.subscriber().subscribe(foreign, d -> { }))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the redis transport does not understand the transport option "
+                            + KafkaLikeOption.class.getName())
+                    .hasMessageContaining("it understands no transport options");
+        }
     }
 
     @Test

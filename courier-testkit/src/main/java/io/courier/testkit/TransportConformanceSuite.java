@@ -1,6 +1,7 @@
 package io.courier.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -12,6 +13,7 @@ import io.courier.Headers;
 import io.courier.IdempotencyStore;
 import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
+import io.courier.MessageOrdering;
 import io.courier.MessageTooLargeException;
 import io.courier.Middleware;
 import io.courier.PublishResult;
@@ -19,6 +21,7 @@ import io.courier.Router;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
+import io.courier.TransportOption;
 import io.courier.memory.InMemoryIdempotencyStore;
 import io.courier.middleware.DeadLetterMiddleware;
 import io.courier.middleware.IdempotencyMiddleware;
@@ -56,6 +59,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -1207,14 +1211,67 @@ public abstract class TransportConformanceSuite {
     @Test
     void perKeyOrdering() throws Exception {
         assumeTrue(features.keyOrdering(), skipped("keyOrdering", false));
-        String topic = uniqueName("ordering");
+        assertKeyOrderKept(uniqueName("ordering"), topic -> options(topic, uniqueName("g")));
+    }
+
+    /**
+     * A subscription asking for {@link MessageOrdering#KEY}: a transport declaring
+     * {@link TransportFeatures#keyOrdering()} handles each key's messages in publish order, one at a
+     * time, with concurrency 4; any other transport refuses it at subscribe with an
+     * {@link IllegalArgumentException} that names the ordering, rather than running without it.
+     */
+    @Test
+    void keyOrderingOnRequestIsKeptOrRefused() throws Exception {
+        String topic = uniqueName("ordering-key");
+        if (features.keyOrdering()) {
+            assertKeyOrderKept(topic, t -> options(t, uniqueName("g")).ordering(MessageOrdering.KEY));
+            return;
+        }
+        SubscriptionOptions asking = options(topic, uniqueName("g")).concurrency(4).ordering(MessageOrdering.KEY).build();
+        Throwable refused = catchThrowable(() -> subscribe(asking, d -> { }));
+        assertThat(refused)
+                .as("subscribing with ordering(MessageOrdering.KEY) on %s, which does not declare keyOrdering: it must be"
+                        + " refused at subscribe, not run without per-key order", transport.name())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("MessageOrdering.KEY")
+                .hasMessageContaining(topic);
+    }
+
+    /**
+     * A {@link TransportOption} no transport understands is refused at subscribe, directly and through a
+     * {@link Router}, with an {@link IllegalArgumentException} naming the option's type and the
+     * transport: options meant for one transport never silently do nothing on another.
+     */
+    @Test
+    void foreignTransportOptionIsRefusedAtSubscribe() {
+        String topic = uniqueName("foreign-option");
+        SubscriptionOptions foreign = options(topic, uniqueName("g")).with(new ForeignOption("x")).build();
+        Throwable refused = catchThrowable(() -> subscribe(foreign, d -> { }));
+        assertThat(refused).as("subscribing with an option of no transport on %s", transport.name())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(ForeignOption.class.getName())
+                .hasMessageContaining(transport.name());
+        Router router = router(b -> { });
+        router.route(foreign, d -> { });
+        Throwable refusedByRoute = catchThrowable(router::start);
+        assertThat(refusedByRoute).as("starting a route with an option of no transport on %s", transport.name())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(ForeignOption.class.getName());
+    }
+
+    /** A transport option that belongs to no transport. */
+    private record ForeignOption(String value) implements TransportOption {
+    }
+
+    private void assertKeyOrderKept(String topic, Function<String, SubscriptionOptions.Builder> options)
+            throws Exception {
         DeliveryChecker checker = new DeliveryChecker(topic);
         int keys = 5;
         int perKey = 60;
         Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
         Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
         AtomicBoolean overlapped = new AtomicBoolean();
-        subscribe(options(topic, uniqueName("g")).concurrency(4).build(), d -> {
+        subscribe(options.apply(topic).concurrency(4).build(), d -> {
             String key = d.message().key().orElseThrow();
             if (running.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1) {
                 overlapped.set(true);

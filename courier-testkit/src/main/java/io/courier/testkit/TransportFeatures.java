@@ -34,7 +34,11 @@ import java.util.Objects;
  *                             {@link TransportConformanceSuite#childTransportFactory()}
  * @param consumerGroups       every group receives every message and consumers of one group compete
  * @param delayedDelivery      the publisher implements {@link io.courier.DelayedPublisher}
- * @param keyOrdering          the subscriber implements {@link io.courier.KeyOrderedSubscriber}
+ * @param keyOrdering          the subscriber implements {@link io.courier.KeyOrderedSubscriber} and keeps
+ *                             per-key order when a subscription asks for
+ *                             {@link io.courier.MessageOrdering#KEY}; a transport not declaring it
+ *                             must refuse such a subscription at subscribe with an
+ *                             {@link IllegalArgumentException}
  * @param partitionedConsumers consumers of a group own partitions of a topic (Kafka), so a message
  *                             waits for the consumer owning its partition instead of going to any
  *                             idle consumer; the test that a blocked consumer holds at most

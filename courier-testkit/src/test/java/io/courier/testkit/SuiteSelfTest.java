@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 
 import io.courier.Handler;
+import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
 import io.courier.PublishResult;
 import io.courier.Publisher;
@@ -12,6 +13,7 @@ import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
 import io.courier.memory.InMemoryTransport;
+import io.courier.spi.SubscriptionChecks;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,6 +91,29 @@ class SuiteSelfTest {
         TestExecutionResult r = results.get("noAcknowledgedMessageLostAcrossTransportRestart()");
         assertThat(r.getStatus()).isEqualTo(TestExecutionResult.Status.FAILED);
         assertThat(r.getThrowable().orElseThrow()).hasMessageContaining("waiting-");
+    }
+
+    @Test
+    void transportThatRunsWithoutTheKeyOrderingItWasAskedForFails() {
+        Map<String, TestExecutionResult> results = run(SilentlyUnorderedSuite.class, "keyOrderingOnRequestIsKeptOrRefused");
+        TestExecutionResult r = results.get("keyOrderingOnRequestIsKeptOrRefused()");
+        assertThat(r.getStatus()).isEqualTo(TestExecutionResult.Status.FAILED);
+        assertThat(r.getThrowable().orElseThrow()).hasMessageContaining("must be refused at subscribe");
+    }
+
+    @Test
+    void transportThatRefusesKeyOrderingPasses() {
+        Map<String, TestExecutionResult> results = run(RefusingUnorderedSuite.class, "keyOrderingOnRequestIsKeptOrRefused");
+        TestExecutionResult r = results.get("keyOrderingOnRequestIsKeptOrRefused()");
+        assertThat(r.getStatus()).as("%s", r.getThrowable()).isEqualTo(TestExecutionResult.Status.SUCCESSFUL);
+    }
+
+    @Test
+    void transportThatDropsForeignOptionsSilentlyFails() {
+        Map<String, TestExecutionResult> results = run(OptionDroppingSuite.class, "foreignTransportOptionIsRefusedAtSubscribe");
+        TestExecutionResult r = results.get("foreignTransportOptionIsRefusedAtSubscribe()");
+        assertThat(r.getStatus()).isEqualTo(TestExecutionResult.Status.FAILED);
+        assertThat(r.getThrowable().orElseThrow()).hasMessageContaining("an option of no transport");
     }
 
     private static Map<String, TestExecutionResult> run(Class<?> suite, String method) {
@@ -234,6 +259,60 @@ class SuiteSelfTest {
         @Override
         protected TransportFeatures features() {
             return QUICK.toBuilder().persistent(true).survivesRestart(true).build();
+        }
+    }
+
+    /** Declares no key ordering, yet accepts MessageOrdering.KEY and runs without promising it. */
+    static class SilentlyUnorderedSuite extends TransportConformanceSuite {
+        @Override
+        protected Transport createTransport() {
+            InMemoryTransport real = InMemoryTransport.create();
+            Subscriber plain = (options, handler) -> real.subscriber().subscribe(options, handler);
+            return new Wrapped(real, real.publisher(), plain);
+        }
+
+        @Override
+        protected TransportFeatures features() {
+            return QUICK.toBuilder().keyOrdering(false).build();
+        }
+    }
+
+    /** Declares no key ordering and refuses MessageOrdering.KEY as the SPI helper does. */
+    static class RefusingUnorderedSuite extends TransportConformanceSuite {
+        @Override
+        protected Transport createTransport() {
+            InMemoryTransport real = InMemoryTransport.create();
+            Subscriber plain = (options, handler) -> {
+                SubscriptionChecks.refuseKeyOrdering(options, "broken-memory", "not available here");
+                return real.subscriber().subscribe(options, handler);
+            };
+            return new Wrapped(real, real.publisher(), plain);
+        }
+
+        @Override
+        protected TransportFeatures features() {
+            return QUICK.toBuilder().keyOrdering(false).build();
+        }
+    }
+
+    /** Drops every transport option before subscribing, so options meant for it silently do nothing. */
+    static class OptionDroppingSuite extends TransportConformanceSuite {
+        @Override
+        protected Transport createTransport() {
+            InMemoryTransport real = InMemoryTransport.create();
+            KeyOrderedSubscriber dropping = (options, handler) -> {
+                SubscriptionOptions.Builder b = SubscriptionOptions.builder(options.topic(), options.group())
+                        .concurrency(options.concurrency()).maxInFlight(options.maxInFlight())
+                        .failureRedeliveryDelay(options.failureRedeliveryDelay())
+                        .shutdownTimeout(options.shutdownTimeout()).ordering(options.ordering());
+                return real.subscriber().subscribe(b.build(), handler);
+            };
+            return new Wrapped(real, real.publisher(), dropping);
+        }
+
+        @Override
+        protected TransportFeatures features() {
+            return QUICK;
         }
     }
 
