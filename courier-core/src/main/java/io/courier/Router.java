@@ -175,16 +175,34 @@ public final class Router implements AutoCloseable {
         return this;
     }
 
-    /** Subscribes every route added so far; later routes subscribe as they are added. Idempotent. */
+    /**
+     * Subscribes every route added so far; later routes subscribe as they are added. Idempotent.
+     * All or nothing: when one route cannot subscribe (bad options, a broker that is down), the
+     * routes this call already subscribed are closed again, the router stays unstarted, and the
+     * exception propagates, so that {@code start()} can be called again once the cause is fixed.
+     */
     public synchronized Router start() {
         if (closed) {
             throw new TransportClosedException("router is closed");
         }
         if (!started) {
-            started = true;
-            for (Route r : pending) {
-                subscriptions.add(transport.subscriber().subscribe(r.options(), r.handler()));
+            List<Subscription> opened = new ArrayList<>(pending.size());
+            try {
+                for (Route r : pending) {
+                    opened.add(transport.subscriber().subscribe(r.options(), r.handler()));
+                }
+            } catch (RuntimeException e) {
+                for (Subscription s : opened) {
+                    try {
+                        s.close();
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
             }
+            started = true;
+            subscriptions.addAll(opened);
             pending.clear();
         }
         return this;

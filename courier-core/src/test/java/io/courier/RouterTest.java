@@ -308,6 +308,20 @@ class RouterTest {
         assertThat(transport.backlog("slow", "g")).isZero();
     }
 
+    @Test
+    void startIsAllOrNothingWhenARouteCannotSubscribe() {
+        Router router = Router.builder(transport).build();
+        router.route("fine", "g", d -> { });
+        router.route(SubscriptionOptions.builder("refused", "g").with(new PigeonOption(3)).build(), d -> { });
+
+        assertThatThrownBy(router::start).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PigeonOption");
+
+        assertThat(router.subscriptions()).as("the route that did subscribe was closed again").isEmpty();
+        assertThatThrownBy(router::start).as("a second start tries again instead of doing nothing")
+                .isInstanceOf(IllegalArgumentException.class);
+        router.close();
+    }
+
     /** An option of an imaginary transport. */
     private record PigeonOption(int birds) implements TransportOption {
     }
