@@ -281,8 +281,11 @@ final class Lanes {
                             drop(this);
                         }
                         lock.notifyAll();
-                        return;
                     }
+                }
+                if (task == null || stopped) {
+                    pump();   // the permit given back may start a lane that waits for one
+                    return;
                 }
                 long notBefore = task.notBefore();
                 if (notBefore > 0 && notBefore > clock.millis()) {

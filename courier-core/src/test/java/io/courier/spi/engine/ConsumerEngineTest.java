@@ -114,6 +114,14 @@ class ConsumerEngineTest {
     }
 
     @Test
+    void lanesWaitingForAThreadStartWhenALaneRunsOutOfRecords() {
+        source.add(0, 3, i -> "k" + i);   // three lanes of one record each, one thread
+        start(opts(1, 10), d -> { }, FAST);
+
+        await("every lane ran").atMost(WAIT).until(() -> source.settled.size() == 3);
+    }
+
+    @Test
     void recordsOfOneLaneRunOneAtATimeInFetchOrder() {
         source.add(0, 600, i -> "k" + (i % 3));
         Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
