@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,6 +77,7 @@ final class RedisSource implements DeliverySource<RedisEntry> {
     private final long cleanupEveryNanos;
     private volatile SourceContext<RedisEntry> engine;
     private volatile StatefulRedisConnection<byte[], byte[]> reader;
+    private final AtomicBoolean readerClosed = new AtomicBoolean();
     /** True once the due-message schedules are registered with the mover (undone by close). */
     private volatile boolean registered;
     private long nextClaimAt;
@@ -418,7 +420,7 @@ final class RedisSource implements DeliverySource<RedisEntry> {
         SourceContext<RedisEntry> e = engine;
         StatefulRedisConnection<byte[], byte[]> r = reader;
         if (e != null && !e.running() && r != null) {
-            r.closeAsync();
+            closeReader();
         }
         if (keyOrder != null) {
             keyOrder.wakeUp();
@@ -498,10 +500,15 @@ final class RedisSource implements DeliverySource<RedisEntry> {
                 context.mover().unregister(streams.delayed);
                 context.mover().unregister(streams.retryDue);
             }
-            StatefulRedisConnection<byte[], byte[]> r = reader;
-            if (r != null) {
-                r.closeAsync();
-            }
+            closeReader();
+        }
+    }
+
+    /** Closes the reader's connection once (a second close would log a warning). */
+    private void closeReader() {
+        StatefulRedisConnection<byte[], byte[]> r = reader;
+        if (r != null && readerClosed.compareAndSet(false, true)) {
+            r.closeAsync();
         }
     }
 }
