@@ -55,8 +55,8 @@ final class KeyOrder {
     /** The entries this consumer holds of one message key. Guarded by the {@link KeyOrder}. */
     private static final class Lane {
         final byte[] keyList;
-        /** Tags of entries given to the engine and not settled. */
-        final Set<String> handed = new HashSet<>();
+        /** Entries given to the engine and not settled, by tag. */
+        final Map<String, RedisEntry> handed = new HashMap<>();
         /** Entries waiting for their turn, by tag, in the order they came. */
         final Map<String, RedisEntry> waiting = new LinkedHashMap<>();
 
@@ -77,8 +77,6 @@ final class KeyOrder {
     private long nextPollAt;
     private long nextRenewAt;
     private final long renewEveryNanos;
-    /** The reader connection's client id for {@code CLIENT UNBLOCK}; -1 when not known (yet, or since a failure). */
-    private volatile long readerId = -1;
     /** True while the fetch thread blocks on the doorbell read. */
     private volatile boolean ringing;
 
@@ -102,7 +100,7 @@ final class KeyOrder {
         long leaseUntil = source.leaseUntil();
         while (out.size() < max && !ready.isEmpty()) {
             RedisEntry e = ready.poll();
-            lane(e).handed.add(e.tag());
+            lane(e).handed.put(e.tag(), e);
             out.add(RedisSource.fetched(e, leaseUntil));
         }
     }
@@ -169,7 +167,7 @@ final class KeyOrder {
                 // The entries of one key in one read follow each other in its list: the engine's lane keeps their order.
                 chained.add(e.laneKey());
                 synchronized (this) {
-                    lane(e).handed.add(e.tag());
+                    lane(e).handed.put(e.tag(), e);
                 }
                 out.add(RedisSource.fetched(e, leaseUntil));
             } else {
@@ -184,15 +182,13 @@ final class KeyOrder {
      */
     private void doorbell(String lastId, String lastRetryId, long waitMillis) {
         try {
-            if (readerId < 0) {
-                readerId = source.reader().sync().clientId();
-            }
+            source.knowReaderId();
             ringing = true;
             source.reader().sync().xread(XReadArgs.Builder.block(waitMillis).count(1),
                     XReadArgs.StreamOffset.from(streams.stream, lastId),
                     XReadArgs.StreamOffset.from(streams.retryStream, lastRetryId));
         } catch (RuntimeException e) {
-            readerId = -1;   // the connection may come back as a new client
+            source.forgetReaderId();
             throw e;
         } finally {
             ringing = false;
@@ -202,7 +198,7 @@ final class KeyOrder {
     /** A turn came or a key began to wait: ends a wait of the fetch thread. */
     private void nudge() {
         turn.signal();
-        long id = readerId;
+        long id = source.readerId();
         if (ringing && id >= 0) {
             context.control().clientUnblock(id, UnblockType.TIMEOUT);   // best effort: the read ends by itself soon
         }
@@ -417,6 +413,7 @@ final class KeyOrder {
     @SuppressWarnings("unchecked")
     private void renew() throws Exception {
         nextRenewAt = System.nanoTime() + renewEveryNanos;
+        takeBackExpired();
         List<RedisEntry> idle = new ArrayList<>();
         synchronized (this) {
             for (Lane lane : lanes.values()) {
@@ -450,6 +447,44 @@ final class KeyOrder {
                             ready.add(e);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Entries given to the engine whose lease there ran out before they started (extensions failed,
+     * Redis was unreachable) are dropped by the engine without a word: without this their keys would
+     * look busy here for good. Such an entry, not running, is taken back from the engine and waits
+     * again; the look at its key's head then tells whether it is still this consumer's.
+     */
+    private void takeBackExpired() {
+        long now = context.config().clock().millis();
+        List<RedisEntry> expired = new ArrayList<>();
+        synchronized (this) {
+            for (Lane lane : lanes.values()) {
+                for (RedisEntry e : lane.handed.values()) {
+                    if (e.leaseUntil() < now) {
+                        expired.add(e);
+                    }
+                }
+            }
+        }
+        for (RedisEntry e : expired) {
+            try {
+                if (!source.engine().awaitHandled(f -> f.record() == e, Duration.ZERO)) {
+                    continue;   // running: it settles (or is found lost) by itself
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            source.engine().discardUnstarted(f -> f.record() == e);
+            synchronized (this) {
+                Lane lane = lanes.get(e.laneKey());
+                if (lane != null && lane.handed.remove(e.tag()) != null && lane.waiting.put(e.tag(), e) == null) {
+                    waiting++;
+                    nextPollAt = System.nanoTime();
                 }
             }
         }

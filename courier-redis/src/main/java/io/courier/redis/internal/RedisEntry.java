@@ -15,6 +15,8 @@ final class RedisEntry {
     private volatile int attempt;
     /** Key ordering: when the in-place redelivery after a failure is due (epoch ms); 0 when none waits. */
     private volatile long redeliveryDueAt;
+    /** When the lease the engine knows of ends (epoch ms): set when fetched and when extended. */
+    private volatile long leaseUntil;
 
     private RedisEntry(boolean retry, String entryId, EntryCodec.Decoded decoded, int attempt, byte[] keyList,
                        String laneKey) {
@@ -91,6 +93,16 @@ final class RedisEntry {
     void redeliverInPlace(long dueAt) {
         attempt++;
         redeliveryDueAt = dueAt;
+    }
+
+    /** When the lease the engine knows of ends (epoch ms); 0 before the entry went to the engine. */
+    long leaseUntil() {
+        return leaseUntil;
+    }
+
+    /** The engine holds the entry leased until {@code epochMillis}. */
+    void leasedUntil(long epochMillis) {
+        leaseUntil = epochMillis;
     }
 
     /** Key ordering: when the in-place redelivery is due (epoch ms), or 0 when none waits. */

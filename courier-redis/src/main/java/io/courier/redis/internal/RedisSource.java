@@ -6,6 +6,8 @@ import io.courier.spi.engine.DeliverySource;
 import io.courier.spi.engine.Fetched;
 import io.courier.spi.engine.Settled;
 import io.courier.spi.engine.SourceContext;
+import io.lettuce.core.KillArgs;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.XAutoClaimArgs;
@@ -26,7 +28,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,6 +82,11 @@ final class RedisSource implements DeliverySource<RedisEntry> {
     private volatile SourceContext<RedisEntry> engine;
     private volatile StatefulRedisConnection<byte[], byte[]> reader;
     private final AtomicBoolean readerClosed = new AtomicBoolean();
+    /**
+     * The reader connection's client id on the server; -1 when not known (yet, or since a failure), -2
+     * when Redis refused {@code CLIENT ID} (an ACL): close then only closes the connection.
+     */
+    private volatile long readerId = -1;
     /** True once the due-message schedules are registered with the mover (undone by close). */
     private volatile boolean registered;
     private long nextClaimAt;
@@ -175,14 +184,46 @@ final class RedisSource implements DeliverySource<RedisEntry> {
         if (block > 0) {
             args.block(block);
         }
-        List<StreamMessage<byte[], byte[]>> entries = reader.sync().xreadgroup(streams.consumer, args,
-                XReadArgs.StreamOffset.lastConsumed(streams.stream), XReadArgs.StreamOffset.lastConsumed(streams.retryStream));
+        List<StreamMessage<byte[], byte[]>> entries;
+        try {
+            knowReaderId();
+            entries = reader.sync().xreadgroup(streams.consumer, args,
+                    XReadArgs.StreamOffset.lastConsumed(streams.stream), XReadArgs.StreamOffset.lastConsumed(streams.retryStream));
+        } catch (RuntimeException e) {
+            forgetReaderId();
+            throw e;
+        }
         long leaseUntil = leaseUntil();
         for (StreamMessage<byte[], byte[]> e : entries) {
             RedisEntry entry = accept(Arrays.equals(e.getStream(), streams.retryStream), e.getId(), e.getBody(), 1);
             if (entry != null) {
                 out.add(fetched(entry, leaseUntil));
             }
+        }
+    }
+
+    /** Learns the reader connection's client id, unless known: once per connection. */
+    void knowReaderId() {
+        if (readerId == -1) {
+            try {
+                readerId = reader.sync().clientId();
+            } catch (RedisCommandExecutionException e) {
+                readerId = -2;
+                log.debug("{}/{}: CLIENT ID refused ({}); close cannot make sure a blocked read is over",
+                        streams.options.topic(), streams.options.group(), e.getMessage());
+            }
+        }
+    }
+
+    /** The reader connection's client id on the server, or -1 when not known. */
+    long readerId() {
+        return readerId;
+    }
+
+    /** Forgets the reader connection's client id after a failure (a reconnect makes a new client). */
+    void forgetReaderId() {
+        if (readerId >= 0) {
+            readerId = -1;
         }
     }
 
@@ -305,6 +346,7 @@ final class RedisSource implements DeliverySource<RedisEntry> {
 
     /** {@code entry} as the engine takes it: in its key's lane (if key-ordered), leased until {@code leaseUntil}. */
     static Fetched<RedisEntry> fetched(RedisEntry entry, long leaseUntil) {
+        entry.leasedUntil(leaseUntil);
         return new Fetched<>(entry, entry.decoded().message(), entry.attempt(), entry.laneKey(), 0, leaseUntil);
     }
 
@@ -371,7 +413,9 @@ final class RedisSource implements DeliverySource<RedisEntry> {
         }
         boolean[] extended = extend(entries);
         for (int i = 0; i < extended.length; i++) {
-            if (!extended[i]) {
+            if (extended[i]) {
+                entries.get(i).leasedUntil(until);
+            } else {
                 lost(entries.get(i));
             }
         }
@@ -474,6 +518,7 @@ final class RedisSource implements DeliverySource<RedisEntry> {
         try {
             settler.awaitConfirmed(Duration.ofMillis(Math.max(2_000, context.config().commandTimeout().toMillis())));
             if (engine != null && reader != null) {
+                disconnectReader();
                 if (keyOrder != null) {
                     giveBack(keyOrder.releaseWaiting());
                 }
@@ -501,6 +546,24 @@ final class RedisSource implements DeliverySource<RedisEntry> {
                 context.mover().unregister(streams.retryDue);
             }
             closeReader();
+        }
+    }
+
+    /**
+     * Makes sure Redis no longer serves the reader's blocked read before this consumer's pending
+     * entries are looked up: an entry published meanwhile would otherwise go to a read whose reply
+     * nobody receives, after the look-up.
+     */
+    private void disconnectReader() throws InterruptedException {
+        closeReader();
+        long id = readerId;
+        if (id >= 0) {
+            try {
+                streams.await(context.control().clientKill(KillArgs.Builder.id(id)).toCompletableFuture());
+            } catch (ExecutionException | TimeoutException e) {
+                log.debug("{}/{}: the reader's connection is gone already: {}", streams.options.topic(),
+                        streams.options.group(), e.toString());
+            }
         }
     }
 
