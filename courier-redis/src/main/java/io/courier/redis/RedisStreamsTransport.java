@@ -68,7 +68,7 @@ public final class RedisStreamsTransport implements Transport {
     private final RedisContext context;
     private final RedisPublisher publisher;
     private final Subscriber subscriber;
-    private final Set<RedisSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisStreamsTransport(RedisConfig config) {
@@ -146,7 +146,7 @@ public final class RedisStreamsTransport implements Transport {
         if (closed.get()) {
             throw new TransportClosedException("Redis transport is closed: cannot subscribe to '" + options.topic() + "'");
         }
-        RedisSubscription s = new RedisSubscription(context, options, handler, subscriptions::remove);
+        Subscription s = RedisSubscription.start(context, options, handler, subscriptions::remove);
         subscriptions.add(s);
         if (closed.get()) {
             s.close();
@@ -162,7 +162,7 @@ public final class RedisStreamsTransport implements Transport {
             return;
         }
         List<Thread> closing = new ArrayList<>();
-        for (RedisSubscription s : List.copyOf(subscriptions)) {
+        for (Subscription s : List.copyOf(subscriptions)) {
             Thread t = new Thread(s::close, "courier-redis-close-" + s.options().topic());
             t.setDaemon(true);
             t.start();

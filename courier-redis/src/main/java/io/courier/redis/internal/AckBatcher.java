@@ -17,9 +17,7 @@ import org.slf4j.LoggerFactory;
  * <p>A failed {@code XACK} (connection lost past the command timeout) leaves the entries pending:
  * they are redelivered once their lease expires, which is the at-least-once contract.
  *
- * <p>When an {@code XACK} completes, the {@code done} callback of each of its ids runs, then
- * {@code afterBatch} once (so that the owner can release what the ids held in one step: one wake-up
- * of a waiting reader per {@code XACK} instead of one per id).
+ * <p>When an {@code XACK} completes (or fails), the {@code done} callback of each of its ids runs.
  */
 final class AckBatcher {
 
@@ -33,17 +31,14 @@ final class AckBatcher {
     private final byte[] stream;
     private final byte[] group;
     private final boolean deleteAfterAck;
-    private final Runnable afterBatch;
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushing = new AtomicBoolean();
 
-    AckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] group, boolean deleteAfterAck,
-               Runnable afterBatch) {
+    AckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] group, boolean deleteAfterAck) {
         this.commands = commands;
         this.stream = stream;
         this.group = group;
         this.deleteAfterAck = deleteAfterAck;
-        this.afterBatch = afterBatch;
     }
 
     /** Acknowledges entry {@code id}; {@code done} runs once the acknowledgement succeeded or failed. */
@@ -78,7 +73,6 @@ final class AckBatcher {
                 for (Pending done : batch) {
                     done.done().run();
                 }
-                afterBatch.run();
                 flushing.set(false);
                 flush();
             });

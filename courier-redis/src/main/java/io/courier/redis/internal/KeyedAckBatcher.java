@@ -31,17 +31,14 @@ final class KeyedAckBatcher {
     private final byte[] stream;
     private final byte[] retryStream;
     private final byte[] group;
-    private final Runnable afterBatch;
     private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean flushing = new AtomicBoolean();
 
-    KeyedAckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] retryStream, byte[] group,
-                    Runnable afterBatch) {
+    KeyedAckBatcher(RedisAsyncCommands<byte[], byte[]> commands, byte[] stream, byte[] retryStream, byte[] group) {
         this.commands = commands;
         this.stream = stream;
         this.retryStream = retryStream;
         this.group = group;
-        this.afterBatch = afterBatch;
     }
 
     /** Acknowledges the entry {@code tag} ({@code m:<id>} or {@code r:<id>}); {@code done} gets the key's new head. */
@@ -82,7 +79,6 @@ final class KeyedAckBatcher {
                     }
                     batch.get(i).done().accept(head);
                 }
-                afterBatch.run();
                 flushing.set(false);
                 flush();
             });

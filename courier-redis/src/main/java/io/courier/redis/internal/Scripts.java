@@ -286,6 +286,29 @@ final class Scripts {
             """);
 
     /**
+     * Extends the leases of entries a consumer holds: resets their idle time (XCLAIM JUSTID, which
+     * counts no delivery), only if they are still this consumer's. KEYS: stream, retry stream.
+     * ARGV: group, consumer, then per entry its tag. Returns per entry 1 (extended) or 0 (no longer
+     * pending for this consumer: settled, or claimed by another after its lease expired).
+     */
+    static final LuaScript EXTEND = new LuaScript("extend", RELEASE + """
+            local out = {}
+            for i = 3, #ARGV do
+              local tag = ARGV[i]
+              local s = source(tag)
+              local id = string.sub(tag, 3)
+              local p = redis.call('XPENDING', s, ARGV[1], id, id, 1)
+              if #p == 0 or p[1][2] ~= ARGV[2] then
+                out[#out + 1] = 0
+              else
+                redis.call('XCLAIM', s, ARGV[1], ARGV[2], 0, id, 'JUSTID')
+                out[#out + 1] = 1
+              end
+            end
+            return out
+            """);
+
+    /**
      * Renews the lease of keyed entries a consumer holds but is not handling (they wait for their
      * turn): resets their idle time (XCLAIM JUSTID, which counts no delivery), only if they are still
      * this consumer's. KEYS: stream, retry stream, then the key list of each entry. ARGV: group,
@@ -307,19 +330,5 @@ final class Scripts {
               end
             end
             return out
-            """);
-
-    /**
-     * Delivers a keyed entry again to the consumer that holds it (after a handler failure, keeping
-     * its place in the key order): XCLAIM counts the delivery and returns the fields, only if the
-     * entry is still this consumer's. KEYS: source stream. ARGV: group, consumer, entry id.
-     * Returns {delivery count, fields}, or {} when the entry is no longer this consumer's.
-     */
-    static final LuaScript REDELIVER = new LuaScript("redeliver", """
-            local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-            if #p == 0 or p[1][2] ~= ARGV[2] then return {} end
-            local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3])
-            if not (c[1] and c[1][2]) then return {} end
-            return {p[1][4] + 1, c[1][2]}
             """);
 }
