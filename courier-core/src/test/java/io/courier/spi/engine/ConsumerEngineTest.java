@@ -353,4 +353,47 @@ class ConsumerEngineTest {
         await().atMost(WAIT).until(() -> source.settled.size() == 5);
         assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4);
     }
+
+    @Test
+    void aSourceWithAKeepAliveIntervalIsCalledWhileTheBudgetIsUsedUpAndWhileClosing() throws Exception {
+        source.onWorker = true;
+        source.keepAlive = Duration.ofMillis(10);
+        source.add(0, 2, i -> null);
+        CountDownLatch inside = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        ConsumerEngine<Integer> e = start(opts(2, 2), d -> {
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        int before = source.idleExchanges.get();
+        await().atMost(WAIT).until(() -> source.idleExchanges.get() >= before + 5);
+        assertThat(e.inFlight()).as("keep-alive calls fetch nothing").isEqualTo(2);
+
+        Thread closer = new Thread(() -> e.close(WAIT));
+        closer.start();
+        await().atMost(WAIT).until(() -> !e.isRunning());
+        int closing = source.idleExchanges.get();
+        await().atMost(WAIT).until(() -> source.idleExchanges.get() >= closing + 3);
+        release.countDown();
+        closer.join(WAIT.toMillis());
+        assertThat(source.closed).isTrue();
+        assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
+    void withoutAKeepAliveIntervalAFullBudgetMeansNoCalls() throws Exception {
+        source.onWorker = true;
+        source.add(0, 2, i -> null);
+        CountDownLatch inside = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        start(opts(2, 2), d -> {
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        int before = source.exchanges.get();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> source.exchanges.get() == before);
+        release.countDown();
+    }
 }
