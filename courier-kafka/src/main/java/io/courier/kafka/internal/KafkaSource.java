@@ -78,8 +78,11 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
     static final int WINDOW_CAP = 10_000;
     /** Longest poll while records wait for room in a partition's share. */
     private static final Duration BACKLOG_POLL_TIMEOUT = Duration.ofMillis(5);
-    /** Longest the consumer goes without a poll while the engine has no room. */
-    static final Duration KEEP_ALIVE = Duration.ofMillis(20);
+    /**
+     * Longest the consumer goes without a poll while the engine fetches nothing: it keeps the group
+     * membership, and the consumer's fetches (its network I/O happens inside {@code poll}) going.
+     */
+    static final Duration KEEP_ALIVE = Duration.ofMillis(5);
     private static final long SEND_RETRY_MILLIS = 1_000;
     /** Longest a revocation waits while the subscription closes. */
     private static final Duration CLOSING_REVOKE_WAIT = Duration.ofSeconds(1);
@@ -198,7 +201,7 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
         }
         List<Fetched<Rec>> out = new ArrayList<>();
         drain(out, max);
-        boolean held = updatePauses(out.size() >= max);
+        boolean held = updatePauses(context.inFlight() + out.size() >= options.maxInFlight() || !context.running());
         Duration timeout;
         if (!out.isEmpty() || max == 0) {
             timeout = Duration.ZERO;
