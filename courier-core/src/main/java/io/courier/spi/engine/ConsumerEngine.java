@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *       {@code maxInFlight} are fetched and unsettled, in batches of at most
  *       {@link EngineTuning#fetchBatch()}; with {@link EngineTuning#fetchers()} above one, helper fetch
  *       threads join while the last fetch came back full (a backlog) and sleep when they find
- *       nothing.</li>
+ *       nothing. A source with a {@linkplain DeliverySource#keepAliveInterval() keep-alive interval}
+ *       is called at least that often, until it is closed, even when nothing is to be fetched.</li>
  *   <li><b>Handling.</b> Handlers run on the executor (the caller's, or {@code concurrency} threads,
  *       virtual where the runtime has them), at most {@code concurrency} at once. Records of one
  *       {@linkplain Fetched#lane() lane} run one at a time in fetch order; a record that arrived
@@ -94,6 +95,8 @@ public final class ConsumerEngine<R> implements Subscription {
     private final Object pullers = new Object();
     private final boolean leases;
     private final long leaseMillis;
+    /** {@link DeliverySource#keepAliveInterval()} in nanoseconds; 0 for none. */
+    private final long keepAliveNanos;
     private final int maxInFlight;
     private final int fetchThreshold;
     private final RateLimitedLog warnings;
@@ -144,6 +147,8 @@ public final class ConsumerEngine<R> implements Subscription {
         }
         this.leases = source.extendsLeases();
         this.leaseMillis = options.leaseTimeout().toMillis();
+        Duration keepAlive = source.keepAliveInterval();
+        this.keepAliveNanos = keepAlive == null ? 0 : Math.max(1, keepAlive.toNanos());
         this.warnings = new RateLimitedLog(log, clock, WARN_INTERVAL);
         Executor executor = b.executor;
         if (executor == null) {
@@ -442,6 +447,8 @@ public final class ConsumerEngine<R> implements Subscription {
         Backoff backoff = new Backoff(tuning.minBackoff(), tuning.maxBackoff());
         long lingerNanos = tuning.settleLinger().toNanos();
         long waitNanos = tuning.maxWait().toNanos();
+        boolean keepsAlive = !helper && keepAliveNanos > 0;
+        long lastExchangeAt = System.nanoTime();
         try {
             while (true) {
                 boolean closing = !running;
@@ -480,10 +487,15 @@ public final class ConsumerEngine<R> implements Subscription {
                         : want >= fetchThreshold || lanes.noneReady());
                 boolean flushDue = !pending.isEmpty() && (pending.size() >= tuning.settleBatch() || fetchWorth || closing
                         || System.nanoTime() - firstPendingAt >= lingerNanos);
-                if (!fetchWorth && !flushDue) {
+                long sinceExchange = System.nanoTime() - lastExchangeAt;
+                boolean keepAliveDue = keepsAlive && sinceExchange >= keepAliveNanos;
+                if (!fetchWorth && !flushDue && !keepAliveDue) {
                     long wait = pending.isEmpty() ? waitNanos : lingerNanos - (System.nanoTime() - firstPendingAt);
                     if (!helper && leases) {
                         wait = Math.min(wait, untilLeaseExtension());
+                    }
+                    if (keepsAlive) {
+                        wait = Math.min(wait, keepAliveNanos - sinceExchange);
                     }
                     if (!helper) {
                         fetcherIdle = true;
@@ -497,7 +509,7 @@ public final class ConsumerEngine<R> implements Subscription {
                     continue;
                 }
                 int limit = fetchWorth ? reserve(want) : 0;
-                if (limit == 0 && pending.isEmpty()) {
+                if (limit == 0 && pending.isEmpty() && !keepAliveDue) {
                     continue;   // another fetcher took the room meanwhile
                 }
                 List<Fetched<R>> got;
@@ -517,6 +529,7 @@ public final class ConsumerEngine<R> implements Subscription {
                     throw e;
                 } finally {
                     waitingInExchange = false;
+                    lastExchangeAt = System.nanoTime();
                 }
                 pending = new ArrayList<>();
                 if (got.size() > limit) {

@@ -93,6 +93,18 @@ public interface DeliverySource<R> {
         throw new UnsupportedOperationException("lease extension");
     }
 
+    /**
+     * The longest the main fetch thread may go without calling {@link #exchange} while the
+     * subscription runs or closes, for brokers whose client must be called regularly to keep its
+     * membership (a Kafka consumer that does not poll leaves its group and holds up rebalances). When
+     * neither a fetch nor a settlement is due within this interval (the in-flight budget is used up,
+     * handlers are slow), the engine calls {@code exchange(List.of(), 0, Duration.ZERO)}. The default,
+     * {@code null}, means no such calls.
+     */
+    default Duration keepAliveInterval() {
+        return null;
+    }
+
     /** Makes a waiting {@link #exchange} return soon. Called from any thread; must not block. */
     default void wakeUp() {
     }

@@ -315,9 +315,11 @@ final class Lanes {
         public void run() {
             for (int i = 0; i < turn; i++) {
                 Task task;
+                boolean leave;
                 synchronized (lock) {
                     task = tasks.peekFirst();
-                    if (task == null || stopped) {
+                    leave = task == null || stopped;
+                    if (leave) {
                         running--;
                         if (task == null) {
                             drop(this);
@@ -325,8 +327,8 @@ final class Lanes {
                         lock.notifyAll();
                     }
                 }
-                if (task == null || stopped) {
-                    pump();   // the permit given back may start a lane that waits for one
+                if (leave) {
+                    pump();   // the permit given back may start a lane that waits for one (no-op when stopped)
                     return;
                 }
                 long notBefore = task.notBefore();

@@ -440,4 +440,56 @@ class ConsumerEngineTest {
         closer.join(10_000);
         assertThat(source.releasedIds()).containsExactly(5_001, 5_002, 5_003);
     }
+
+    @Test
+    void aSourceWithAKeepAliveIntervalIsCalledWhileTheBudgetIsUsedUpAndWhileClosing() throws Exception {
+        source.onWorker = true;
+        source.keepAlive = Duration.ofMillis(10);
+        source.add(0, 2, i -> null);
+        CountDownLatch inside = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        ConsumerEngine<Integer> e = start(opts(2, 2), d -> {
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        int before = source.idleExchanges.get();
+        await().atMost(WAIT).until(() -> source.idleExchanges.get() >= before + 5);
+        assertThat(e.inFlight()).as("keep-alive calls fetch nothing").isEqualTo(2);
+
+        Thread closer = new Thread(() -> e.close(WAIT));
+        closer.start();
+        await().atMost(WAIT).until(() -> !e.isRunning());
+        int closing = source.idleExchanges.get();
+        await().atMost(WAIT).until(() -> source.idleExchanges.get() >= closing + 3);
+        release.countDown();
+        closer.join(WAIT.toMillis());
+        assertThat(source.closed).isTrue();
+        assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1);
+    }
+
+    @Test
+    void withoutAKeepAliveIntervalAFullBudgetMeansNoCalls() throws Exception {
+        source.onWorker = true;
+        source.add(0, 2, i -> null);
+        CountDownLatch inside = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        start(opts(2, 2), d -> {
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        int before = source.exchanges.get();
+        await().during(Duration.ofMillis(200)).atMost(WAIT).until(() -> source.exchanges.get() == before);
+        release.countDown();
+    }
+
+    @Test
+    void lanesThatOutnumberTheHandlersAllGetTheirTurn() {
+        source.add(0, 10, i -> "k" + i);   // ten lanes of one record, two handlers, the budget held by them
+        start(opts(2, 10), d -> Thread.yield(), FAST);
+
+        await().atMost(WAIT).until(() -> source.settled.size() == 10);
+        assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    }
 }

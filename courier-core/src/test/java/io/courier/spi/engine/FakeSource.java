@@ -29,6 +29,9 @@ final class FakeSource implements DeliverySource<Integer> {
     volatile Function<Fetched<Integer>, Boolean> extendAnswer = f -> true;
     volatile Function<Settled<Integer>, Duration> inPlace = s -> null;
     volatile SourceContext<Integer> context;
+    volatile Duration keepAlive;
+    /** Exchanges that asked for nothing and settled nothing (keep-alive calls). */
+    final AtomicInteger idleExchanges = new AtomicInteger();
     volatile boolean closed;
 
     /** Adds records 0..n-1 with the given lane function. */
@@ -57,6 +60,9 @@ final class FakeSource implements DeliverySource<Integer> {
             throw new IOException("broker down");
         }
         settled.addAll(toSettle);
+        if (max == 0 && toSettle.isEmpty()) {
+            idleExchanges.incrementAndGet();
+        }
         if (max > 0) {
             asked.add(max);
         }
@@ -116,6 +122,11 @@ final class FakeSource implements DeliverySource<Integer> {
         }
         extendedUntil.add(until);
         return out;
+    }
+
+    @Override
+    public Duration keepAliveInterval() {
+        return keepAlive;
     }
 
     @Override

@@ -11,7 +11,8 @@ import org.apache.kafka.common.TopicPartition;
  * record whose handling (or the publish that settles it) has not finished.
  *
  * <p>Also counts records being worked on right now ({@linkplain #started() active}), which a
- * revocation waits for. Thread-safe: records are added by the poll thread and finished by workers.
+ * revocation waits for. Thread-safe: records are added by the thread polling the consumer and
+ * finished by others (handlers, publish callbacks).
  */
 public final class PartitionTracker {
 
