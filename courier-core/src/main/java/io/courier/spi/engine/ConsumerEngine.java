@@ -75,6 +75,8 @@ public final class ConsumerEngine<R> implements Subscription {
     private static final int DONE = 2;
     /** Not started and no longer this engine's: discarded, lease lost or given back. */
     private static final int GONE = 3;
+    /** Failed, waiting in its lane to run again ({@link DeliverySource#inPlaceRetry}); not running. */
+    private static final int RETRY_WAIT = 4;
 
     private final SubscriptionOptions options;
     private final Handler handler;
@@ -354,13 +356,19 @@ public final class ConsumerEngine<R> implements Subscription {
                     forget(this);
                     return 0;
                 }
-            } else if (state.get() == STARTED && !running) {
-                // an in-place retry waiting while the subscription closed: give it back unsettled
-                state.set(GONE);
-                givenBack.add(fetched);
-                forget(this);
-                return 0;
-            } else if (state.get() != STARTED) {
+            } else if (state.get() == RETRY_WAIT) {
+                if (!running) {
+                    // an in-place retry waiting while the subscription closed: give it back unsettled
+                    if (state.compareAndSet(RETRY_WAIT, GONE)) {
+                        givenBack.add(fetched);
+                        forget(this);
+                    }
+                    return 0;
+                }
+                if (!state.compareAndSet(RETRY_WAIT, STARTED)) {
+                    return 0;   // taken back by the source meanwhile (a Kafka partition revoked)
+                }
+            } else {
                 return 0;
             }
             thread = Thread.currentThread();
@@ -380,6 +388,10 @@ public final class ConsumerEngine<R> implements Subscription {
                 Duration again = source.inPlaceRetry(s);
                 if (again != null) {
                     attempt++;
+                    state.set(RETRY_WAIT);
+                    synchronized (handledMonitor) {
+                        handledMonitor.notifyAll();   // no longer running: a revocation need not wait for it
+                    }
                     return Math.max(1, clock.millis() + again.toMillis());
                 }
             }
@@ -622,7 +634,7 @@ public final class ConsumerEngine<R> implements Subscription {
         List<Held> due = new ArrayList<>();
         for (Held h : held) {
             int st = h.state.get();
-            if ((st == NEW || st == STARTED) && h.leaseUntil > 0 && h.leaseUntil - now <= leaseMillis * 2 / 3) {
+            if ((st == NEW || st == STARTED || st == RETRY_WAIT) && h.leaseUntil > 0 && h.leaseUntil - now <= leaseMillis * 2 / 3) {
                 due.add(h);
             }
         }
@@ -747,7 +759,7 @@ public final class ConsumerEngine<R> implements Subscription {
         List<Fetched<R>> giveBack = new ArrayList<>(givenBack);
         List<Held> unsettled = new ArrayList<>();
         for (Held h : held) {
-            if (h.state.compareAndSet(NEW, GONE) || h.state.get() == STARTED) {
+            if (h.state.compareAndSet(NEW, GONE) || h.state.compareAndSet(RETRY_WAIT, GONE) || h.state.get() == STARTED) {
                 unsettled.add(h);   // never started, or abandoned at the timeout
             }
         }
@@ -835,7 +847,7 @@ public final class ConsumerEngine<R> implements Subscription {
         public List<Fetched<R>> discardUnstarted(Predicate<Fetched<R>> which) {
             List<Fetched<R>> out = new ArrayList<>();
             for (Held h : held) {
-                if (which.test(h.fetched) && h.state.compareAndSet(NEW, GONE)) {
+                if (which.test(h.fetched) && (h.state.compareAndSet(NEW, GONE) || h.state.compareAndSet(RETRY_WAIT, GONE))) {
                     forget(h);
                     out.add(h.fetched);
                 }

@@ -13,8 +13,9 @@ import java.util.function.Predicate;
 public interface SourceContext<R> {
 
     /**
-     * Removes the records matching {@code which} that were fetched but have not started, and
-     * returns them; the engine forgets them (they no longer count in flight and are not released).
+     * Removes the records matching {@code which} that were fetched but have not started, or that
+     * failed and wait in their lane for an in-place retry, and returns them; the engine forgets them
+     * (they no longer count in flight, never run again here, and are not released).
      */
     List<Fetched<R>> discardUnstarted(Predicate<Fetched<R>> which);
 

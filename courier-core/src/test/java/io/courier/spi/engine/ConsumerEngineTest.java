@@ -492,4 +492,23 @@ class ConsumerEngineTest {
         await().atMost(WAIT).until(() -> source.settled.size() == 10);
         assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
     }
+
+    @Test
+    void aRecordWaitingForAnInPlaceRetryCanBeTakenBackAndNeverRunsAgain() {
+        source.onWorker = true;
+        source.add(0, 1, i -> "k");
+        source.inPlace = s -> Duration.ofMillis(300);
+        List<Integer> attempts = new CopyOnWriteArrayList<>();
+        ConsumerEngine<Integer> e = start(opts(1, 10), d -> {
+            attempts.add(d.attempt());
+            throw new IllegalStateException("fails");
+        }, FAST);
+        await().atMost(WAIT).until(() -> attempts.size() == 1);
+        await().atMost(WAIT).until(() -> !source.context.discardUnstarted(f -> true).isEmpty() || attempts.size() > 1);
+
+        assertThat(attempts).as("taken back while it waited: the retry never ran").containsExactly(1);
+        await().during(Duration.ofMillis(600)).atMost(WAIT).until(() -> attempts.size() == 1);
+        assertThat(e.inFlight()).isZero();
+        assertThat(source.settled).isEmpty();
+    }
 }
