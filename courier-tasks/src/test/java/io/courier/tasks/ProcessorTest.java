@@ -10,7 +10,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -159,8 +158,7 @@ class ProcessorTest {
     }
 
     private static TaskInfo info(int retried, int maxRetry) {
-        return new TaskInfo("t", "default", "type", new byte[0], TaskState.ACTIVE, retried, maxRetry, Optional.empty(),
-                Optional.empty(), Instant.EPOCH, Optional.empty(), Optional.empty(), Optional.empty(), Duration.ZERO,
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        return TaskInfo.builder().id("t").queue("default").type("type").state(TaskState.ACTIVE).retried(retried)
+                .maxRetry(maxRetry).enqueuedAt(Instant.EPOCH).build();
     }
 }

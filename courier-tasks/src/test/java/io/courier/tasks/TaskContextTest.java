@@ -6,10 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.courier.JsonCodec;
 import io.courier.tasks.spi.TaskStore;
 import java.lang.reflect.Proxy;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -20,9 +18,8 @@ class TaskContextTest {
     }
 
     private static TaskInfo info(int retried, int maxRetry) {
-        return new TaskInfo("id-1", "default", "t", new byte[0], TaskState.ACTIVE, retried, maxRetry,
-                Optional.empty(), Optional.empty(), Instant.EPOCH, Optional.empty(), Optional.empty(), Optional.empty(),
-                Duration.ZERO, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        return TaskInfo.builder().id("id-1").queue("default").type("t").state(TaskState.ACTIVE).retried(retried)
+                .maxRetry(maxRetry).enqueuedAt(Instant.EPOCH).build();
     }
 
     @Test
@@ -50,16 +47,15 @@ class TaskContextTest {
     @Test
     void taskInfoCopiesItsResult() {
         byte[] result = {1};
-        TaskInfo info = new TaskInfo("id-1", "default", "t", new byte[0], TaskState.COMPLETED, 0, 0, Optional.empty(),
-                Optional.empty(), Instant.EPOCH, Optional.empty(), Optional.empty(), Optional.empty(), Duration.ZERO,
-                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.of(result));
+        TaskInfo info = TaskInfo.builder().id("id-1").queue("default").type("t").state(TaskState.COMPLETED)
+                .enqueuedAt(Instant.EPOCH).result(result).build();
         result[0] = 2;
         info.result().orElseThrow()[0] = 3;
         assertThat(info.result()).hasValueSatisfying(r -> assertThat(r).containsExactly(1));
-        assertThat(info).isNotEqualTo(info(0, 0)).isEqualTo(new TaskInfo("id-1", "default", "t", new byte[0],
-                TaskState.COMPLETED, 0, 0, Optional.empty(), Optional.empty(), Instant.EPOCH, Optional.empty(),
-                Optional.empty(), Optional.empty(), Duration.ZERO, Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.of(new byte[] {1})));
+        assertThat(info).isNotEqualTo(info(0, 0))
+                .isEqualTo(info.toBuilder().result(new byte[] {1}).build())
+                .isNotEqualTo(info.toBuilder().result(new byte[] {2}).build())
+                .isNotEqualTo(info.toBuilder().result(null).build());
     }
 
     @Test

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.courier.DecodingException;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -16,9 +15,8 @@ class TaskMuxTest {
     }
 
     static TaskContext context(Task task) {
-        TaskInfo info = new TaskInfo("id-1", "default", task.type(), task.payload(), TaskState.ACTIVE, 0, 3,
-                Optional.empty(), Optional.empty(), Instant.EPOCH, Optional.empty(), Optional.empty(), Optional.empty(),
-                java.time.Duration.ZERO, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+        TaskInfo info = TaskInfo.builder().id("id-1").queue("default").type(task.type()).payload(task.payload())
+                .state(TaskState.ACTIVE).maxRetry(3).enqueuedAt(Instant.EPOCH).build();
         return new TaskContext(info, Instant.MAX, io.courier.JsonCodec.defaults());
     }
 

@@ -1078,12 +1078,17 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
                     }
                 }
             }
-            boolean paused = byState.getOrDefault("paused", 0L) == 1;
-            long processed = byState.getOrDefault("processed", 0L);
-            long failed = byState.getOrDefault("failed", 0L);
-            return new QueueInfo(queue, paused, byState.getOrDefault("pending", 0L), byState.getOrDefault("active", 0L),
-                    byState.getOrDefault("scheduled", 0L), byState.getOrDefault("retry", 0L),
-                    byState.getOrDefault("archived", 0L), byState.getOrDefault("completed", 0L), day, processed, failed);
+            return QueueInfo.builder().name(queue).day(day)
+                    .paused(byState.getOrDefault("paused", 0L) == 1)
+                    .pending(byState.getOrDefault("pending", 0L))
+                    .active(byState.getOrDefault("active", 0L))
+                    .scheduled(byState.getOrDefault("scheduled", 0L))
+                    .retry(byState.getOrDefault("retry", 0L))
+                    .archived(byState.getOrDefault("archived", 0L))
+                    .completed(byState.getOrDefault("completed", 0L))
+                    .processed(byState.getOrDefault("processed", 0L))
+                    .failed(byState.getOrDefault("failed", 0L))
+                    .build();
         });
     }
 
@@ -1284,26 +1289,28 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     private static TaskInfo toInfo(ResultSet rs) throws SQLException {
         TaskState state = TaskState.fromWireName(rs.getString("state"));
         boolean waiting = state == TaskState.PENDING || state == TaskState.SCHEDULED || state == TaskState.RETRY;
-        return new TaskInfo(
-                rs.getString("id"),
-                rs.getString("queue"),
-                rs.getString("type"),
-                rs.getBytes("payload"),
-                state,
-                rs.getInt("retried"),
-                rs.getInt("max_retry"),
-                Optional.ofNullable(rs.getString("last_error")),
-                instant(rs, "last_failed_at"),
-                Instant.ofEpochMilli(rs.getLong("enqueued_at")),
-                waiting ? instant(rs, "process_at") : Optional.empty(),
-                nullableLong(rs, "timeout_ms").map(Duration::ofMillis),
-                instant(rs, "deadline_ms"),
-                Duration.ofMillis(rs.getLong("retention_ms")),
-                state == TaskState.ACTIVE ? instant(rs, "started_at") : Optional.empty(),
-                instant(rs, "completed_at"),
-                state == TaskState.ACTIVE ? Optional.ofNullable(rs.getString("lease_owner")) : Optional.empty(),
-                state == TaskState.ACTIVE ? instant(rs, "lease_expires_at") : Optional.empty(),
-                Optional.ofNullable(rs.getBytes("result")));
+        boolean active = state == TaskState.ACTIVE;
+        return TaskInfo.builder()
+                .id(rs.getString("id"))
+                .queue(rs.getString("queue"))
+                .type(rs.getString("type"))
+                .payload(rs.getBytes("payload"))
+                .state(state)
+                .retried(rs.getInt("retried"))
+                .maxRetry(rs.getInt("max_retry"))
+                .lastError(rs.getString("last_error"))
+                .lastFailedAt(instant(rs, "last_failed_at").orElse(null))
+                .enqueuedAt(Instant.ofEpochMilli(rs.getLong("enqueued_at")))
+                .nextProcessAt(waiting ? instant(rs, "process_at").orElse(null) : null)
+                .timeout(nullableLong(rs, "timeout_ms").map(Duration::ofMillis).orElse(null))
+                .deadline(instant(rs, "deadline_ms").orElse(null))
+                .retention(Duration.ofMillis(rs.getLong("retention_ms")))
+                .startedAt(active ? instant(rs, "started_at").orElse(null) : null)
+                .completedAt(instant(rs, "completed_at").orElse(null))
+                .worker(active ? rs.getString("lease_owner") : null)
+                .leaseExpiresAt(active ? instant(rs, "lease_expires_at").orElse(null) : null)
+                .result(rs.getBytes("result"))
+                .build();
     }
 
     private static Optional<Long> nullableLong(ResultSet rs, String column) throws SQLException {

@@ -338,8 +338,17 @@ public final class RedisTaskStore implements TaskStore, TaskArrivals {
     @Override
     public QueueInfo queueInfo(String queue, LocalDate day) {
         List<Object> v = multi("read queue '" + queue + "'", RedisScripts.QUEUE_INFO, args(prefix, queue, day.toString()));
-        return new QueueInfo(queue, num(v.get(6)) == 1, num(v.get(0)), num(v.get(1)), num(v.get(2)), num(v.get(3)),
-                num(v.get(4)), num(v.get(5)), day, num(v.get(7)), num(v.get(8)));
+        return QueueInfo.builder().name(queue).day(day)
+                .pending(num(v.get(0)))
+                .active(num(v.get(1)))
+                .scheduled(num(v.get(2)))
+                .retry(num(v.get(3)))
+                .archived(num(v.get(4)))
+                .completed(num(v.get(5)))
+                .paused(num(v.get(6)) == 1)
+                .processed(num(v.get(7)))
+                .failed(num(v.get(8)))
+                .build();
     }
 
     @Override
@@ -461,26 +470,27 @@ public final class RedisTaskStore implements TaskStore, TaskArrivals {
         TaskState state = TaskState.fromWireName(str(h, "state"));
         boolean waiting = state == TaskState.PENDING || state == TaskState.SCHEDULED || state == TaskState.RETRY;
         boolean active = state == TaskState.ACTIVE;
-        return new TaskInfo(
-                str(h, "id"),
-                str(h, "queue"),
-                str(h, "type"),
-                h.getOrDefault("payload", new byte[0]),
-                state,
-                (int) parseLong(h.get("retried")),
-                (int) parseLong(h.get("max_retry")),
-                Optional.ofNullable(h.get("last_error")).map(RedisTaskStore::string),
-                instant(h, "last_failed_at"),
-                instant(h, "enqueued_at").orElse(Instant.EPOCH),
-                waiting ? instant(h, "process_at") : Optional.empty(),
-                Optional.ofNullable(h.get("timeout_ms")).map(b -> Duration.ofMillis(parseLong(b))),
-                instant(h, "deadline_ms"),
-                Duration.ofMillis(parseLong(h.get("retention_ms"))),
-                active ? instant(h, "started_at") : Optional.empty(),
-                state == TaskState.COMPLETED ? instant(h, "completed_at") : Optional.empty(),
-                active ? Optional.ofNullable(h.get("lease_owner")).map(RedisTaskStore::string) : Optional.empty(),
-                active ? instant(h, "lease_expires_at") : Optional.empty(),
-                Optional.ofNullable(h.get("result")));
+        return TaskInfo.builder()
+                .id(str(h, "id"))
+                .queue(str(h, "queue"))
+                .type(str(h, "type"))
+                .payload(h.getOrDefault("payload", new byte[0]))
+                .state(state)
+                .retried((int) parseLong(h.get("retried")))
+                .maxRetry((int) parseLong(h.get("max_retry")))
+                .lastError(Optional.ofNullable(h.get("last_error")).map(RedisTaskStore::string).orElse(null))
+                .lastFailedAt(instant(h, "last_failed_at").orElse(null))
+                .enqueuedAt(instant(h, "enqueued_at").orElse(Instant.EPOCH))
+                .nextProcessAt(waiting ? instant(h, "process_at").orElse(null) : null)
+                .timeout(Optional.ofNullable(h.get("timeout_ms")).map(b -> Duration.ofMillis(parseLong(b))).orElse(null))
+                .deadline(instant(h, "deadline_ms").orElse(null))
+                .retention(Duration.ofMillis(parseLong(h.get("retention_ms"))))
+                .startedAt(active ? instant(h, "started_at").orElse(null) : null)
+                .completedAt(state == TaskState.COMPLETED ? instant(h, "completed_at").orElse(null) : null)
+                .worker(active ? Optional.ofNullable(h.get("lease_owner")).map(RedisTaskStore::string).orElse(null) : null)
+                .leaseExpiresAt(active ? instant(h, "lease_expires_at").orElse(null) : null)
+                .result(h.get("result"))
+                .build();
     }
 
     @SuppressWarnings("unchecked")

@@ -441,8 +441,16 @@ public final class InMemoryTaskStore implements TaskArrivals {
         synchronized (open()) {
             Queue q = data.queues.getOrDefault(queue, Queue.EMPTY);
             long[] counters = data.stats.getOrDefault(new StatsKey(queue, day), new long[2]);
-            return new QueueInfo(queue, q.paused, q.pending.size(), q.active.size(), q.scheduled.size(), q.retry.size(),
-                    q.archived.size(), q.completed.size(), day, counters[0], counters[1]);
+            return QueueInfo.builder().name(queue).day(day).paused(q.paused)
+                    .pending(q.pending.size())
+                    .active(q.active.size())
+                    .scheduled(q.scheduled.size())
+                    .retry(q.retry.size())
+                    .archived(q.archived.size())
+                    .completed(q.completed.size())
+                    .processed(counters[0])
+                    .failed(counters[1])
+                    .build();
         }
     }
 
@@ -752,14 +760,16 @@ public final class InMemoryTaskStore implements TaskArrivals {
         TaskInfo info() {
             boolean waiting = state == TaskState.PENDING || state == TaskState.SCHEDULED || state == TaskState.RETRY;
             boolean active = state == TaskState.ACTIVE;
-            return new TaskInfo(id, queue, type, payload, state, retried, maxRetry, Optional.ofNullable(lastError),
-                    Optional.ofNullable(lastFailedAt), enqueuedAt, waiting ? Optional.of(processAt) : Optional.empty(),
-                    timeout, deadline, retention,
-                    active ? Optional.of(startedAt) : Optional.empty(),
-                    state == TaskState.COMPLETED ? Optional.of(completedAt) : Optional.empty(),
-                    active ? Optional.of(worker) : Optional.empty(),
-                    active ? Optional.of(leaseExpiresAt) : Optional.empty(),
-                    Optional.ofNullable(result));
+            return TaskInfo.builder().id(id).queue(queue).type(type).payload(payload).state(state).retried(retried)
+                    .maxRetry(maxRetry).lastError(lastError).lastFailedAt(lastFailedAt).enqueuedAt(enqueuedAt)
+                    .nextProcessAt(waiting ? processAt : null).timeout(timeout.orElse(null))
+                    .deadline(deadline.orElse(null)).retention(retention)
+                    .startedAt(active ? startedAt : null)
+                    .completedAt(state == TaskState.COMPLETED ? completedAt : null)
+                    .worker(active ? worker : null)
+                    .leaseExpiresAt(active ? leaseExpiresAt : null)
+                    .result(result)
+                    .build();
         }
     }
 

@@ -66,9 +66,9 @@ public record NewTask(
 
     /** The info a store returns once this task is stored. */
     public TaskInfo toInfo() {
-        return new TaskInfo(id, queue, type, payload, initialState(), 0, maxRetry, Optional.empty(), Optional.empty(),
-                enqueuedAt, Optional.of(processAt), timeout, deadline, retention, Optional.empty(), Optional.empty(),
-                Optional.empty(), Optional.empty());
+        return TaskInfo.builder().id(id).queue(queue).type(type).payload(payload).state(initialState())
+                .maxRetry(maxRetry).enqueuedAt(enqueuedAt).nextProcessAt(processAt).timeout(timeout.orElse(null))
+                .deadline(deadline.orElse(null)).retention(retention).build();
     }
 
     /** The error message for a duplicate of this task. */
