@@ -395,7 +395,6 @@ public final class ConsumerEngine<R> implements Subscription {
                     return Math.max(1, clock.millis() + again.toMillis());
                 }
             }
-            state.set(DONE);
             if (settleOnWorker) {
                 try {
                     source.settle(s);
@@ -403,9 +402,11 @@ public final class ConsumerEngine<R> implements Subscription {
                     warnings.warn(name + ": could not settle message " + fetched.message().id() + " (" + e
                             + "); the broker will deliver it again");
                 }
+                state.set(DONE);   // after the settlement: awaitHandled covers it until then
                 forget(this);
                 wakeFetcherForRoom();
             } else {
+                state.set(DONE);
                 forget(this);
                 settled.add(s);
                 int n = settledSinceDrain.incrementAndGet();

@@ -143,8 +143,6 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
         private final PartitionTracker.Entry entry;
         /** Written by the handler's thread only (in-place retries run one after the other). */
         private int attempt;
-        /** True once the record waits for an in-place retry: a revocation does not wait for it. */
-        private volatile boolean waitingInPlace;
 
         Rec(PartitionTracker tracker, PartitionTracker.Entry entry, int attempt) {
             this.tracker = tracker;
@@ -425,7 +423,6 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
             return null;
         }
         r.attempt++;
-        r.waitingInPlace = true;
         return failed.redeliveryDelay();
     }
 
@@ -605,7 +602,7 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
             Duration wait = closed || !context.running() ? CLOSING_REVOKE_WAIT : options.shutdownTimeout();
             long deadline = System.nanoTime() + wait.toNanos();
             try {
-                boolean idle = context.awaitHandled(f -> of(revoked, f) && !f.record().waitingInPlace, wait)
+                boolean idle = context.awaitHandled(f -> of(revoked, f), wait)
                         & awaitSends(revoked.values(), deadline);
                 if (!idle) {
                     log.warn("subscription {}/{}: {} revoked while a record was still being handled; it will be delivered again",

@@ -21,6 +21,7 @@ import java.util.function.Consumer;
 public final class KafkaSubscriptionImpl implements Subscription {
 
     private final SubscriptionOptions options;
+    private final KafkaSubscriptionOptions kafkaOptions;
     private final KafkaConfig config;
     private final KafkaSource source;
     private final ConsumerEngine<KafkaSource.Rec> engine;
@@ -30,6 +31,7 @@ public final class KafkaSubscriptionImpl implements Subscription {
                                  KafkaClients clients, KafkaPublisherImpl publisher, String retryTopic,
                                  Consumer<KafkaSubscriptionImpl> onClosed) {
         this.options = options;
+        this.kafkaOptions = kafkaOptions;
         this.config = clients.config();
         this.source = new KafkaSource(options, kafkaOptions, clients, publisher, retryTopic);
         this.engine = ConsumerEngine.builder(options, handler, source)
@@ -68,6 +70,11 @@ public final class KafkaSubscriptionImpl implements Subscription {
     @Override
     public SubscriptionOptions options() {
         return options;
+    }
+
+    /** The Kafka settings this subscription runs with (ordering, retry mode). */
+    public KafkaSubscriptionOptions kafkaOptions() {
+        return kafkaOptions;
     }
 
     @Override
