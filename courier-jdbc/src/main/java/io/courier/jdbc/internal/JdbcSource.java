@@ -213,11 +213,18 @@ public final class JdbcSource implements DeliverySource<ClaimedRow> {
 
         List<Fetched<ClaimedRow>> exchange(List<Settlement> settlements, int max, Duration maxWait)
                 throws SQLException, InterruptedException {
-            long deadline = System.nanoTime() + maxWait.toNanos();
+            long waitLimit = maxWait.toNanos();
+            if (context.inFlight() > 0) {
+                // The engine extends the leases it holds between two exchanges, every third of the lease:
+                // return often enough that an extension is never late by more than a twelfth.
+                waitLimit = Math.min(waitLimit, lease.toNanos() / 12);
+            }
+            long deadline = System.nanoTime() + waitLimit;
             while (true) {
                 boolean claim = max > 0 && context.running() && worthLooking();
-                if (claim && idle && lookBeforeClaiming && main) {
+                if (claim && idle && lookBeforeClaiming && main && settlements.isEmpty()) {
                     // Look before taking the write lock: an idle consumer must not serialise SQLite writers.
+                    // (Settlements take it anyway, and may make something claimable: they go with a claim.)
                     OptionalLong next = db.read(c -> store.nextVisibleAt(c, groupId));
                     if (next.isEmpty() || next.getAsLong() > clock.millis()) {
                         claim = false;
@@ -231,10 +238,6 @@ public final class JdbcSource implements DeliverySource<ClaimedRow> {
                     return List.of();   // helpers leave idle waits to the main fetch thread
                 }
                 long wait = Math.min(deadline - System.nanoTime(), untilWorthLooking());
-                if (context.inFlight() > 0) {
-                    // the engine extends the leases of what it holds between two exchanges
-                    wait = Math.min(wait, lease.toNanos() / 4);
-                }
                 if (wait <= 0) {
                     return List.of();
                 }
