@@ -31,8 +31,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * message, a retry, an expired lease) has come, a poll interval passed, or the settlements free work (a
  * retry, a failure, the acknowledgement of a keyed message). Otherwise the settlements are written
  * alone, and with none to write the main fetch thread waits inside {@code exchange} for one of those,
- * at most the engine's wait (the poll interval). An idle consumer on SQLite looks with a read before
- * it claims ({@link SqlDialect#looksBeforeClaiming()}), so it never takes the write lock for nothing.
+ * at most the engine's wait (the poll interval), and while records are in flight at most a twelfth of
+ * the lease, so that the engine extends their leases on time. An idle consumer on SQLite with nothing
+ * to write looks with a read before it claims ({@link SqlDialect#looksBeforeClaiming()}), so it never
+ * takes the write lock for nothing.
  *
  * <p>Where the database claims in parallel ({@link SqlDialect#claimLanes()}, PostgreSQL), the engine
  * runs helper fetch threads while there is a backlog. Each fetch thread keeps its own claim state
