@@ -12,10 +12,11 @@ import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
 import io.courier.TransportClosedException;
+import io.courier.jdbc.internal.ClaimedRow;
 import io.courier.jdbc.internal.Cleaner;
 import io.courier.jdbc.internal.Database;
 import io.courier.jdbc.internal.IdempotencyKeys;
-import io.courier.jdbc.internal.JdbcSubscription;
+import io.courier.jdbc.internal.JdbcSource;
 import io.courier.jdbc.internal.MessageStore;
 import io.courier.jdbc.internal.OutgoingMessage;
 import io.courier.jdbc.internal.PgListener;
@@ -31,6 +32,8 @@ import io.courier.spi.OptionalDependency;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
 import io.courier.spi.SubscriptionChecks;
+import io.courier.spi.engine.ConsumerEngine;
+import io.courier.spi.engine.EngineTuning;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,6 +126,8 @@ public final class JdbcTransport implements Transport {
     public static final int DEFAULT_MAX_POOL_SIZE = 10;
     /** Longest {@link Builder#retention} and {@link Builder#idempotencyRetention}: 3,650 days. */
     public static final Duration MAX_RETENTION = Duration.ofDays(3650);
+    /** Longest a settlement waits to be written with others (with the next claim, or alone). */
+    private static final Duration SETTLE_LINGER = Duration.ofMillis(5);
 
     private final SqlDialect dialect;
     private final String target;
@@ -136,8 +141,9 @@ public final class JdbcTransport implements Transport {
     private final PublishWriter writer;
     private final PgListener listener;
     private final Cleaner cleaner;
-    private final JdbcSubscription.Tuning tuning;
-    private final Set<JdbcSubscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final Duration pollInterval;
+    private final EngineTuning tuning;
+    private final Set<ConsumerEngine<ClaimedRow>> subscriptions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Publisher publisher = new Publisher();
     private final KeyOrderedSubscriber subscriber = this::subscribe;
@@ -156,7 +162,14 @@ public final class JdbcTransport implements Transport {
         this.idempotencyKeys = new IdempotencyKeys(dialect, tables);
         Duration poll = b.pollInterval != null ? b.pollInterval
                 : sqlite ? DEFAULT_SQLITE_POLL_INTERVAL : DEFAULT_POSTGRES_POLL_INTERVAL;
-        this.tuning = new JdbcSubscription.Tuning(poll, b.claimBatchSize, b.ackBatchSize);
+        this.pollInterval = poll;
+        // settlements linger 5 ms and go with the next claim; claims run in parallel where the database can
+        this.tuning = EngineTuning.defaults()
+                .withFetchBatch(b.claimBatchSize)
+                .withSettleBatch(b.ackBatchSize)
+                .withSettleLinger(SETTLE_LINGER)
+                .withMaxWait(poll)
+                .withFetchers(dialect.claimLanes());
         int threads = b.publishThreads != null ? b.publishThreads : sqlite ? 1 : 2;
         this.writer = new PublishWriter(db, store, clock, b.publishBatchSize, b.maxPendingPublishes, b.connectTimeout,
                 threads, topics -> topics.forEach(wakeups::signal), target);
@@ -318,11 +331,16 @@ public final class JdbcTransport implements Transport {
             throw SqlErrors.translate("subscribing group '" + options.group() + "' to topic '" + options.topic() + "'",
                     target, e);
         }
-        JdbcSubscription s = new JdbcSubscription(options, handler, db, store, groupId, clock, tuning, wakeups,
-                subscriptions::remove);
+        JdbcSource source = new JdbcSource(db, store, groupId, options.topic(), clock, options.leaseTimeout(),
+                pollInterval, wakeups);
+        ConsumerEngine<ClaimedRow> s = ConsumerEngine.builder(options, handler, source)
+                .name("courier-" + dialect.name() + "-" + options.topic() + "-" + options.group())
+                .clock(clock)
+                .tuning(tuning)
+                .onClosed(subscriptions::remove)
+                .build();
         subscriptions.add(s);
-        s.start();
-        return s;
+        return s.start();
     }
 
     private void ensureOpen() {
@@ -340,8 +358,8 @@ public final class JdbcTransport implements Transport {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        List<JdbcSubscription> open = new ArrayList<>(subscriptions);
-        open.parallelStream().forEach(JdbcSubscription::close);
+        List<ConsumerEngine<ClaimedRow>> open = new ArrayList<>(subscriptions);
+        open.parallelStream().forEach(ConsumerEngine::close);
         writer.close(Duration.ofSeconds(30));
         if (listener != null) {
             listener.close();

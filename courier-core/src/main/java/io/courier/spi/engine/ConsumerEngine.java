@@ -528,7 +528,15 @@ public final class ConsumerEngine<R> implements Subscription {
                 List<Fetched<R>> got;
                 try {
                     waitingInExchange = !helper && limit > 0 && pending.isEmpty();
-                    got = source.exchange(pending, limit, limit > 0 && pending.isEmpty() ? tuning.maxWait() : Duration.ZERO);
+                    Duration maxWait = Duration.ZERO;
+                    if (limit > 0 && pending.isEmpty()) {
+                        maxWait = tuning.maxWait();
+                        if (!helper && leases && !held.isEmpty()) {
+                            // back in time for the next lease extension, whatever the source's wait
+                            maxWait = Duration.ofNanos(Math.min(maxWait.toNanos(), untilLeaseExtension()));
+                        }
+                    }
+                    got = source.exchange(pending, limit, maxWait);
                 } catch (Exception e) {
                     inFlight.addAndGet(-limit);
                     long wait = backoff.next();

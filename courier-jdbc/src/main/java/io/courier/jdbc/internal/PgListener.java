@@ -1,5 +1,6 @@
 package io.courier.jdbc.internal;
 
+import io.courier.spi.engine.Signal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

@@ -4,6 +4,6 @@
  * <p>{@link io.courier.jdbc.internal.SqlDialect} holds everything that differs between SQLite and
  * PostgreSQL; {@link io.courier.jdbc.internal.MessageStore} the SQL they share;
  * {@link io.courier.jdbc.internal.PublishWriter} batches publishes into transactions;
- * {@link io.courier.jdbc.internal.JdbcSubscription} claims, runs handlers and settles.
+ * {@link io.courier.jdbc.internal.JdbcSource} claims and settles for the consumer engine.
  */
 package io.courier.jdbc.internal;
