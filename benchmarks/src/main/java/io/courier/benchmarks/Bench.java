@@ -246,7 +246,7 @@ public final class Bench {
      * rounds in which Courier, the reference pipeline and the extra reference (if the scenario has
      * one) each publish for about {@code seconds}, in the order C R X, X R C, C R X, ... so that a
      * change of machine load hits all three alike. The extra reference is given as many messages as
-     * make {@code seconds} at its own rate of the round before (in the first round, Courier's). No
+     * make {@code seconds} at the higher of Courier's latest rate and its own of the round before. No
      * probe and no latency phase. Its entry: Courier's and the reference's medians, their ratio, the
      * extra reference's median rate ({@code <key>_per_s}), its per-round rates
      * ({@code <key>_rounds_per_s}), its other figures from its median round (the slower middle one for
@@ -269,8 +269,12 @@ public final class Bench {
                     if (x == null || extraError != null) {
                         continue;
                     }
-                    double lastRate = extras.isEmpty() ? courier.get(courier.size() - 1).publishPerSec()
-                            : ((Number) extras.get(extras.size() - 1).get(perSecKey)).doubleValue();
+                    // Sized for about a round at the higher of Courier's and its own latest rate: its own
+                    // alone, after one disturbed round, would shrink every round after it (and its warm-up).
+                    double lastRate = courier.get(courier.size() - 1).publishPerSec();
+                    if (!extras.isEmpty()) {
+                        lastRate = Math.max(lastRate, ((Number) extras.get(extras.size() - 1).get(perSecKey)).doubleValue());
+                    }
                     try {
                         Map<String, Object> fields = x.run(s, Math.round(seconds * lastRate));
                         if (!(fields.get(perSecKey) instanceof Number)) {
