@@ -31,6 +31,10 @@ import org.HdrHistogram.Histogram;
  * {@link Scenario#maxLatencyRate()}; latency from the scheduled send time. Last, the scenario's
  * {@linkplain Scenario#extra() extra reference}, if it has one.
  *
+ * <p>A {@linkplain Scenario#publishOnly() publish-only} scenario has no consumer, no probe and no
+ * latency phase: after the warm-up, each round runs Courier, the reference and the extra reference
+ * one after the other (C R X, X R C, ...), and the medians of the publish rates are reported.
+ *
  * <p>A scenario that fails is reported on stderr and written to the results with an {@code error}
  * field; the run goes on with the next scenario and exits with status 1 at the end. The results are
  * written after every scenario to {@code latest.json} and {@code latest.md} in the output directory
@@ -162,6 +166,9 @@ public final class Bench {
     static Map<String, Object> run(Scenario s, int seconds, int rounds, int warmup) throws Exception {
         System.out.printf("%n== %s: %s (%d s per phase, %d rounds, %d s warm-up)%n", s.name(), s.description(), seconds, rounds, warmup);
         System.out.println("load average: " + Machine.loadAverage());
+        if (s.publishOnly()) {
+            return runPublishOnly(s, seconds, rounds, warmup);
+        }
         if (warmup > 0) {
             warmUp(s, warmup);
         }
@@ -225,6 +232,104 @@ public final class Bench {
                 Machine.describe());
         Map<String, Object> entry = entry(result);
         Object machine = entry.remove("machine");
+        entry.putAll(extra);
+        entry.put("machine", machine);
+        return entry;
+    }
+
+    /** The fields a publish-only entry does not have: nothing is consumed, so there is no probe or latency phase. */
+    static final List<String> NOT_PUBLISH_ONLY = List.of("courier_probe_per_s", "reference_probe_per_s", "latency_rate_per_s",
+            "courier_p50_ms", "courier_p99_ms", "reference_p50_ms", "reference_p99_ms");
+
+    /**
+     * A {@linkplain Scenario#publishOnly() publish-only} scenario: the warm-up, then {@code rounds}
+     * rounds in which Courier, the reference pipeline and the extra reference (if the scenario has
+     * one) each publish for about {@code seconds}, in the order C R X, X R C, C R X, ... so that a
+     * change of machine load hits all three alike. The extra reference is given as many messages as
+     * make {@code seconds} at the higher of Courier's latest rate and its own of the round before. No
+     * probe and no latency phase. Its entry: Courier's and the reference's medians, their ratio, the
+     * extra reference's median rate ({@code <key>_per_s}), its per-round rates
+     * ({@code <key>_rounds_per_s}), its other figures from its median round (the slower middle one for
+     * an even count), and Courier's median / its median ({@code <key>_ratio}).
+     */
+    private static Map<String, Object> runPublishOnly(Scenario s, int seconds, int rounds, int warmup) throws Exception {
+        if (warmup > 0) {
+            warmUp(s, warmup);
+        }
+        Scenario.ExtraReference x = s.extra();
+        String perSecKey = x == null ? null : x.key() + "_per_s";
+        List<Driver.Throughput> courier = new ArrayList<>();
+        List<Driver.Throughput> reference = new ArrayList<>();
+        List<Map<String, Object>> extras = new ArrayList<>();
+        String extraError = null;
+        for (int round = 0; round < rounds; round++) {
+            List<String> order = round % 2 == 0 ? List.of("courier", "reference", "extra") : List.of("extra", "reference", "courier");
+            for (String side : order) {
+                if (side.equals("extra")) {
+                    if (x == null || extraError != null) {
+                        continue;
+                    }
+                    // Sized for about a round at the higher of Courier's and its own latest rate: its own
+                    // alone, after one disturbed round, would shrink every round after it (and its warm-up).
+                    double lastRate = courier.get(courier.size() - 1).publishPerSec();
+                    if (!extras.isEmpty()) {
+                        lastRate = Math.max(lastRate, ((Number) extras.get(extras.size() - 1).get(perSecKey)).doubleValue());
+                    }
+                    try {
+                        Map<String, Object> fields = x.run(s, Math.round(seconds * lastRate));
+                        if (!(fields.get(perSecKey) instanceof Number)) {
+                            throw new IllegalStateException(x.key() + " reported no " + perSecKey + ": " + fields);
+                        }
+                        extras.add(fields);
+                        System.out.printf(Locale.ROOT, "round %d %-9s publish %,.0f/s%n", round + 1, x.key(),
+                                ((Number) fields.get(perSecKey)).doubleValue());
+                    } catch (Exception e) {
+                        System.err.printf("%n!! %s of scenario %s failed:%n", x.key(), s.name());
+                        e.printStackTrace();
+                        extraError = String.valueOf(e);
+                    }
+                    continue;
+                }
+                boolean isCourier = side.equals("courier");
+                Driver.Throughput t = Driver.throughput(s, isCourier ? s.courier() : s.raw(), seconds);
+                (isCourier ? courier : reference).add(t);
+                System.out.printf(Locale.ROOT, "round %d %-9s publish %,.0f/s (%,d msgs, %.1f us CPU/msg)%n",
+                        round + 1, side, t.publishPerSec(), t.published(), t.cpuMicrosPerMessage());
+            }
+        }
+        double c = median(courier, Driver.Throughput::publishPerSec);
+        double r = median(reference, Driver.Throughput::publishPerSec);
+        System.out.printf(Locale.ROOT, "median publish: courier %,.0f/s, reference %,.0f/s, ratio %.3f%n", c, r, c / r);
+
+        Map<String, Object> extra = new LinkedHashMap<>();
+        if (!extras.isEmpty()) {
+            List<Map<String, Object>> sorted = new ArrayList<>(extras);
+            sorted.sort(java.util.Comparator.comparingDouble(m -> ((Number) m.get(perSecKey)).doubleValue()));
+            double[] rates = sorted.stream().mapToDouble(m -> ((Number) m.get(perSecKey)).doubleValue()).toArray();
+            double median = rates.length % 2 == 1 ? rates[rates.length / 2] : (rates[rates.length / 2 - 1] + rates[rates.length / 2]) / 2;
+            extra.putAll(sorted.get((sorted.size() - 1) / 2));
+            extra.put(perSecKey, round(median));
+            extra.put(x.key() + "_rounds_per_s", extras.stream().map(m -> round(((Number) m.get(perSecKey)).doubleValue())).toList());
+            extra.put(x.key() + "_ratio", Math.round(c / median * 1000) / 1000.0);
+            System.out.printf(Locale.ROOT, "median publish: %s %,.0f/s, courier / %s %.3f%n", x.key(), median, x.key(), c / median);
+        }
+        if (extraError != null) {
+            extra.put(x.key() + "_error", extraError);
+        }
+        System.out.println("load average: " + Machine.loadAverage());
+
+        Result result = new Result(s.name(), s.description(), s.payloadBytes(), seconds, rounds, warmup,
+                round(c), round(c), s.reference(), round(r), round(r), Math.round(c / r * 1000) / 1000.0,
+                Result.mbPerSec(c, s.payloadBytes()), Result.mbPerSec(r, s.payloadBytes()),
+                courier.stream().map(t -> round(t.publishPerSec())).toList(),
+                reference.stream().map(t -> round(t.publishPerSec())).toList(),
+                cpuPerMessage(courier), cpuPerMessage(reference),
+                Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                Machine.describe());
+        Map<String, Object> entry = entry(result);
+        NOT_PUBLISH_ONLY.forEach(entry::remove);
+        Object machine = entry.remove("machine");
+        entry.put("publish_only", true);
         entry.putAll(extra);
         entry.put("machine", machine);
         return entry;
@@ -385,6 +490,9 @@ public final class Bench {
           .append("| courier p50 / p99 ms | reference p50 / p99 ms | load |\n")
           .append("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Map<String, Object> r : entries) {
+            if (publishOnly(r)) {
+                continue;   // their own table below
+            }
             Map<?, ?> machine = r.get("machine") instanceof Map<?, ?> m ? m : Map.of();
             Object error = r.get("error");
             String reference = text(r.get("reference"));
@@ -407,7 +515,42 @@ public final class Bench {
                     text(machine.get("load_average"))));
         }
 
+        List<Map<String, Object>> publishOnly = entries.stream().filter(Bench::publishOnly).toList();
+        if (!publishOnly.isEmpty()) {
+            md.append("\n## Publish only (`*-publish-*`)\n\n")
+              .append("Publishing alone, nothing consumes: publishers publish durably as fast as they can, rate = messages / ")
+              .append("time until the last publish returned (every message acknowledged); the median of the rounds. In each ")
+              .append("round Courier, the reference and, for Kafka, Kafka's own `ProducerPerformance` (a child JVM, same ")
+              .append("producer settings and record size, about as many seconds) run one after the other, the order reversed ")
+              .append("every round (C R P, P R C, ...). *courier / PP*: median Courier / median ProducerPerformance. Rounds: ")
+              .append("each round's rate, in round order.\n\n")
+              .append("| scenario | courier msg/s | courier MB/s | reference | reference msg/s | ratio | ProducerPerformance msg/s ")
+              .append("| courier / PP | rounds courier; reference; PP | CPU us/msg courier / reference | load |\n")
+              .append("|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|\n");
+            for (Map<String, Object> r : publishOnly) {
+                Map<?, ?> machine = r.get("machine") instanceof Map<?, ?> m ? m : Map.of();
+                String reference = r.get("error") != null ? "**failed**: " + text(r.get("error")) : text(r.get("reference"));
+                String pp = r.get("producer_performance_error") != null && r.get("producer_performance_per_s") == null
+                        ? "**failed**: " + text(r.get("producer_performance_error"))
+                        : cell(r.get("producer_performance_per_s"), "%,.0f");
+                md.append(row(
+                        text(r.get("scenario")),
+                        cell(r.get("courier_per_s"), "%,.0f"),
+                        cell(r.get("courier_mb_per_s"), "%,.2f"),
+                        reference,
+                        cell(r.get("reference_per_s"), "%,.0f"),
+                        cell(r.get("ratio"), "%.3f"),
+                        pp,
+                        cell(r.get("producer_performance_ratio"), "%.3f"),
+                        list(r.get("courier_rounds_per_s")) + "; " + list(r.get("reference_rounds_per_s")) + "; "
+                                + list(r.get("producer_performance_rounds_per_s")),
+                        pair(r.get("courier_cpu_us_per_msg"), r.get("reference_cpu_us_per_msg"), "%.1f"),
+                        text(machine.get("load_average"))));
+            }
+        }
+
         List<Map<String, Object>> perf = entries.stream()
+                .filter(e -> !publishOnly(e))
                 .filter(e -> e.containsKey("producer_performance_per_s") || e.containsKey("producer_performance_error"))
                 .toList();
         if (!perf.isEmpty()) {
@@ -460,6 +603,18 @@ public final class Bench {
             }
         }
         return md.toString();
+    }
+
+    private static boolean publishOnly(Map<String, Object> entry) {
+        return Boolean.TRUE.equals(entry.get("publish_only"));
+    }
+
+    /** A list of rates as {@code 1,234 / 5,678}, or "–" when missing. */
+    static String list(Object o) {
+        if (!(o instanceof List<?> values) || values.isEmpty()) {
+            return MISSING;
+        }
+        return String.join(" / ", values.stream().map(v -> cell(v, "%,.0f")).toList());
     }
 
     private static String row(String... cells) {

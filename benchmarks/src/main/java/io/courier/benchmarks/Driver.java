@@ -67,7 +67,9 @@ final class Driver {
     /**
      * A throughput phase with {@code batchSize} messages per publish: {@link Scenario#publishers()}
      * threads publish as fast as they can for {@code seconds} while the pipeline's consumer drains.
-     * With a batch size of 1 this is the probe that finds a side's single-message rate.
+     * With a batch size of 1 this is the probe that finds a side's single-message rate. In a
+     * {@linkplain Scenario#publishOnly() publish-only} scenario nothing is consumed or awaited, and
+     * both rates are the publish rate.
      */
     static Throughput throughput(Scenario s, Scenario.PipelineFactory factory, int seconds, int batchSize) throws Exception {
         collectGarbage();
@@ -96,6 +98,13 @@ final class Driver {
                 }
             });
             long publishEnd = System.nanoTime();
+            if (s.publishOnly()) {
+                // Nothing consumes: every publish returned once its messages were durable, so the
+                // end-to-end rate is the publish rate.
+                long cpu = cpuStart < 0 ? -1 : processCpuNanos() - cpuStart;
+                double rate = published.get() / ((publishEnd - start) / 1e9);
+                return new Throughput(published.get(), rate, rate, cpu, recorder.getIntervalHistogram());
+            }
             awaitConsumed(consumed, published.get(), CONSUME_TIMEOUT_SECONDS);
             long cpu = cpuStart < 0 ? -1 : processCpuNanos() - cpuStart;
             long end = lastConsumedAt.get();

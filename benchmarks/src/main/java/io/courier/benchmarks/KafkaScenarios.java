@@ -93,6 +93,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>The second reference is Kafka's own {@code ProducerPerformance}, run by
  * {@code scripts/perftest-kafka} after the latency phase ({@link ProducerPerformance}).
+ *
+ * <p>The publish-only scenarios ({@code kafka-publish-100b}, {@code kafka-publish-1k}) run the same
+ * producers the same way with nothing consuming: a round's rate is records acknowledged / time until
+ * the last publish returned. ProducerPerformance runs in every one of their rounds, alternating with
+ * the two pipelines, so that the three are compared under the same machine load. It differs from
+ * both pipelines in how it sends (one thread that never waits, bounded by {@code buffer.memory}), in
+ * its record (no key, no headers, Kafka's sticky partitioner) and in running in a JVM of its own.
  */
 final class KafkaScenarios {
 
@@ -127,11 +134,29 @@ final class KafkaScenarios {
                 + " producer + consumer, same settings";
         String settings = PARTITIONS + " partitions, acks=all, idempotent, linger " + LINGER.toMillis() + " ms, "
                 + PUBLISHERS + " publishers x " + BATCH + ", " + CONCURRENCY + " consumer threads, " + MAX_IN_FLIGHT + " in flight";
+        String publishReference = "raw kafka-clients " + org.apache.kafka.common.utils.AppInfoParser.getVersion()
+                + " producer, same settings";
+        String publishSettings = PARTITIONS + " partitions, acks=all, idempotent, linger " + LINGER.toMillis() + " ms, batch.size "
+                + BATCH_SIZE_BYTES + ", compression " + COMPRESSION.kafkaName() + ", " + PUBLISHERS + " publishers x " + BATCH
+                + ", nothing consumes; + ProducerPerformance every round";
         return List.of(
                 new Scenario("kafka-e2e-100b", "Kafka, 100-byte payloads, " + settings, reference, 100, PUBLISHERS, BATCH,
-                        CourierKafka::new, RawKafka::new, LATENCY_RATE, new ProducerPerformance()),
+                        runId -> new CourierKafka(runId, true), runId -> new RawKafka(runId, true), LATENCY_RATE,
+                        new ProducerPerformance()),
                 new Scenario("kafka-e2e-1k", "Kafka, 1 KiB payloads, " + settings, reference, 1024, PUBLISHERS, BATCH,
-                        CourierKafka::new, RawKafka::new, LATENCY_RATE, new ProducerPerformance()));
+                        runId -> new CourierKafka(runId, true), runId -> new RawKafka(runId, true), LATENCY_RATE,
+                        new ProducerPerformance()),
+                publishOnly("kafka-publish-100b", "Kafka publish only, 100-byte payloads, " + publishSettings, publishReference, 100),
+                publishOnly("kafka-publish-1k", "Kafka publish only, 1 KiB payloads, " + publishSettings, publishReference, 1024));
+    }
+
+    /**
+     * A publish-only scenario: the producers of the end-to-end scenarios with nothing consuming, and
+     * Kafka's {@code ProducerPerformance} in every round.
+     */
+    private static Scenario publishOnly(String name, String description, String reference, int payloadBytes) {
+        return new Scenario(name, description, reference, payloadBytes, PUBLISHERS, BATCH,
+                runId -> new CourierKafka(runId, false), runId -> new RawKafka(runId, false), 0, new ProducerPerformance(), true);
     }
 
     /** Courier's configuration for the scenarios; every setting the comparison depends on is named. */
@@ -156,32 +181,44 @@ final class KafkaScenarios {
         return Admin.create(p);
     }
 
-    /** Deletes a phase's topics and consumer group (best effort: a failure is printed, not thrown). */
+    /** Deletes a phase's topics and consumer group, if it had one (best effort: a failure is printed, not thrown). */
     private static void cleanUp(List<String> topics, String group) {
         try (Admin admin = admin()) {
-            admin.deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
+            if (group != null) {
+                admin.deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
+            }
             admin.deleteTopics(topics).all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             System.err.println("cleaning up Kafka topics " + topics + " / group " + group + " failed: " + e);
         }
     }
 
-    /** Courier: {@link KafkaTransport} used through a {@link Router}, as an application would. */
+    /**
+     * Courier: {@link KafkaTransport} used through a {@link Router}, as an application would. Without
+     * {@code consume} (publish-only), {@link #start} publishes one message and waits for it instead of
+     * subscribing, so that the topic exists and the producer knows its partitions before the clock starts.
+     */
     private static final class CourierKafka implements Pipeline {
         private final String topic;
         private final String group;
+        private final boolean consume;
         private final KafkaTransport transport;
         private final Router router;
 
-        CourierKafka(String runId) {
+        CourierKafka(String runId, boolean consume) {
             this.topic = "bench-courier-" + runId;
             this.group = "bench-courier-" + runId + "-g";
+            this.consume = consume;
             this.transport = KafkaTransport.create(config());
             this.router = Router.builder(transport).build();
         }
 
         @Override
         public void start(Consumer<byte[]> onMessage) {
+            if (!consume) {
+                router.publisher().publish(topic, Message.of(Driver.payload(16, System.nanoTime()))).join();
+                return;
+            }
             router.route(SubscriptionOptions.builder(topic, group).concurrency(CONCURRENCY).maxInFlight(MAX_IN_FLIGHT)
                             .leaseTimeout(SESSION_TIMEOUT).build(),
                     d -> onMessage.accept(d.message().payload())).start();
@@ -206,15 +243,24 @@ final class KafkaScenarios {
                 router.close();
                 transport.close();
             } finally {
-                cleanUp(List.of(topic, KafkaTransport.retryTopic(topic, group)), group);
+                if (consume) {
+                    cleanUp(List.of(topic, KafkaTransport.retryTopic(topic, group)), group);
+                } else {
+                    cleanUp(List.of(topic), null);
+                }
             }
         }
     }
 
-    /** The reference: a plain producer and a consumer with a worker pool, as a careful application writes them. */
+    /**
+     * The reference: a plain producer and a consumer with a worker pool, as a careful application writes
+     * them. Without {@code consume} (publish-only), {@link #start} sends one record and waits for it
+     * instead of starting the consumer, as Courier's side does.
+     */
     private static final class RawKafka implements Pipeline {
         private final String topic;
         private final String group;
+        private final boolean consume;
         private final KafkaProducer<byte[], byte[]> producer;
         private final AtomicInteger roundRobin = new AtomicInteger();
         private final ExecutorService workers = Executors.newFixedThreadPool(CONCURRENCY, r -> {
@@ -230,9 +276,10 @@ final class KafkaScenarios {
         private Thread pollThread;
         private volatile boolean running = true;
 
-        RawKafka(String runId) throws Exception {
+        RawKafka(String runId, boolean consume) throws Exception {
             this.topic = "bench-raw-" + runId;
             this.group = "bench-raw-" + runId + "-g";
+            this.consume = consume;
             try (Admin admin = admin()) {
                 NewTopic t = new NewTopic(topic, Optional.of(PARTITIONS), Optional.empty());
                 t.configs(Map.of("max.message.bytes", Integer.toString(KafkaConfig.DEFAULT_MAX_PAYLOAD_BYTES
@@ -323,6 +370,10 @@ final class KafkaScenarios {
 
         @Override
         public void start(Consumer<byte[]> onMessage) throws Exception {
+            if (!consume) {
+                publish(List.of(Driver.payload(16, System.nanoTime())));
+                return;
+            }
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(), new ByteArrayDeserializer(),
                     new ByteArrayDeserializer());
             pollThread = new Thread(() -> pollLoop(consumer, onMessage), "raw-kafka-poll");
@@ -468,7 +519,7 @@ final class KafkaScenarios {
                 producer.close(Duration.ofSeconds(30));
             } finally {
                 workers.shutdownNow();
-                cleanUp(List.of(topic), group);
+                cleanUp(List.of(topic), consume ? group : null);
             }
         }
     }
@@ -476,9 +527,13 @@ final class KafkaScenarios {
     /**
      * Kafka's own producer benchmark, {@code org.apache.kafka.tools.ProducerPerformance}, run by
      * {@code scripts/perftest-kafka} in a child JVM with the scenario's record size and producer
-     * settings, as many records as Courier published in its median round (at least
-     * {@value #MIN_RECORDS}) after as many warm-up records (at most {@value #MAX_WARMUP_RECORDS}),
-     * which ProducerPerformance reports separately; the steady-state figures are kept.
+     * settings, as many records as the harness asks for (at least {@value #MIN_RECORDS}: in an end-to-end
+     * scenario as many as Courier published in its median round, in a publish-only round about
+     * {@code --seconds}' worth) after as many warm-up records (at most {@value #MAX_WARMUP_RECORDS} in
+     * an end-to-end scenario), which ProducerPerformance reports separately; the steady-state figures
+     * are kept. In a publish-only round the warm-up is not capped: its fresh JVM warms up for about
+     * {@code --seconds}, as the pipelines it is compared with are warm (200,000 records of 100 bytes
+     * last about a third of a second).
      */
     static final class ProducerPerformance implements Scenario.ExtraReference {
         static final long MIN_RECORDS = 10_000;
@@ -494,9 +549,9 @@ final class KafkaScenarios {
         }
 
         @Override
-        public Map<String, Object> run(Scenario s, long courierPublished) throws Exception {
-            long records = Math.max(MIN_RECORDS, courierPublished);
-            long warmup = Math.min(MAX_WARMUP_RECORDS, records);
+        public Map<String, Object> run(Scenario s, long messages) throws Exception {
+            long records = Math.max(MIN_RECORDS, messages);
+            long warmup = s.publishOnly() ? records : Math.min(MAX_WARMUP_RECORDS, records);
             Path script = Path.of("scripts/perftest-kafka").toAbsolutePath();
             if (!Files.isExecutable(script)) {
                 throw new IllegalStateException(script + " not found: run the harness from the repository root (scripts/bench)");

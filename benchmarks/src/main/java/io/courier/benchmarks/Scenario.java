@@ -18,11 +18,15 @@ import java.util.Objects;
  *                      runs at half the slower side's single-message rate (measured by a probe); the cap
  *                      keeps it lower where that rate is known to be noisy.
  * @param extra         a further reference run once per scenario after the latency phase (a vendor's
- *                      own benchmark tool, for example), or null
+ *                      own benchmark tool, for example), or null; in a {@code publishOnly} scenario it
+ *                      runs in every throughput round instead, alternating with the two pipelines
+ * @param publishOnly   whether the scenario measures publishing alone: nothing consumes, a round's rate
+ *                      is messages published (each one durable) / time until the last publish returned,
+ *                      and there is no probe or latency phase (see {@link Bench})
  */
 public record Scenario(String name, String description, String reference, int payloadBytes, int publishers,
                        int batchSize, PipelineFactory courier, PipelineFactory raw, double maxLatencyRate,
-                       ExtraReference extra) {
+                       ExtraReference extra, boolean publishOnly) {
 
     /** Validates. */
     public Scenario {
@@ -33,6 +37,13 @@ public record Scenario(String name, String description, String reference, int pa
         if (maxLatencyRate < 0) {
             throw new IllegalArgumentException("maxLatencyRate must be >= 0, but was " + maxLatencyRate);
         }
+    }
+
+    /** An end-to-end scenario (publish while a consumer drains) with an extra reference, or null for none. */
+    public Scenario(String name, String description, String reference, int payloadBytes, int publishers,
+                    int batchSize, PipelineFactory courier, PipelineFactory raw, double maxLatencyRate,
+                    ExtraReference extra) {
+        this(name, description, reference, payloadBytes, publishers, batchSize, courier, raw, maxLatencyRate, extra, false);
     }
 
     /** A scenario with a latency-rate cap and no extra reference. */
@@ -61,9 +72,11 @@ public record Scenario(String name, String description, String reference, int pa
 
         /**
          * Runs it and returns the fields to add to the scenario's result (names prefixed with the
-         * reference's name). {@code courierPublished} is how many messages Courier published in its
-         * median throughput round, for tools that need a message count.
+         * reference's name; its rate, messages/s, as {@code <key>_per_s}). {@code messages} is how many
+         * messages it should send, for tools that need a count: in an end-to-end scenario as many as
+         * Courier published in its median throughput round, in a publish-only round as many as make a
+         * round of {@code --seconds} at the rate it (or else Courier) reached last.
          */
-        Map<String, Object> run(Scenario s, long courierPublished) throws Exception;
+        Map<String, Object> run(Scenario s, long messages) throws Exception;
     }
 }

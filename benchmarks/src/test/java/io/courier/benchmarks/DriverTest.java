@@ -78,6 +78,32 @@ class DriverTest {
     }
 
     @Test
+    void aPublishOnlyPhaseWaitsForNoConsumerAndCountsWhatWasPublished() {
+        AtomicInteger messages = new AtomicInteger();
+        Pipeline p = new Pipeline() {
+            @Override
+            public void start(Consumer<byte[]> onMessage) {
+                // consumes nothing
+            }
+
+            @Override
+            public void publish(List<byte[]> batch) {
+                messages.addAndGet(batch.size());
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Scenario s = new Scenario("publish-only", "never consumes", "none", 16, 2, 10, runId -> p, runId -> p, 0, null, true);
+
+        Driver.Throughput t = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> Driver.throughput(s, s.courier(), 1));
+
+        assertThat(t.published()).isPositive().isEqualTo(messages.get());
+        assertThat(t.publishPerSec()).isPositive().isEqualTo(t.endToEndPerSec());
+    }
+
+    @Test
     void publisherThreadsAreDaemons() throws Exception {
         CountDownLatch publishing = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
