@@ -353,4 +353,29 @@ class ConsumerEngineTest {
         await().atMost(WAIT).until(() -> source.settled.size() == 5);
         assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4);
     }
+
+    @Test
+    void aRecordTheSourceNoLongerLetsStartIsSkippedNeitherSettledNorReleased() throws Exception {
+        source.onWorker = true;
+        source.add(0, 10, i -> "k");
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<Integer> handled = new CopyOnWriteArrayList<>();
+        ConsumerEngine<Integer> e = start(opts(1, 10), d -> {
+            handled.add(id(d));
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        await().atMost(WAIT).until(() -> e.inFlight() == 10);
+
+        source.startable = f -> false;   // asked when a record is about to start, not when it was fetched
+        release.countDown();
+
+        await().atMost(WAIT).until(() -> e.inFlight() == 0);
+        e.close(Duration.ofSeconds(1));
+        assertThat(handled).containsExactly(0);
+        assertThat(source.settledIds()).containsExactly(0);
+        assertThat(source.released).isEmpty();
+    }
 }
