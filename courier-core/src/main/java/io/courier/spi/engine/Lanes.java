@@ -268,16 +268,23 @@ final class Lanes {
         public void run() {
             for (int i = 0; i < turn; i++) {
                 Task task;
+                boolean leave;
                 synchronized (lock) {
                     task = tasks.peekFirst();
-                    if (task == null || stopped) {
+                    leave = task == null || stopped;
+                    if (leave) {
                         running--;
                         if (task == null) {
                             drop(this);
                         }
                         lock.notifyAll();
-                        return;
                     }
+                }
+                if (leave) {
+                    if (task == null) {
+                        pump();   // its permit goes to a lane waiting in the ready queue
+                    }
+                    return;
                 }
                 long notBefore = task.notBefore();
                 if (notBefore > 0 && notBefore > clock.millis()) {

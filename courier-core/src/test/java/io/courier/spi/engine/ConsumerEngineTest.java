@@ -378,4 +378,13 @@ class ConsumerEngineTest {
         assertThat(source.settledIds()).containsExactly(0);
         assertThat(source.released).isEmpty();
     }
+
+    @Test
+    void lanesThatOutnumberTheHandlersAllGetTheirTurn() {
+        source.add(0, 10, i -> "k" + i);   // ten lanes of one record, two handlers, the budget held by them
+        start(opts(2, 10), d -> Thread.yield(), FAST);
+
+        await().atMost(WAIT).until(() -> source.settled.size() == 10);
+        assertThat(source.settledIds()).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    }
 }
