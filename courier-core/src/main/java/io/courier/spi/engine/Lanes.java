@@ -48,7 +48,7 @@ final class Lanes {
     private final ArrayDeque<Lane> ready = new ArrayDeque<>();
     /** Tasks without a lane, in order; guarded by {@link #lock}. */
     private final ArrayDeque<Task> free = new ArrayDeque<>();
-    /** Runners taking tasks from {@link #free}; guarded by {@link #lock}. */
+    /** Runners taking tasks from {@link #free} and not running one now; guarded by {@link #lock}. */
     private int freeRunners;
     /** Runners (lanes and free runners) on the executor; guarded by {@link #lock}. */
     private int running;
@@ -195,6 +195,8 @@ final class Lanes {
                     lock.notifyAll();
                     break;
                 }
+                // busy until the task returns: a task queued meanwhile needs another runner
+                freeRunners--;
             }
             n++;
             long holdUntil;
@@ -202,6 +204,9 @@ final class Lanes {
                 holdUntil = task.run();
             } catch (RuntimeException | Error e) {
                 holdUntil = 0;
+            }
+            synchronized (lock) {
+                freeRunners++;
             }
             if (holdUntil > 0) {
                 Task again = task;

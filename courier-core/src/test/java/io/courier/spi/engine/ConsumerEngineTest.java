@@ -93,6 +93,27 @@ class ConsumerEngineTest {
     }
 
     @Test
+    void aRecordWithoutLaneFetchedWhileAnotherHandlerBlocksStartsOnAFreeThread() throws Exception {
+        source.add(0, 1, i -> null);
+        AtomicInteger running = new AtomicInteger();
+        CountDownLatch gate = new CountDownLatch(1);
+        start(opts(4, 10), d -> {
+            running.incrementAndGet();
+            try {
+                gate.await();
+            } finally {
+                running.decrementAndGet();
+            }
+        }, FAST);
+        await().atMost(WAIT).until(() -> running.get() == 1);
+
+        source.add(1, 2, i -> null);   // fetched while the first handler blocks its thread
+        await("later records run beside the blocked one, up to concurrency").atMost(WAIT).until(() -> running.get() == 3);
+        gate.countDown();
+        await().atMost(WAIT).until(() -> source.settled.size() == 3);
+    }
+
+    @Test
     void recordsOfOneLaneRunOneAtATimeInFetchOrder() {
         source.add(0, 600, i -> "k" + (i % 3));
         Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
