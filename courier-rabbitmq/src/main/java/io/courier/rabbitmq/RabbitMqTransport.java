@@ -10,11 +10,15 @@ import io.courier.Transport;
 import io.courier.TransportClosedException;
 import io.courier.rabbitmq.internal.ConnectionWatch;
 import io.courier.rabbitmq.internal.DelayLadder;
+import io.courier.rabbitmq.internal.PartitionedSource;
 import io.courier.rabbitmq.internal.PartitionedSubscription;
 import io.courier.rabbitmq.internal.RabbitPublisher;
-import io.courier.rabbitmq.internal.RabbitSubscription;
+import io.courier.rabbitmq.internal.RabbitSource;
 import io.courier.rabbitmq.internal.Topology;
 import io.courier.spi.SubscriptionChecks;
+import io.courier.spi.engine.ConsumerEngine;
+import io.courier.spi.engine.DeliverySource;
+import io.courier.spi.engine.EngineTuning;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,7 +88,7 @@ public final class RabbitMqTransport implements Transport {
     private final ScheduledExecutorService timer;
     private final Topology topology;
     private final RabbitPublisher publisher;
-    private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
+    private final Set<ConsumerEngine<?>> subscriptions = ConcurrentHashMap.newKeySet();
     private final Subscriber subscriber;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -100,8 +104,8 @@ public final class RabbitMqTransport implements Transport {
         }
         this.completions = Executors.newCachedThreadPool(daemon("courier-rabbitmq-completion"));
         this.scheduler = Executors.newScheduledThreadPool(2, daemon("courier-rabbitmq-recovery"));
-        // its own thread for short timed tasks (confirm timeouts, starting delayed messages held until due):
-        // consumer recovery does blocking broker calls and must never delay them
+        // its own thread for short timed tasks (confirm timeouts): consumer recovery does blocking broker
+        // calls and must never delay them
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("courier-rabbitmq-timer"));
         this.topology = new Topology(config, publishing, new DelayLadder(config.delayPrefix()));
         this.publisher = new RabbitPublisher(config, publishing, topology, completions);
@@ -220,17 +224,56 @@ public final class RabbitMqTransport implements Transport {
                     + " is 16-bit" + (config.keyOrdered() ? ", per partition queue" : "") + "), but was " + options.maxInFlight());
         }
         ensureOpen();
-        Subscription s = config.keyOrdered()
-                ? new PartitionedSubscription(options, handler, consuming, topology, publisher, scheduler, timer,
-                config.recoveryInterval(), subscriptions::remove)
-                : new RabbitSubscription(options, handler, consuming, topology, publisher, scheduler, timer,
-                config.recoveryInterval(), subscriptions::remove);
-        subscriptions.add(s);
+        Subscription s;
+        ConsumerEngine<?> engine;
+        if (config.keyOrdered()) {
+            PartitionedSource source = new PartitionedSource(options, consuming, topology, publisher, scheduler,
+                    config.recoveryInterval());
+            ConsumerEngine<PartitionedSource.Received> e = engine(options, handler, source);
+            s = new PartitionedSubscription(e, source);
+            engine = e;
+        } else {
+            ConsumerEngine<RabbitSource.Received> e = engine(options, handler,
+                    new RabbitSource(options, consuming, topology, publisher, scheduler, config.recoveryInterval()));
+            s = e;
+            engine = e;
+        }
+        subscriptions.add(engine);
+        try {
+            engine.start();
+        } catch (RuntimeException e) {
+            subscriptions.remove(engine);
+            throw e;
+        }
         if (closed.get()) {
             s.close();
             throw new TransportClosedException("RabbitMQ transport is closed");
         }
         return s;
+    }
+
+    /**
+     * A fetch is a take from the deliveries the broker already pushed (no I/O), so the engine fetches
+     * in small batches: it fetches once there is room for {@code fetchBatch / 2} (an eighth of
+     * {@code maxInFlight}, at least one), so the deliveries that wait outside the engine never keep a
+     * finishing handler from finding the next one ready, as when the prefetch went straight to the
+     * handler threads.
+     */
+    private static EngineTuning tuning(SubscriptionOptions options) {
+        return EngineTuning.defaults().withFetchBatch(Math.max(2, Math.min(100, options.maxInFlight() / 4)));
+    }
+
+    /**
+     * The engine consuming for {@code options} from {@code source}: handlers on {@code concurrency}
+     * threads named {@code courier-rabbitmq-<topic>-<group>-<n>}, at most {@code maxInFlight} deliveries
+     * held (the broker's prefetch), each settled on its handler's thread.
+     */
+    private <R> ConsumerEngine<R> engine(SubscriptionOptions options, Handler handler, DeliverySource<R> source) {
+        return ConsumerEngine.builder(options, handler, source)
+                .name("courier-rabbitmq-" + options.topic() + "-" + options.group())
+                .tuning(tuning(options))
+                .onClosed(subscriptions::remove)
+                .build();
     }
 
     private void ensureOpen() {
@@ -244,7 +287,7 @@ public final class RabbitMqTransport implements Transport {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        for (Subscription s : new ArrayList<>(subscriptions)) {
+        for (ConsumerEngine<?> s : new ArrayList<>(subscriptions)) {
             try {
                 s.close();
             } catch (RuntimeException e) {

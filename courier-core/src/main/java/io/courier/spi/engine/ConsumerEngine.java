@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Handling.</b> Handlers run on the executor (the caller's, or {@code concurrency} threads,
  *       virtual where the runtime has them), at most {@code concurrency} at once. Records of one
  *       {@linkplain Fetched#lane() lane} run one at a time in fetch order; a record that arrived
- *       before it is due waits, holding its lane but no thread.</li>
+ *       before it is due waits, holding its lane but no thread. A record the source no longer lets
+ *       start ({@link DeliverySource#mayStart}) is skipped and forgotten.</li>
  *   <li><b>Settling.</b> Outcomes go back to the source one by one on the handler's thread, or in
  *       batches with the next fetch (within {@link EngineTuning#settleLinger()}), as the source
  *       prefers.</li>
@@ -341,6 +342,17 @@ public final class ConsumerEngine<R> implements Subscription {
             return state.get() == NEW ? fetched.notBefore() : 0;
         }
 
+        /** The source's {@link DeliverySource#mayStart} answer; a source that throws skips the record. */
+        private boolean sourceLetsStart() {
+            try {
+                return source.mayStart(fetched);
+            } catch (RuntimeException e) {
+                warnings.warn(name + ": could not decide whether to start message " + fetched.message().id() + " ("
+                        + e + "); leaving it for redelivery");
+                return false;
+            }
+        }
+
         @Override
         public long run() {
             if (state.get() == NEW) {
@@ -352,6 +364,11 @@ public final class ConsumerEngine<R> implements Subscription {
                     // hold it now; leave it
                     log.debug("{}: lease of message {} expired before it was handled; leaving it for redelivery",
                             name, fetched.message().id());
+                    state.set(GONE);
+                    forget(this);
+                    return 0;
+                }
+                if (!sourceLetsStart()) {
                     state.set(GONE);
                     forget(this);
                     return 0;

@@ -9,9 +9,9 @@ import java.util.List;
  *
  * <p>The engine calls {@link #exchange} and {@link #extendLeases} from its fetch threads only (one
  * unless {@link EngineTuning#fetchers()} allows more, in which case {@code exchange} must be
- * thread-safe), {@link #settle(Settled)} from handler threads when {@link #settlesOnWorker()},
- * {@link #wakeUp()} from any thread, and {@link #release} and {@link #close} once, from the thread
- * closing the subscription, after every fetch thread stopped.
+ * thread-safe), {@link #mayStart} from handler threads, {@link #settle(Settled)} from handler threads
+ * when {@link #settlesOnWorker()}, {@link #wakeUp()} from any thread, and {@link #release} and
+ * {@link #close} once, from the thread closing the subscription, after every fetch thread stopped.
  *
  * <p>An exception thrown by any method is logged (rate-limited) and, for {@code exchange}, retried
  * with backoff: the settlements passed to a failed {@code exchange} are passed again. A source never
@@ -61,6 +61,17 @@ public interface DeliverySource<R> {
      */
     default void settle(Settled<R> settled) throws Exception {
         throw new UnsupportedOperationException("settle on worker");
+    }
+
+    /**
+     * Asked on the handler's thread right before {@code fetched}'s handler first starts (its due time
+     * reached, its lane's turn come); false skips it: the engine forgets the record, which is neither
+     * settled nor released (the source knows it is no longer its to handle, e.g. its broker channel
+     * was closed or handed over, and the broker delivers it again). Must be thread-safe and must not
+     * block. Default: true.
+     */
+    default boolean mayStart(Fetched<R> fetched) {
+        return true;
     }
 
     /**

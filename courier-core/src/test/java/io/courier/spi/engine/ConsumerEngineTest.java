@@ -485,6 +485,31 @@ class ConsumerEngineTest {
     }
 
     @Test
+    void aRecordTheSourceNoLongerLetsStartIsSkippedNeitherSettledNorReleased() throws Exception {
+        source.onWorker = true;
+        source.add(0, 10, i -> "k");
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<Integer> handled = new CopyOnWriteArrayList<>();
+        ConsumerEngine<Integer> e = start(opts(1, 10), d -> {
+            handled.add(id(d));
+            inside.countDown();
+            release.await();
+        }, FAST);
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+        await().atMost(WAIT).until(() -> e.inFlight() == 10);
+
+        source.startable = f -> false;   // asked when a record is about to start, not when it was fetched
+        release.countDown();
+
+        await().atMost(WAIT).until(() -> e.inFlight() == 0);
+        e.close(Duration.ofSeconds(1));
+        assertThat(handled).containsExactly(0);
+        assertThat(source.settledIds()).containsExactly(0);
+        assertThat(source.released).isEmpty();
+    }
+
+    @Test
     void lanesThatOutnumberTheHandlersAllGetTheirTurn() {
         source.add(0, 10, i -> "k" + i);   // ten lanes of one record, two handlers, the budget held by them
         start(opts(2, 10), d -> Thread.yield(), FAST);

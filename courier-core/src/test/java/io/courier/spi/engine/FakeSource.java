@@ -28,6 +28,7 @@ final class FakeSource implements DeliverySource<Integer> {
     volatile boolean leases;
     volatile Function<Fetched<Integer>, Boolean> extendAnswer = f -> true;
     volatile Function<Settled<Integer>, Duration> inPlace = s -> null;
+    volatile Function<Fetched<Integer>, Boolean> startable = f -> true;
     volatile SourceContext<Integer> context;
     volatile Duration keepAlive;
     /** Exchanges that asked for nothing and settled nothing (keep-alive calls). */
@@ -97,6 +98,11 @@ final class FakeSource implements DeliverySource<Integer> {
     public void settle(Settled<Integer> s) {
         settleThreads.add(Thread.currentThread().getName());
         settled.add(s);
+    }
+
+    @Override
+    public boolean mayStart(Fetched<Integer> f) {
+        return startable.apply(f);
     }
 
     @Override

@@ -6,6 +6,7 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.courier.Message;
 import io.courier.spi.Outcome;
+import io.courier.spi.engine.Fetched;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * after the handler returned; a retry or failure as a copy published into the same queue through the
  * delay ladder and the original acknowledged only once the copy is confirmed (never nack-requeue in a
  * hot loop; if the copy cannot be published, the original goes back to the queue). Acks and nacks of
- * one queue's channel are serialized here. Also says how long a delivery that arrived before it is due
- * must be held ({@link #holdUntil}). Thread-safe.
+ * one queue's channel are serialized here. Also turns a delivery into the engine's {@link Fetched}
+ * record ({@link #fetched}), with its attempt and, for one that arrived before it is due, the time
+ * until which it must be held ({@link #holdUntil}). Thread-safe.
  */
 final class QueueSettler {
 
@@ -50,6 +52,23 @@ final class QueueSettler {
     static Instant holdUntil(AMQP.BasicProperties properties) {
         Instant due = MessageMapping.deliverAt(properties);
         return due == null ? null : DelayLadder.holdUntil(due, Instant.now());
+    }
+
+    /**
+     * The engine's record of a delivery: the decoded message, its attempt, and when it arrived before it
+     * is due, the epoch millisecond (rounded up) before which it must not start.
+     *
+     * @throws RuntimeException when the delivery cannot be read as a Courier message
+     */
+    static <R> Fetched<R> fetched(R record, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+        Fetched<R> f = Fetched.of(record, MessageMapping.fromAmqp(properties, body), attempt(envelope, properties));
+        Instant hold = holdUntil(properties);
+        if (hold == null) {
+            return f;
+        }
+        long millis = hold.toEpochMilli();
+        // never start before the exact due time: round a sub-millisecond rest up
+        return f.notBefore(hold.getNano() % 1_000_000 == 0 ? millis : millis + 1);
     }
 
     /** Settles delivery {@code tag} of {@code message} (attempt {@code attempt}) on {@code ch} as {@code outcome} says. */

@@ -8,108 +8,115 @@ import com.rabbitmq.client.Recoverable;
 import com.rabbitmq.client.RecoveryListener;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.courier.CourierException;
-import io.courier.Handler;
-import io.courier.Message;
-import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
-import io.courier.spi.BasicDelivery;
-import io.courier.spi.ConsumerThreads;
-import io.courier.spi.HandlerInvoker;
-import io.courier.spi.Outcome;
+import io.courier.spi.engine.DeliverySource;
+import io.courier.spi.engine.Fetched;
+import io.courier.spi.engine.Settled;
+import io.courier.spi.engine.SourceContext;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One consumer of a group's queue: its own channel with {@code basic.qos(maxInFlight)}, manual
- * acknowledgements, and {@code concurrency} worker threads running the handler.
+ * The broker side of one consumer of a group's queue, run by a {@link io.courier.spi.engine.ConsumerEngine}:
+ * its own channel with {@code basic.qos(maxInFlight)} and manual acknowledgements. The broker pushes
+ * deliveries to a consumer on that channel, which buffers them for the engine's fetch thread; the
+ * engine runs the handlers and settles each delivery on the handler's thread.
  *
- * <p>Settlement: a handler that returns is acked. A retry or a failure is settled by publishing a copy
+ * <p>Settlement: a handler that returned is acked. A retry or a failure is settled by publishing a copy
  * (same id, {@code courier-attempt} header = attempts so far) into this group's queue only, through the
  * delay ladder, and acking the original once the broker confirmed the copy; if the copy cannot be
  * published the original is returned to the queue ({@code basic.nack} with requeue), so it is never
  * lost. There is no immediate requeue of failures, hence no hot redelivery loop.
  *
  * <p>Delayed messages: the delay ladder rounds down, so a delayed message or retry copy may arrive up to
- * 150 ms before it is due; it is held, unacknowledged (it counts against {@code maxInFlight}), until due
- * and then handed to the workers. On close a held message is not started and returns to the queue.
+ * 150 ms before it is due; it carries its due time ({@link Fetched#notBefore()}), and the engine holds
+ * it, unacknowledged and counted in flight, until then.
+ *
+ * <p>Closing: once the engine stops, the consumer is cancelled (no new deliveries); deliveries not
+ * started stay unacknowledged and return to the queue when {@link #close()} closes the channel.
  *
  * <p>Recovery: after the client recovers the connection (and this channel), or after the broker closed
  * the channel or cancelled the consumer, the queue is declared again and consumption resumes, retrying
  * every {@link io.courier.rabbitmq.RabbitMqConfig#recoveryInterval()} until it works.
  */
-public final class RabbitSubscription implements Subscription {
+public final class RabbitSource implements DeliverySource<RabbitSource.Received> {
 
-    private static final Logger log = LoggerFactory.getLogger(RabbitSubscription.class);
+    private static final Logger log = LoggerFactory.getLogger(RabbitSource.class);
+
+    /**
+     * One delivery: the channel it arrived on and its delivery tag there.
+     *
+     * @param channel     the consumer channel
+     * @param deliveryTag the broker's tag for acknowledging it on {@code channel}
+     */
+    public record Received(Channel channel, long deliveryTag) {
+    }
 
     private final SubscriptionOptions options;
-    private final Handler handler;
     private final ConnectionWatch connection;
     private final Topology topology;
     private final ScheduledExecutorService scheduler;
     private final Duration retryInterval;
-    private final Consumer<RabbitSubscription> onClosed;
-    private final ThreadPoolExecutor workers;
-    /** Starts deliveries on {@link #workers}, holding the ones that arrived before they are due. */
-    private final KeyLanes starter;
-    private final Object lifecycle = new Object();
-    private final AtomicLong restartGeneration = new AtomicLong();
     private final String queue;
     private final QueueSettler settler;
+    private final DeliveryBuffer<Received> buffer = new DeliveryBuffer<>();
+    private final Object lifecycle = new Object();
+    private final AtomicLong restartGeneration = new AtomicLong();
+    private final AtomicBoolean cancelRequested = new AtomicBoolean();
+    private volatile SourceContext<Received> context;
     private volatile Channel channel;
     private volatile String consumerTag;
-    private volatile boolean running = true;
-    private volatile boolean abandoning;
+    /** Guarded by {@link #lifecycle}. */
     private boolean closed;
 
     /**
-     * Declares the group's queue and starts consuming.
+     * Declares the group's queue; {@link #start} consumes it.
      *
      * @throws CourierException (or {@link io.courier.rabbitmq.TopologyMismatchException}) when the queue
-     *                          cannot be declared or consumed
+     *                          cannot be declared
      */
-    public RabbitSubscription(SubscriptionOptions options, Handler handler, ConnectionWatch connection, Topology topology,
-                              RabbitPublisher publisher, ScheduledExecutorService scheduler, ScheduledExecutorService timer,
-                              Duration retryInterval, Consumer<RabbitSubscription> onClosed) {
+    public RabbitSource(SubscriptionOptions options, ConnectionWatch connection, Topology topology,
+                        RabbitPublisher publisher, ScheduledExecutorService scheduler, Duration retryInterval) {
         this.options = options;
-        this.handler = handler;
         this.connection = connection;
         this.topology = topology;
         this.scheduler = scheduler;
         this.retryInterval = retryInterval;
-        this.onClosed = onClosed;
         this.queue = topology.declareGroup(options.topic(), options.group());
         this.settler = new QueueSettler(publisher, options.topic(), queue);
-        this.workers = new ThreadPoolExecutor(options.concurrency(), options.concurrency(), 0, TimeUnit.MILLISECONDS,
-                new LinkedBlockingQueue<>(), ConsumerThreads.factory("courier-rabbitmq-" + options.topic() + "-" + options.group()));
-        this.starter = new KeyLanes(workers, timer);
+    }
+
+    /**
+     * Opens the channel and starts consuming.
+     *
+     * @throws CourierException (or {@link io.courier.rabbitmq.TopologyMismatchException}) when the queue
+     *                          cannot be consumed
+     */
+    @Override
+    public void start(SourceContext<Received> context) {
+        this.context = context;
         try {
-            Channel ch = openChannel();
-            consume(ch);
+            synchronized (lifecycle) {
+                consume(openChannel());
+            }
         } catch (IOException | ShutdownSignalException e) {
-            workers.shutdownNow();
-            closeChannelQuietly(channel);
             throw Topology.translate("consume queue '" + queue + "'", e);
-        } catch (RuntimeException e) {
-            workers.shutdownNow();
-            closeChannelQuietly(channel);
-            throw e;
         }
     }
 
-    /** The queue this subscription consumes. */
-    public String queue() {
-        return queue;
+    private boolean running() {
+        SourceContext<Received> c = context;
+        return c != null && c.running();
     }
 
     private Channel openChannel() throws IOException {
@@ -149,12 +156,18 @@ public final class RabbitSubscription implements Subscription {
 
         @Override
         public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
-            if (!running) {
+            if (!running()) {
                 return;   // left unacknowledged: returns to the queue when the channel closes
             }
-            // a delayed message that arrived before due is held (unacknowledged, on the timer) until due;
-            // refused while closing: it returns to the queue
-            starter.submit(null, QueueSettler.holdUntil(properties), () -> process(ch, envelope, properties, body));
+            Fetched<Received> f;
+            try {
+                f = QueueSettler.fetched(new Received(ch, envelope.getDeliveryTag()), envelope, properties, body);
+            } catch (RuntimeException e) {
+                log.error("cannot read delivery {} of queue '{}' as a message ({}); leaving it unacknowledged",
+                        envelope.getDeliveryTag(), queue, e.toString());
+                return;
+            }
+            buffer.add(f);
         }
 
         @Override
@@ -165,7 +178,7 @@ public final class RabbitSubscription implements Subscription {
 
         @Override
         public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
-            if (running && !sig.isHardError() && !sig.isInitiatedByApplication()) {
+            if (running() && !sig.isHardError() && !sig.isInitiatedByApplication()) {
                 // channel-level error: the client does not recover this channel, so open a new one
                 log.warn("RabbitMQ closed the consumer channel of queue '{}': {}; reopening", queue, sig.getMessage());
                 scheduleRestart("the broker closed the channel", retryInterval);
@@ -174,7 +187,7 @@ public final class RabbitSubscription implements Subscription {
     }
 
     private void scheduleRestart(String reason, Duration delay) {
-        if (!running) {
+        if (!running()) {
             return;
         }
         long generation = restartGeneration.incrementAndGet();
@@ -187,7 +200,7 @@ public final class RabbitSubscription implements Subscription {
 
     private void restart(String reason, long generation) {
         synchronized (lifecycle) {
-            if (closed || !running || generation != restartGeneration.get()) {
+            if (closed || !running() || generation != restartGeneration.get()) {
                 return;
             }
             try {
@@ -211,68 +224,66 @@ public final class RabbitSubscription implements Subscription {
         }
     }
 
-    private void process(Channel ch, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
-        if (!running) {
-            return;   // not started before close: left for another consumer
+    @Override
+    public List<Fetched<Received>> exchange(List<Settled<Received>> settled, int max, Duration maxWait)
+            throws InterruptedException {
+        return buffer.take(max, maxWait);
+    }
+
+    /** True: an ack is one cheap frame, written as soon as the handler returned. */
+    @Override
+    public boolean settlesOnWorker() {
+        return true;
+    }
+
+    @Override
+    public void settle(Settled<Received> s) {
+        Fetched<Received> f = s.fetched();
+        settler.settle(f.record().channel(), f.record().deliveryTag(), f.message(), f.attempt(), s.outcome());
+    }
+
+    /**
+     * Leaves the deliveries unacknowledged: closing the channel ({@link #close()}) returns them to the
+     * queue for the group's other consumers.
+     */
+    @Override
+    public void release(List<Fetched<Received>> unhandled) {
+    }
+
+    /** Also, once the subscription is closing, cancels the consumer (in the background) so no more deliveries come. */
+    @Override
+    public void wakeUp() {
+        buffer.wakeUp();
+        SourceContext<Received> c = context;
+        if (c != null && !c.running() && cancelRequested.compareAndSet(false, true)) {
+            try {
+                scheduler.execute(this::cancelConsumer);
+            } catch (RejectedExecutionException e) {
+                log.debug("not cancelling consumer of '{}': transport closing; the channel's close ends it", queue);
+            }
         }
-        Message message = MessageMapping.fromAmqp(properties, body);
-        int attempt = QueueSettler.attempt(envelope, properties);
-        BasicDelivery delivery = new BasicDelivery(message, options.topic(), options.group(), attempt);
-        Outcome outcome = HandlerInvoker.invoke(handler, delivery, options.failureRedeliveryDelay());
-        if (abandoning || Thread.currentThread().isInterrupted()) {
-            return;   // close timed out: leave it unacknowledged, it is redelivered
-        }
-        settler.settle(ch, envelope.getDeliveryTag(), message, attempt, outcome);
     }
 
-    @Override
-    public SubscriptionOptions options() {
-        return options;
-    }
-
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
-
-    @Override
-    public void close(Duration timeout) {
+    private void cancelConsumer() {
         synchronized (lifecycle) {
-            if (closed) {
+            Channel ch = channel;
+            String tag = consumerTag;
+            if (closed || ch == null || tag == null || !ch.isOpen()) {
                 return;
             }
+            try {
+                ch.basicCancel(tag);
+            } catch (IOException | RuntimeException e) {
+                log.debug("cancelling consumer of '{}' failed", queue, e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
             closed = true;
-            running = false;
-        }
-        Channel ch = channel;
-        try {
-            if (ch != null && ch.isOpen()) {
-                String tag = consumerTag;
-                if (tag != null) {
-                    ch.basicCancel(tag);
-                }
-            }
-        } catch (IOException | ShutdownSignalException e) {
-            log.debug("cancelling consumer of '{}' failed", queue, e);
-        }
-        workers.shutdown();
-        try {
-            if (!workers.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                log.warn("subscription {}/{}: handlers still running after {}; interrupting them, their messages will be redelivered",
-                        options.topic(), options.group(), timeout);
-                abandoning = true;
-                workers.shutdownNow();
-                workers.awaitTermination(5, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            abandoning = true;
-            workers.shutdownNow();
-            Thread.currentThread().interrupt();
-        } finally {
-            synchronized (lifecycle) {
-                closeChannelQuietly(channel);
-            }
-            onClosed.accept(this);
+            closeChannelQuietly(channel);
         }
     }
 
