@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 
 /**
  * How one subscription consumes: which topic and group, how many handlers run at once, how much
@@ -75,6 +76,7 @@ public final class SubscriptionOptions {
     private final Optional<String> consumerName;
     private final MessageOrdering ordering;
     private final Map<Class<? extends TransportOption>, TransportOption> transportOptions;
+    private final Optional<Executor> executor;
 
     private SubscriptionOptions(Builder b) {
         this.topic = requireName(b.topic, "topic");
@@ -95,6 +97,7 @@ public final class SubscriptionOptions {
                 : Optional.of(requireName(b.consumerName, "consumerName"));
         this.ordering = Objects.requireNonNull(b.ordering, "ordering");
         this.transportOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.transportOptions));
+        this.executor = Optional.ofNullable(b.executor);
     }
 
     /** Defaults for {@code topic} and {@code group}. */
@@ -119,7 +122,16 @@ public final class SubscriptionOptions {
         b.consumerName = consumerName.orElse(null);
         b.ordering = ordering;
         b.transportOptions.putAll(transportOptions);
+        b.executor = executor.orElse(null);
         return b;
+    }
+
+    /**
+     * The executor handlers run on, when the caller gave one ({@link Builder#executor}); empty for the
+     * subscription's own {@code concurrency} threads (virtual threads where the runtime has them).
+     */
+    public Optional<Executor> executor() {
+        return executor;
     }
 
     /** The topic to consume. */
@@ -219,13 +231,14 @@ public final class SubscriptionOptions {
                 && group.equals(other.group) && leaseTimeout.equals(other.leaseTimeout)
                 && failureRedeliveryDelay.equals(other.failureRedeliveryDelay) && startPosition == other.startPosition
                 && shutdownTimeout.equals(other.shutdownTimeout) && consumerName.equals(other.consumerName)
-                && ordering == other.ordering && transportOptions.equals(other.transportOptions);
+                && ordering == other.ordering && transportOptions.equals(other.transportOptions)
+                && executor.equals(other.executor);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(topic, group, concurrency, maxInFlight, leaseTimeout, failureRedeliveryDelay, startPosition,
-                shutdownTimeout, consumerName, ordering, transportOptions);
+                shutdownTimeout, consumerName, ordering, transportOptions, executor);
     }
 
     @Override
@@ -234,7 +247,7 @@ public final class SubscriptionOptions {
                 + ", maxInFlight=" + maxInFlight + ", leaseTimeout=" + leaseTimeout + ", failureRedeliveryDelay="
                 + failureRedeliveryDelay + ", startPosition=" + startPosition + ", shutdownTimeout=" + shutdownTimeout
                 + ", consumerName=" + consumerName + ", ordering=" + ordering + ", transportOptions="
-                + transportOptions.values() + ']';
+                + transportOptions.values() + (executor.isPresent() ? ", executor=" + executor.get() : "") + ']';
     }
 
     private static String requireName(String value, String what) {
@@ -263,10 +276,22 @@ public final class SubscriptionOptions {
         private String consumerName;
         private MessageOrdering ordering = MessageOrdering.TRANSPORT_DEFAULT;
         private final Map<Class<? extends TransportOption>, TransportOption> transportOptions = new LinkedHashMap<>();
+        private Executor executor;
 
         private Builder(String topic, String group) {
             this.topic = topic;
             this.group = group;
+        }
+
+        /**
+         * Runs handlers on {@code executor} instead of the subscription's own threads, still at most
+         * {@code concurrency} at once; for example {@code Executors.newVirtualThreadPerTaskExecutor()}
+         * on Java 21, or a pool shared by several subscriptions. The subscription never shuts it down.
+         * Default: {@code concurrency} threads of the subscription's own, virtual where available.
+         */
+        public Builder executor(Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
         }
 
         /** Handlers running at once: 1 .. {@value SubscriptionOptions#MAX_CONCURRENCY} (default {@value SubscriptionOptions#DEFAULT_CONCURRENCY}). */

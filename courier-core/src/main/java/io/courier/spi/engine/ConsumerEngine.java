@@ -153,7 +153,7 @@ public final class ConsumerEngine<R> implements Subscription {
         Duration keepAlive = source.keepAliveInterval();
         this.keepAliveNanos = keepAlive == null ? 0 : Math.max(1, keepAlive.toNanos());
         this.warnings = new RateLimitedLog(log, clock, WARN_INTERVAL);
-        Executor executor = b.executor;
+        Executor executor = b.executor != null ? b.executor : options.executor().orElse(null);
         if (executor == null) {
             ownedExecutor = Executors.newFixedThreadPool(options.concurrency(), ConsumerThreads.factory(name));
             executor = ownedExecutor;
@@ -957,8 +957,8 @@ public final class ConsumerEngine<R> implements Subscription {
 
         /**
          * Runs handlers on {@code executor} (not shut down by the engine), at most
-         * {@code concurrency} at once. Default: {@code concurrency} threads of the engine's own,
-         * virtual where the runtime has them.
+         * {@code concurrency} at once. Default: {@link SubscriptionOptions#executor()}, else
+         * {@code concurrency} threads of the engine's own, virtual where the runtime has them.
          */
         public Builder<R> executor(Executor executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
