@@ -406,9 +406,7 @@ public final class ConsumerEngine<R> implements Subscription {
                 if (again != null) {
                     attempt++;
                     state.set(RETRY_WAIT);
-                    synchronized (handledMonitor) {
-                        handledMonitor.notifyAll();   // no longer running: a revocation need not wait for it
-                    }
+                    notifyHandled();   // no longer running: a revocation need not wait for it
                     return Math.max(1, clock.millis() + again.toMillis());
                 }
             }
@@ -440,6 +438,11 @@ public final class ConsumerEngine<R> implements Subscription {
         if (held.remove(h)) {
             inFlight.decrementAndGet();
         }
+        notifyHandled();
+    }
+
+    /** Wakes {@link SourceContext#awaitHandled} callers, if there are any. */
+    private void notifyHandled() {
         if (handledWaiters.get() > 0) {
             synchronized (handledMonitor) {
                 handledMonitor.notifyAll();

@@ -22,7 +22,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -194,7 +193,7 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
     private void consume(Partition p) throws IOException {
         Channel ch = p.channel;
         if (ch == null || !ch.isOpen()) {
-            closeQuietly(ch);
+            RabbitSource.closeChannelQuietly(ch);
             ch = openChannel(() -> lose(p, "the connection recovered"));
             p.channel = ch;
         }
@@ -355,7 +354,7 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
     private void registerMember() throws IOException {
         Channel ch = membersChannel;
         if (ch == null || !ch.isOpen()) {
-            closeQuietly(ch);
+            RabbitSource.closeChannelQuietly(ch);
             ch = openChannel(() -> {
                 memberRegistered = false;
                 triggerMaintenance(Duration.ZERO);
@@ -460,7 +459,7 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
      * the broker activate the next waiting consumer, then registers at the end of the line.
      */
     private void handOver(Partition p) throws IOException {
-        closeQuietly(p.channel);
+        RabbitSource.closeChannelQuietly(p.channel);
         p.channel = null;
         consume(p);
     }
@@ -474,20 +473,9 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
         synchronized (lifecycle) {
             closed = true;
             for (Partition p : partitions) {
-                closeQuietly(p.channel);
+                RabbitSource.closeChannelQuietly(p.channel);
             }
-            closeQuietly(membersChannel);
-        }
-    }
-
-    private static void closeQuietly(Channel ch) {
-        if (ch == null) {
-            return;
-        }
-        try {
-            ch.close();
-        } catch (IOException | TimeoutException | ShutdownSignalException e) {
-            log.trace("closing consumer channel", e);
+            RabbitSource.closeChannelQuietly(membersChannel);
         }
     }
 }

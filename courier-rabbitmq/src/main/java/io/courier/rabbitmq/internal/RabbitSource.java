@@ -287,7 +287,8 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
         }
     }
 
-    private static void closeChannelQuietly(Channel ch) {
+    /** Closes {@code ch} (null: nothing), ignoring failures: it is going away either way. */
+    static void closeChannelQuietly(Channel ch) {
         if (ch == null) {
             return;
         }
