@@ -488,14 +488,7 @@ final class KafkaSource implements DeliverySource<KafkaSource.Rec> {
     }
 
     private Map<TopicPartition, OffsetAndMetadata> committable(Collection<PartitionTracker> ts) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (PartitionTracker t : ts) {
-            long c = t.committable();
-            if (c >= 0 && c > committed.getOrDefault(t.partition(), -1L)) {
-                offsets.put(t.partition(), new OffsetAndMetadata(c));
-            }
-        }
-        return offsets;
+        return PartitionTracker.committable(ts, committed);
     }
 
     private void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, String when) {

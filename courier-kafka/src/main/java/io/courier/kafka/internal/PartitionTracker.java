@@ -1,7 +1,11 @@
 package io.courier.kafka.internal;
 
 import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -165,5 +169,21 @@ public final class PartitionTracker {
         public long offset() {
             return offset;
         }
+    }
+
+    /**
+     * The offsets of {@code trackers} worth committing: each partition's {@link #committable()}
+     * offset where it is past what {@code committed} says was committed already.
+     */
+    static Map<TopicPartition, OffsetAndMetadata> committable(Collection<PartitionTracker> trackers,
+                                                              Map<TopicPartition, Long> committed) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (PartitionTracker t : trackers) {
+            long c = t.committable();
+            if (c >= 0 && c > committed.getOrDefault(t.partition(), -1L)) {
+                offsets.put(t.partition(), new OffsetAndMetadata(c));
+            }
+        }
+        return offsets;
     }
 }
