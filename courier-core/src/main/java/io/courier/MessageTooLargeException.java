@@ -4,9 +4,9 @@ package io.courier;
  * A message is larger than the transport's configured maximum ({@code maxPayloadBytes}, checked
  * before anything is sent), or than the broker accepts (the broker refused it, e.g. Kafka's
  * {@code max.message.bytes} of the topic or RabbitMQ's {@code max_message_size}). Either way it was
- * not published.
+ * not published. A {@link PublishRefusedException}: sending it again fails the same way.
  */
-public class MessageTooLargeException extends PublishException {
+public class MessageTooLargeException extends PublishRefusedException {
 
     /** {@link #limit()} when the broker refused the message without saying its limit. */
     public static final int UNKNOWN_LIMIT = -1;

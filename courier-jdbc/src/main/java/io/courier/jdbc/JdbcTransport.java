@@ -8,6 +8,7 @@ import io.courier.KeyOrderedSubscriber;
 import io.courier.Message;
 import io.courier.PublishException;
 import io.courier.PublishResult;
+import io.courier.StartPosition;
 import io.courier.Subscription;
 import io.courier.SubscriptionOptions;
 import io.courier.Transport;
@@ -45,6 +46,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -285,6 +287,62 @@ public final class JdbcTransport implements Transport {
         }
     }
 
+    /**
+     * Creates consumer group {@code group} of {@code topic} now, without subscribing, so that every
+     * message published from now on is kept for it until the group acknowledges it, whether or not
+     * a consumer is running (the retention only removes messages that every group has handled). A
+     * new group starting at {@link StartPosition#EARLIEST} also gets every message of the topic still
+     * stored. Does nothing when the group exists. This is what a reader deployed later, or the
+     * outbox's relay, relies on.
+     *
+     * @throws JdbcTransportException when the database fails
+     */
+    public void declareGroup(String topic, String group, StartPosition start) {
+        SubscriptionOptions checked = SubscriptionOptions.builder(topic, group).startPosition(start).build();
+        ensureOpen();
+        try {
+            groupId(checked);
+        } catch (SQLException | RuntimeException e) {
+            throw SqlErrors.translate("declaring group '" + group + "' of topic '" + topic + "'", target, e);
+        }
+    }
+
+    /**
+     * How far behind {@code group} of {@code topic} is: pending, ready and in-flight counts and the
+     * age of the oldest unacknowledged message (see {@link GroupBacklog#lag()}). Reads the group's
+     * delivery rows once, so it costs about a millisecond per 10,000 pending messages.
+     *
+     * @return the figures, or empty when the group does not exist
+     * @throws JdbcTransportException when the database fails
+     */
+    public Optional<GroupBacklog> backlog(String topic, String group) {
+        Objects.requireNonNull(topic, "topic");
+        Objects.requireNonNull(group, "group");
+        ensureOpen();
+        try {
+            return db.read(c -> {
+                OptionalLong id = store.findGroup(c, topic, group);
+                if (id.isEmpty()) {
+                    return Optional.<GroupBacklog>empty();
+                }
+                long now = clock.millis();
+                long[] b = store.backlog(c, id.getAsLong(), now);
+                Optional<Instant> oldest = b[3] < 0 ? Optional.empty()
+                        : Optional.of(Instant.ofEpochMilli(Math.max(b[3], b[4])));
+                return Optional.of(new GroupBacklog(topic, group, b[0], b[1], b[2], oldest, Instant.ofEpochMilli(now)));
+            });
+        } catch (SQLException | RuntimeException e) {
+            throw SqlErrors.translate("reading the backlog of group '" + group + "' of topic '" + topic + "'", target, e);
+        }
+    }
+
+    private long groupId(SubscriptionOptions options) throws SQLException {
+        OptionalLong existing = db.read(c -> store.findGroup(c, options.topic(), options.group()));
+        return existing.isPresent() ? existing.getAsLong()
+                : db.inTransaction(c -> store.registerGroup(c, options.topic(), options.group(),
+                        options.startPosition(), clock.millis()));
+    }
+
     /** The database access shared with {@link JdbcIdempotentHandler}. */
     Database database() {
         return db;
@@ -310,8 +368,8 @@ public final class JdbcTransport implements Transport {
         ensureOpen();
     }
 
-    /** The transport's clock. */
-    Clock clock() {
+    /** The clock the transport stamps messages, leases and delays with (the builder's, or the system clock). */
+    public Clock clock() {
         return clock;
     }
 
@@ -323,10 +381,7 @@ public final class JdbcTransport implements Transport {
         ensureOpen();
         long groupId;
         try {
-            OptionalLong existing = db.read(c -> store.findGroup(c, options.topic(), options.group()));
-            groupId = existing.isPresent() ? existing.getAsLong()
-                    : db.inTransaction(c -> store.registerGroup(c, options.topic(), options.group(),
-                            options.startPosition(), clock.millis()));
+            groupId = groupId(options);
         } catch (SQLException | RuntimeException e) {
             throw SqlErrors.translate("subscribing group '" + options.group() + "' to topic '" + options.topic() + "'",
                     target, e);

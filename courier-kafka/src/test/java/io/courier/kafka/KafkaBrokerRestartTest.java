@@ -1,5 +1,6 @@
 package io.courier.kafka;
 
+import io.courier.testkit.KafkaBroker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

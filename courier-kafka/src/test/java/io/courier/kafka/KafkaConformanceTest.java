@@ -1,6 +1,7 @@
 package io.courier.kafka;
 
 import io.courier.Transport;
+import io.courier.testkit.KafkaBroker;
 import io.courier.testkit.TransportConformanceSuite;
 import io.courier.testkit.TransportFactory;
 import io.courier.testkit.TransportFeatures;

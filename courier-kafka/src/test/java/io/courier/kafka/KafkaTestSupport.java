@@ -1,5 +1,6 @@
 package io.courier.kafka;
 
+import io.courier.testkit.KafkaBroker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

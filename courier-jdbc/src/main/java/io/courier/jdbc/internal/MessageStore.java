@@ -72,6 +72,45 @@ public final class MessageStore {
     }
 
     /**
+     * Counts one group's pending deliveries: {@code [pending, ready, leased, oldest created_at,
+     * oldest deliver_at]}, where "oldest" is the earliest-written message still pending and both of
+     * its times are -1 when nothing is pending. Reads the group's deliveries once and one message row.
+     */
+    public long[] backlog(Connection c, long groupId, long now) throws SQLException {
+        long pending;
+        long ready;
+        long leased;
+        long oldestRow;
+        try (Prepared p = dialect.prepare(c, "SELECT COUNT(*),"
+                + " COALESCE(SUM(CASE WHEN lease_owner IS NULL AND visible_at <= ? THEN 1 ELSE 0 END), 0),"
+                + " COALESCE(SUM(CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END), 0), MIN(message_row)"
+                + " FROM " + t.deliveries() + " WHERE group_id = ?")) {
+            PreparedStatement ps = p.statement();
+            ps.setLong(1, now);
+            ps.setLong(2, groupId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                pending = rs.getLong(1);
+                ready = rs.getLong(2);
+                leased = rs.getLong(3);
+                oldestRow = rs.getLong(4);
+                if (rs.wasNull()) {
+                    return new long[] {0, 0, 0, -1, -1};
+                }
+            }
+        }
+        try (Prepared p = dialect.prepare(c, "SELECT created_at, deliver_at FROM " + t.messages() + " WHERE id = ?")) {
+            PreparedStatement ps = p.statement();
+            ps.setLong(1, oldestRow);
+            try (ResultSet rs = ps.executeQuery()) {
+                // acknowledged between the two reads: count it as pending, with no age
+                return rs.next() ? new long[] {pending, ready, leased, rs.getLong(1), rs.getLong(2)}
+                        : new long[] {pending, ready, leased, -1, -1};
+            }
+        }
+    }
+
+    /**
      * Creates the group if it does not exist, inside a transaction; a new group starting at
      * {@link StartPosition#EARLIEST} gets a delivery for every message of the topic still stored.
      *

@@ -6,6 +6,7 @@ import io.courier.Headers;
 import io.courier.Message;
 import io.courier.MessageTooLargeException;
 import io.courier.PublishException;
+import io.courier.PublishRefusedException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
 import io.courier.kafka.KafkaConfig;
@@ -428,8 +429,13 @@ public final class KafkaPublisherImpl implements DelayedPublisher {
             return new PublishException(topic, "the outcome of message " + message.id() + " to topic '" + topic
                     + "' is unknown (" + cause + "); it may or may not have been stored", cause);
         }
+        if (sent) {
+            // A non-retriable answer of the broker (invalid topic, authorization, corrupt record): again is the same.
+            return new PublishRefusedException(topic, "message " + message.id() + " to topic '" + topic
+                    + "' was not published: Kafka refused it: " + cause, cause);
+        }
         return new PublishException(topic, "message " + message.id() + " to topic '" + topic + "' was not published: "
-                + (sent ? "Kafka refused it: " : "the producer did not send it: ") + cause, cause);
+                + "the producer did not send it: " + cause, cause);
     }
 
     /**

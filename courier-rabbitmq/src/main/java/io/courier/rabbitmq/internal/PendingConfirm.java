@@ -1,6 +1,7 @@
 package io.courier.rabbitmq.internal;
 
 import io.courier.PublishException;
+import io.courier.PublishRefusedException;
 import io.courier.PublishResult;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -64,7 +65,7 @@ final class PendingConfirm {
     private void acked() {
         String returned = returnedBecause;
         if (returned != null) {
-            future.completeExceptionally(new PublishException(topic, "message " + messageId + " to topic '" + topic
+            future.completeExceptionally(new PublishRefusedException(topic, "message " + messageId + " to topic '" + topic
                     + "' is unroutable: " + returned + "; no queue is bound to exchange '" + exchange + "' for routing key '"
                     + routingKey + "'. Subscribe a consumer group first, or pre-declare groups with"
                     + " RabbitMqConfig.Builder.declareGroups"));

@@ -4,6 +4,7 @@ import io.courier.BatchPublishException;
 import io.courier.DelayedPublisher;
 import io.courier.Message;
 import io.courier.PublishException;
+import io.courier.PublishRefusedException;
 import io.courier.PublishResult;
 import io.courier.TransportClosedException;
 import io.courier.spi.Payloads;
@@ -24,6 +25,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * The Redis Streams publisher: {@code XADD} for immediate messages (pipelined for batches),
@@ -31,6 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * replicas. Thread-safe; never blocks on I/O.
  */
 public final class RedisPublisher implements DelayedPublisher {
+
+    /** Error replies after which the same command may well succeed later (memory, replication, a failover). */
+    private static final Pattern TRANSIENT_ERRORS = Pattern.compile(
+            "(OOM|READONLY|LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MOVED|ASK|MISCONF)\\b");
 
     /**
      * Header naming the stream entry id to use instead of a server-generated one (e.g.
@@ -239,7 +245,11 @@ public final class RedisPublisher implements DelayedPublisher {
             return new PublishException(topic, "message " + messageId + " to topic '" + topic + "' was " + why, cause);
         }
         if (cause instanceof RedisCommandExecutionException) {
-            // Redis answered with an error: it did not run the command.
+            // Redis answered with an error: it did not run the command. Some errors pass (memory, a failover).
+            if (!TRANSIENT_ERRORS.matcher(why).lookingAt()) {
+                return new PublishRefusedException(topic, "message " + messageId + " to topic '" + topic
+                        + "' was not published: Redis refused it: " + why, cause);
+            }
             return new PublishException(topic, "message " + messageId + " to topic '" + topic
                     + "' was not published: Redis refused it: " + why, cause);
         }

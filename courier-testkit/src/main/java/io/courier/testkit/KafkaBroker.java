@@ -1,4 +1,4 @@
-package io.courier.kafka;
+package io.courier.testkit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

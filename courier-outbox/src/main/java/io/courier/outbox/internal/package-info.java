@@ -1,0 +1,2 @@
+/** The outbox's implementation; not an API. */
+package io.courier.outbox.internal;
