@@ -167,7 +167,7 @@ final class JdbcScenarios {
     }
 
     /** Closes {@code pipeline}, then {@code resource} (the database it used), even when the first fails. */
-    private static Pipeline closing(Pipeline pipeline, AutoCloseable resource) {
+    static Pipeline closing(Pipeline pipeline, AutoCloseable resource) {
         return new Pipeline() {
             @Override
             public void start(Consumer<byte[]> onMessage) throws Exception {

@@ -20,6 +20,7 @@ final class Scenarios {
         RabbitMqScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         JdbcScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         KafkaScenarios.scenarios().forEach(s -> m.put(s.name(), s));
+        OutboxScenarios.scenarios(Map.copyOf(m)).forEach(s -> m.put(s.name(), s));
         return m;
     }
 }

@@ -7,6 +7,7 @@ import io.courier.Publisher;
 import io.courier.Router;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.kafka.KafkaTransport;
+import io.courier.outbox.Outbox;
 import io.courier.middleware.RetryMiddleware;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
@@ -31,6 +32,7 @@ public abstract class DocContext {
 
     // Courier objects the guides take as already built.
     protected JdbcTransport transport;
+    protected Outbox outbox;
     protected KafkaTransport kafka;
     protected RedisConfig redisConfig;
     protected RedisStreamsTransport redisTransport;
