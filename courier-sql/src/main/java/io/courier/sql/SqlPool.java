@@ -100,8 +100,12 @@ public final class SqlPool implements AutoCloseable {
      */
     public static SqlPool given(DataSource dataSource, DatabaseKind kind) {
         Objects.requireNonNull(dataSource, "dataSource");
-        String target = (kind == null ? "the database" : kind.displayName()) + " (the given DataSource)";
-        return new SqlPool(dataSource, null, kind, target);
+        return new SqlPool(dataSource, null, kind, givenTarget(kind));
+    }
+
+    /** {@code <database> (the given DataSource)}: how messages name a caller's data source of {@code kind} (null: unknown). */
+    public static String givenTarget(DatabaseKind kind) {
+        return (kind == null ? "the database" : kind.displayName()) + " (the given DataSource)";
     }
 
     /** {@code SQLite file <absolute path>}: how messages name an SQLite file. */
