@@ -1,7 +1,5 @@
 package io.courier.jdbc;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import io.courier.DelayedPublisher;
 import io.courier.Handler;
 import io.courier.KeyOrderedSubscriber;
@@ -23,20 +21,20 @@ import io.courier.jdbc.internal.OutgoingMessage;
 import io.courier.jdbc.internal.PgListener;
 import io.courier.jdbc.internal.PostgresDialect;
 import io.courier.jdbc.internal.PublishWriter;
-import io.courier.jdbc.internal.SchemaMigrator;
 import io.courier.jdbc.internal.SqlDialect;
 import io.courier.jdbc.internal.SqlErrors;
 import io.courier.jdbc.internal.SqliteDialect;
 import io.courier.jdbc.internal.Tables;
 import io.courier.jdbc.internal.Wakeups;
-import io.courier.spi.OptionalDependency;
 import io.courier.spi.Payloads;
 import io.courier.spi.Settings;
 import io.courier.spi.SubscriptionChecks;
 import io.courier.spi.engine.ConsumerEngine;
 import io.courier.spi.engine.EngineTuning;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migrator;
+import io.courier.sql.SqlPool;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -136,7 +134,7 @@ public final class JdbcTransport implements Transport {
     private final Database db;
     private final MessageStore store;
     private final IdempotencyKeys idempotencyKeys;
-    private final HikariDataSource ownedPool;
+    private final SqlPool pool;
     private final Clock clock;
     private final int maxPayloadBytes;
     private final Wakeups wakeups = new Wakeups();
@@ -154,12 +152,12 @@ public final class JdbcTransport implements Transport {
     private JdbcTransport(Builder b, Builder.Opened opened) {
         this.dialect = opened.db().dialect();
         this.target = opened.db().target();
-        this.ownedPool = opened.ownedPool();
+        this.pool = opened.pool();
         this.clock = b.clock;
         this.maxPayloadBytes = b.maxPayloadBytes;
         this.db = opened.db();
         Tables tables = db.tables();
-        boolean sqlite = dialect.name().equals(SqliteDialect.NAME);
+        boolean sqlite = dialect.kind() == DatabaseKind.SQLITE;
         this.store = new MessageStore(dialect, tables);
         this.idempotencyKeys = new IdempotencyKeys(dialect, tables);
         Duration poll = b.pollInterval != null ? b.pollInterval
@@ -189,8 +187,7 @@ public final class JdbcTransport implements Transport {
      */
     public static Builder sqlite(Path file) {
         Objects.requireNonNull(file, "file");
-        OptionalDependency.require(JdbcTransport.class, SqliteDialect.DRIVER_CLASS, SqliteDialect.DRIVER_ARTIFACT,
-                "JdbcTransport.sqlite");
+        DatabaseKind.SQLITE.requireDriver(JdbcTransport.class, "JdbcTransport.sqlite");
         return new Builder(Builder.Kind.SQLITE, file, null, null, null, null);
     }
 
@@ -223,8 +220,7 @@ public final class JdbcTransport implements Transport {
     }
 
     private static void requirePostgresDriver() {
-        OptionalDependency.require(JdbcTransport.class, PostgresDialect.DRIVER_CLASS, PostgresDialect.DRIVER_ARTIFACT,
-                "JdbcTransport.postgres");
+        DatabaseKind.POSTGRESQL.requireDriver(JdbcTransport.class, "JdbcTransport.postgres");
     }
 
     /** {@code sqlite} or {@code postgresql}. */
@@ -420,13 +416,7 @@ public final class JdbcTransport implements Transport {
             listener.close();
         }
         cleaner.close();
-        closePool();
-    }
-
-    private void closePool() {
-        if (ownedPool != null) {
-            ownedPool.close();
-        }
+        pool.close();
     }
 
     @Override
@@ -711,14 +701,12 @@ public final class JdbcTransport implements Transport {
 
         /**
          * The database this builder describes, opened: the connections, and the schema created or
-         * upgraded. {@code ownedPool} is the pool created here (null for a given DataSource).
+         * upgraded. {@code pool} closes the connection pool if it was created here (not a given DataSource).
          */
-        record Opened(Database db, HikariDataSource ownedPool) {
+        record Opened(Database db, SqlPool pool) {
             /** Closes the pool if it was created here. */
             void closePool() {
-                if (ownedPool != null) {
-                    ownedPool.close();
-                }
+                pool.close();
             }
         }
 
@@ -730,7 +718,10 @@ public final class JdbcTransport implements Transport {
             };
             Database db = opened.db();
             try {
-                SchemaMigrator.migrate(db, clock);
+                Migrator.forTable(db.dataSource(), db.dialect().kind(), db.tables().tablePrefix(), "schema_version")
+                        .lockPurpose("schema")   // what earlier releases locked: old and new processes exclude each other
+                        .clock(clock)
+                        .apply(db.dialect().migrations(db.tables()));
             } catch (SQLException | RuntimeException e) {
                 opened.closePool();
                 throw SqlErrors.translate(action + " (creating or checking the schema of tables '"
@@ -749,58 +740,47 @@ public final class JdbcTransport implements Transport {
             return cleanupInterval;
         }
 
-        private Opened opened(SqlDialect dialect, String target, DataSource dataSource, HikariDataSource ownedPool) {
+        private Opened opened(SqlDialect dialect, SqlPool pool) {
             Tables tables = new Tables(tablePrefix);
-            boolean sqlite = dialect.name().equals(SqliteDialect.NAME);
-            return new Opened(new Database(dataSource, dialect, tables, sqlite, busyTimeout, target), ownedPool);
+            boolean sqlite = dialect.kind() == DatabaseKind.SQLITE;
+            return new Opened(new Database(pool.dataSource(), dialect, tables, sqlite, busyTimeout, pool.target()), pool);
         }
 
         private Opened openSqlite() {
-            Path absolute = file.toAbsolutePath();
-            String target = "SQLite file " + absolute;
             try {
-                if (absolute.getParent() != null) {
-                    Files.createDirectories(absolute.getParent());
-                }
+                return opened(new SqliteDialect(), SqlPool.sqlite(file, poolSettings("courier-sqlite").busyTimeout(busyTimeout)
+                        .build()));
             } catch (IOException e) {
                 throw new JdbcTransportException(JdbcTransportException.Reason.PERMISSION,
-                        "opening the transport failed: cannot create the directory of " + target + ": " + e, e);
+                        "opening the transport failed: cannot create the directory of " + SqlPool.sqliteTarget(file) + ": "
+                                + e, e);
+            } catch (SQLException e) {   // not thrown: the pool does not fail fast
+                throw SqlErrors.translate("opening the transport", SqlPool.sqliteTarget(file), e);
             }
-            HikariConfig hc = poolConfig("courier-sqlite");
-            hc.setDataSource(SqliteDialect.dataSource(absolute, busyTimeout));
-            HikariDataSource pool = new HikariDataSource(hc);
-            return opened(new SqliteDialect(), target, pool, pool);
         }
 
         private Opened openPostgres() {
             if (dataSource != null) {
-                return opened(new PostgresDialect(), "PostgreSQL (the given DataSource)", dataSource, null);
+                return opened(new PostgresDialect(), SqlPool.given(dataSource, DatabaseKind.POSTGRESQL));
             }
-            String target = "PostgreSQL at " + jdbcUrl + " as user '" + user + "'";
-            HikariConfig hc = poolConfig("courier-postgresql");
-            hc.setJdbcUrl(jdbcUrl);
-            hc.setUsername(user);
-            hc.setPassword(password);
-            hc.addDataSourceProperty("connectTimeout", Long.toString(Math.max(1, connectTimeout.toSeconds())));
-            hc.addDataSourceProperty("ApplicationName", "courier");
-            HikariDataSource pool = new HikariDataSource(hc);
-            return opened(new PostgresDialect(), target, pool, pool);
+            try {
+                return opened(new PostgresDialect(), SqlPool.postgres(jdbcUrl, user, password,
+                        poolSettings("courier-postgresql").build()));
+            } catch (SQLException e) {   // not thrown: the pool does not fail fast
+                throw SqlErrors.translate("opening the transport", SqlPool.postgresTarget(jdbcUrl, user), e);
+            }
         }
 
-        private HikariConfig poolConfig(String name) {
-            HikariConfig hc = new HikariConfig();
-            hc.setPoolName(name);
-            hc.setMaximumPoolSize(maxPoolSize);
-            hc.setMinimumIdle(Math.min(2, maxPoolSize));
-            hc.setConnectionTimeout(connectTimeout.toMillis());
-            // The pool checks a connection that was idle before handing it out. Its default of 5 s for that
-            // check, on top of the connect timeout, made a publish wait up to twice the connect timeout when
-            // the network to the database went silent; a quarter of it (at least Hikari's 250 ms) bounds
-            // the whole wait near one connect timeout. A healthy database answers the check in milliseconds.
-            hc.setValidationTimeout(Math.max(250, connectTimeout.toMillis() / 4));
-            // Do not fail inside the pool's constructor: the first real use reports a precise error.
-            hc.setInitializationFailTimeout(-1);
-            return hc;
+        /**
+         * The pool: {@code maxPoolSize} connections, two of them kept idle, the connect timeout for a
+         * connection and its validation (see {@link SqlPool}); the first use reports a database that
+         * cannot be reached, so the pool does not fail fast.
+         */
+        private SqlPool.Settings.Builder poolSettings(String name) {
+            return SqlPool.Settings.builder(name)
+                    .maxPoolSize(maxPoolSize)
+                    .minIdle(2)
+                    .connectTimeout(connectTimeout);
         }
     }
 }

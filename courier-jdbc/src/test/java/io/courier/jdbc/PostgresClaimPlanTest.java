@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.courier.jdbc.internal.Claimed;
 import io.courier.jdbc.internal.ClaimedRow;
-import io.courier.jdbc.internal.Migration;
 import io.courier.jdbc.internal.PostgresDialect;
 import io.courier.jdbc.internal.Settlement;
 import io.courier.jdbc.internal.Tables;
+import io.courier.sql.Migration;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;

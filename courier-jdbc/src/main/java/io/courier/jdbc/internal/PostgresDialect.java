@@ -1,5 +1,8 @@
 package io.courier.jdbc.internal;
 
+import io.courier.sql.AdvisoryLocks;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migration;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,20 +19,13 @@ import java.util.List;
  * with {@code NOTIFY} on commit (the topic name only; payloads stay in the tables).
  *
  * <p>Only {@link PgListener} links against the PostgreSQL driver; it is created only for PostgreSQL,
- * after {@link #DRIVER_CLASS} was found.
+ * after {@link DatabaseKind#requireDriver} found the driver.
  */
 public final class PostgresDialect extends SqlDialect {
 
-    /** What {@link #name()} returns. */
-    public static final String NAME = "postgresql";
-    /** A class of the driver (the one LISTEN needs), looked up before this dialect is used. */
-    public static final String DRIVER_CLASS = "org.postgresql.PGConnection";
-    /** The driver's Maven coordinates. */
-    public static final String DRIVER_ARTIFACT = "org.postgresql:postgresql";
-
     @Override
-    public String name() {
-        return NAME;
+    public DatabaseKind kind() {
+        return DatabaseKind.POSTGRESQL;
     }
 
     @Override
@@ -73,7 +69,7 @@ public final class PostgresDialect extends SqlDialect {
                                 + " m WHERE m.id = d.message_row AND m.msg_key IS NOT NULL",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
                                 + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
-                idempotencyKeysMigration(t, "BIGINT", ""));
+                idempotencyKeysMigration(t, ""));
     }
 
     /** Milliseconds since the epoch by the server's clock, fixed for the statement. */
@@ -83,52 +79,19 @@ public final class PostgresDialect extends SqlDialect {
     }
 
     @Override
-    public void lockSchema(Connection c, Tables t) throws SQLException {
-        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/schema");
-    }
-
-    @Override
-    public void begin(Connection c) throws SQLException {
-        c.setAutoCommit(false);
-    }
-
-    @Override
-    public void commit(Connection c) throws SQLException {
-        c.commit();
-        c.setAutoCommit(true);
-    }
-
-    @Override
-    public void rollback(Connection c) throws SQLException {
-        try {
-            c.rollback();
-        } finally {
-            c.setAutoCommit(true);
-        }
-    }
-
-    @Override
     public void lockTopicForRegistration(Connection c, Tables t, String topic) throws SQLException {
-        advisoryLock(c, "pg_advisory_xact_lock", t.prefix() + "/topic/" + topic);
-        advisoryLock(c, "pg_advisory_xact_lock_shared", t.prefix() + "/cleanup");
+        AdvisoryLocks.lock(c, topicLock(t, topic));
+        AdvisoryLocks.lockShared(c, AdvisoryLocks.id(t.tablePrefix(), "cleanup"));
     }
 
     @Override
     public boolean tryLockCleanup(Connection c, Tables t) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
-            ps.setLong(1, hash64(t.prefix() + "/cleanup"));
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return AdvisoryLocks.tryLock(c, AdvisoryLocks.id(t.tablePrefix(), "cleanup"));
     }
 
-    private static void advisoryLock(Connection c, String function, String key) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?)")) {
-            ps.setLong(1, hash64(key));
-            ps.execute();
-        }
+    /** The lock publishers of {@code topic} share and a group registration of it takes exclusively. */
+    private static long topicLock(Tables t, String topic) {
+        return AdvisoryLocks.id(t.tablePrefix(), "topic/" + topic);
     }
 
     /** 500 rows (4,000 parameters) per INSERT: one round trip for a typical batch. */
@@ -184,7 +147,7 @@ public final class PostgresDialect extends SqlDialect {
                 + " SELECT id FROM m;"
                 + " SELECT pg_notify(?, ?)";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setLong(1, hash64(t.prefix() + "/topic/" + topic));
+            ps.setLong(1, topicLock(t, topic));
             int p = bindRows(ps, 2, topic, messages, from, rows, now);
             ps.setString(p++, topic);
             ps.setString(p++, t.channel());

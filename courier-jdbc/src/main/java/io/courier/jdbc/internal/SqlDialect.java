@@ -1,6 +1,9 @@
 package io.courier.jdbc.internal;
 
 import io.courier.spi.PayloadAccess;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migration;
+import io.courier.sql.Migrator;
 import java.lang.invoke.MethodHandles;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,18 +13,24 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Everything that differs between the databases Courier supports, in one small adapter: the DDL,
- * how a write transaction starts, how concurrent publishers, group registrations and cleaners are
- * kept apart, how a batch of messages is inserted and fanned out, how deliveries are claimed, and
- * how new messages wake consumers. Everything else ({@link MessageStore}) is plain SQL that both
- * dialects accept.
+ * Everything of the transport's SQL that differs between the databases Courier supports, in one small
+ * adapter: the DDL, how concurrent publishers, group registrations and cleaners are kept apart, how a
+ * batch of messages is inserted and fanned out, how deliveries are claimed, and how new messages wake
+ * consumers. Everything else ({@link MessageStore}) is plain SQL that both dialects accept. What every
+ * SQL module shares (the database kind, how a write transaction begins and ends, advisory lock ids,
+ * the migrator) comes from {@code io.courier.sql}.
  */
 public abstract class SqlDialect {
 
     private static final PayloadAccess PAYLOADS = PayloadAccess.forTransport(MethodHandles.lookup());
 
+    /** The database this dialect is for. */
+    public abstract DatabaseKind kind();
+
     /** {@code sqlite} or {@code postgresql}; also the transport's name. */
-    public abstract String name();
+    public String name() {
+        return kind().id();
+    }
 
     /** The migrations that build the schema, in version order. */
     public abstract List<Migration> migrations(Tables t);
@@ -36,10 +45,10 @@ public abstract class SqlDialect {
     /**
      * Migration 3: the idempotency store's table.
      *
-     * @param bigint       the 64-bit integer type
      * @param tableOptions appended to {@code CREATE TABLE} (e.g. {@code " WITHOUT ROWID"})
      */
-    static Migration idempotencyKeysMigration(Tables t, String bigint, String tableOptions) {
+    Migration idempotencyKeysMigration(Tables t, String tableOptions) {
+        String bigint = kind().bigintType();
         return new Migration(3, "idempotency store keys", List.of(
                 "CREATE TABLE " + t.idempotencyKeys() + " ("
                         + "idem_key TEXT PRIMARY KEY, "
@@ -49,24 +58,25 @@ public abstract class SqlDialect {
                 "CREATE INDEX " + t.idempotencyKeys() + "_expiry ON " + t.idempotencyKeys() + " (expires_at)"));
     }
 
-    /** DDL of the schema version table (idempotent). */
+    /** DDL of the schema version table (idempotent), in the layout the shared {@link Migrator} keeps. */
     public String createSchemaVersionTable(Tables t) {
-        return "CREATE TABLE IF NOT EXISTS " + t.schemaVersion()
-                + " (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+        return Migrator.createVersionTableSql(t.schemaVersion());
     }
 
-    /** Serialises schema migrations between processes (called inside the migration transaction). */
-    public void lockSchema(Connection c, Tables t) throws SQLException {
+    /** Starts a write transaction on a connection in auto-commit mode (see {@link DatabaseKind#begin}). */
+    public void begin(Connection c) throws SQLException {
+        kind().begin(c);
     }
-
-    /** Starts a write transaction on a connection in auto-commit mode. */
-    public abstract void begin(Connection c) throws SQLException;
 
     /** Commits a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
-    public abstract void commit(Connection c) throws SQLException;
+    public void commit(Connection c) throws SQLException {
+        kind().commit(c);
+    }
 
     /** Rolls back a transaction started by {@link #begin}; the connection is in auto-commit mode after. */
-    public abstract void rollback(Connection c) throws SQLException;
+    public void rollback(Connection c) throws SQLException {
+        kind().rollback(c);
+    }
 
     /**
      * Called in a group registration transaction before the group row is written: waits for
@@ -287,15 +297,5 @@ public abstract class SqlDialect {
         return "(" + alias + ".msg_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + t.deliveries() + " e"
                 + " WHERE e.group_id = " + alias + ".group_id AND e.msg_key = " + alias + ".msg_key"
                 + " AND e.message_row < " + alias + ".message_row))";
-    }
-
-    /** 64-bit FNV-1a hash of a string, used for advisory lock keys. */
-    static long hash64(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            h ^= s.charAt(i);
-            h *= 0x100000001b3L;
-        }
-        return h;
     }
 }

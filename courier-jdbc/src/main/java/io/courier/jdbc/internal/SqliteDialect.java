@@ -1,6 +1,7 @@
 package io.courier.jdbc.internal;
 
-import java.nio.file.Path;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migration;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,12 +9,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.time.Duration;
 import java.util.List;
-import javax.sql.DataSource;
-import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteConnection;
-import org.sqlite.SQLiteDataSource;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
@@ -25,16 +22,9 @@ import org.sqlite.SQLiteException;
  * the cleaner, and the row ids one transaction inserts are contiguous.
  *
  * <p>The only classes of this module that link against sqlite-jdbc are this one and what it creates;
- * they are loaded only for a SQLite database, after {@link #DRIVER_CLASS} was found.
+ * they are loaded only for a SQLite database, after {@link DatabaseKind#requireDriver} found the driver.
  */
 public final class SqliteDialect extends SqlDialect {
-
-    /** What {@link #name()} returns. */
-    public static final String NAME = "sqlite";
-    /** A class of the driver, looked up before this dialect is used. */
-    public static final String DRIVER_CLASS = "org.sqlite.SQLiteDataSource";
-    /** The driver's Maven coordinates. */
-    public static final String DRIVER_ARTIFACT = "org.xerial:sqlite-jdbc";
 
     private final StatementCache statements = new StatementCache(SQLiteConnection.class);
 
@@ -52,23 +42,9 @@ public final class SqliteDialect extends SqlDialect {
         return remaining >= INSERT_CHUNK ? INSERT_CHUNK : Integer.highestOneBit(remaining);
     }
 
-    /**
-     * A data source for the SQLite file {@code file}: WAL journal, {@code synchronous=NORMAL} (a commit
-     * survives a process crash) and a busy timeout for other processes' write locks.
-     */
-    public static DataSource dataSource(Path file, Duration busyTimeout) {
-        SQLiteConfig config = new SQLiteConfig();
-        config.setJournalMode(SQLiteConfig.JournalMode.WAL);
-        config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
-        config.setBusyTimeout((int) Math.min(Integer.MAX_VALUE, busyTimeout.toMillis()));
-        SQLiteDataSource sqlite = new SQLiteDataSource(config);
-        sqlite.setUrl("jdbc:sqlite:" + file);
-        return sqlite;
-    }
-
     @Override
-    public String name() {
-        return NAME;
+    public DatabaseKind kind() {
+        return DatabaseKind.SQLITE;
     }
 
     @Override
@@ -116,7 +92,7 @@ public final class SqliteDialect extends SqlDialect {
                                 + " (group_id, visible_at, message_row, msg_key)",
                         "CREATE INDEX " + t.deliveries() + "_key ON " + t.deliveries()
                                 + " (group_id, msg_key, message_row) WHERE msg_key IS NOT NULL")),
-                idempotencyKeysMigration(t, "INTEGER", " WITHOUT ROWID"));
+                idempotencyKeysMigration(t, " WITHOUT ROWID"));
     }
 
     /** Milliseconds since the epoch by the clock of the machine the file is on ({@code 'now'} is fixed per statement). */
@@ -124,6 +100,8 @@ public final class SqliteDialect extends SqlDialect {
     public String nowMillis() {
         return "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
     }
+
+    // DatabaseKind.SQLITE's three statements, kept prepared per connection: every write transaction runs two.
 
     @Override
     public void begin(Connection c) throws SQLException {

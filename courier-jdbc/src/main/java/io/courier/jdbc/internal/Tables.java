@@ -1,23 +1,23 @@
 package io.courier.jdbc.internal;
 
-import java.util.regex.Pattern;
+import io.courier.sql.TablePrefix;
 
 /**
- * The names of Courier's tables under one prefix. The prefix is validated so that it can be
- * concatenated into SQL safely.
+ * The names of Courier's tables under one prefix. The prefix is validated by the rule every SQL module
+ * shares ({@link TablePrefix}), so that it can be concatenated into SQL safely.
  *
  * @param prefix lower-case letters, digits and underscores, starting with a letter or underscore
  */
 public record Tables(String prefix) {
 
-    private static final Pattern VALID = Pattern.compile("[a-z_][a-z0-9_]{0,39}");
-
     /** Validates the prefix. */
     public Tables {
-        if (prefix == null || !VALID.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("tablePrefix must match " + VALID.pattern()
-                    + " (lower-case letters, digits, underscores; at most 40 characters), but was '" + prefix + "'");
-        }
+        TablePrefix.check(prefix);
+    }
+
+    /** The prefix, for the shared SQL foundation. */
+    public TablePrefix tablePrefix() {
+        return new TablePrefix(prefix);
     }
 
     /** One row per stored message. */

@@ -1,39 +1,42 @@
 package io.courier.tasks.sql;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migration;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * The few places where SQLite and PostgreSQL differ, in one small adapter (in the manner of
- * watermill-sql's schema adapter). Everything else is plain SQL both accept: {@code ON CONFLICT}
- * upserts, {@code RETURNING}, {@code LIMIT}.
+ * The task store's SQL where SQLite and PostgreSQL differ: its schema and its migrations, the
+ * insertion-order column and the count folding. The fragments every SQL module shares ({@code BLOB} or
+ * {@code BYTEA}, {@code SKIP LOCKED}, {@code FOR UPDATE}, detection, transactions) come from
+ * {@link DatabaseKind}. Everything else is plain SQL both accept: {@code ON CONFLICT} upserts,
+ * {@code RETURNING}, {@code LIMIT}.
  */
 enum SqlDialect {
 
     /** SQLite: a single writer at a time; every write transaction is {@code BEGIN IMMEDIATE}. */
-    SQLITE("sqlite", "BLOB", "", "", "rowid", ""),
+    SQLITE(DatabaseKind.SQLITE, "rowid", ""),
 
     /** PostgreSQL: row locks; claims use {@code FOR UPDATE SKIP LOCKED} so workers never wait on each other. */
-    POSTGRESQL("postgresql", "BYTEA", " FOR UPDATE SKIP LOCKED", " FOR UPDATE", "seq", "seq BIGSERIAL, ");
+    POSTGRESQL(DatabaseKind.POSTGRESQL, "seq", "seq BIGSERIAL, ");
 
-    private final String displayName;
-    private final String blobType;
-    private final String skipLocked;
-    private final String forUpdate;
+    private final DatabaseKind kind;
     private final String insertionOrder;
     private final String sequenceColumn;
 
-    SqlDialect(String displayName, String blobType, String skipLocked, String forUpdate, String insertionOrder,
-               String sequenceColumn) {
-        this.displayName = displayName;
-        this.blobType = blobType;
-        this.skipLocked = skipLocked;
-        this.forUpdate = forUpdate;
+    SqlDialect(DatabaseKind kind, String insertionOrder, String sequenceColumn) {
+        this.kind = kind;
         this.insertionOrder = insertionOrder;
         this.sequenceColumn = sequenceColumn;
+    }
+
+    /** The dialect of {@code kind}. */
+    static SqlDialect of(DatabaseKind kind) {
+        return kind == DatabaseKind.SQLITE ? SQLITE : POSTGRESQL;
+    }
+
+    /** The database. */
+    DatabaseKind kind() {
+        return kind;
     }
 
     /** A column that grows with every insert: ties between equal process times go first in, first out. */
@@ -41,54 +44,22 @@ enum SqlDialect {
         return insertionOrder;
     }
 
-    /** Detects the dialect from the driver's product name. */
-    static SqlDialect detect(Connection c) throws SQLException {
-        String product = c.getMetaData().getDatabaseProductName().toLowerCase(Locale.ROOT);
-        if (product.contains("sqlite")) {
-            return SQLITE;
-        }
-        if (product.contains("postgres")) {
-            return POSTGRESQL;
-        }
-        throw new IllegalArgumentException("unsupported database '" + product + "' for the SQL task store; "
-                + "supported are SQLite and PostgreSQL");
-    }
-
-    String displayName() {
-        return displayName;
-    }
-
     /** Suffix of a sub-select that picks rows to change without waiting for rows others hold. */
     String skipLocked() {
-        return skipLocked;
+        return kind.skipLocked();
     }
 
     /** Suffix of a select that reads a row it is about to change. */
     String forUpdate() {
-        return forUpdate;
+        return kind.forUpdate();
     }
 
-    /** Serializes schema creation between processes (PostgreSQL; SQLite's immediate transaction already does). */
-    void lockSchema(Connection c, String prefix) throws SQLException {
-        if (this == POSTGRESQL) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-                ps.setLong(1, lockId(0, prefix));
-                ps.execute();
-            }
-        }
-    }
-
-    /**
-     * The DDL that brings a schema of version {@code version - 1} to {@code version}, in order
-     * ({@code version} 1 creates everything). Each list runs in one transaction.
-     */
-    List<String> migrationTo(int version, String p) {
-        return switch (version) {
-            case 1 -> schemaV1(p);
-            case 2 -> schemaV2(p);
-            case 3 -> schemaV3(p);
-            default -> throw new IllegalArgumentException("no migration to task schema version " + version);
-        };
+    /** The schema's versions in order, for the shared migrator; version 1 creates everything. */
+    List<Migration> migrations(String p) {
+        return List.of(
+                new Migration(1, "tasks, unique keys, queues, stats, servers, schedules", schemaV1(p)),
+                new Migration(2, "partial indexes per kind of work (PostgreSQL)", schemaV2(p)),
+                new Migration(3, "task results and per-queue counts kept by triggers", schemaV3(p)));
     }
 
     /**
@@ -149,7 +120,7 @@ enum SqlDialect {
         String t = p + "tasks";
         String counts = p + "task_counts";
         List<String> ddl = new java.util.ArrayList<>();
-        ddl.add("ALTER TABLE " + t + " ADD COLUMN result " + blobType);
+        ddl.add("ALTER TABLE " + t + " ADD COLUMN result " + kind.blobType());
         ddl.add("CREATE TABLE IF NOT EXISTS " + counts + " (queue VARCHAR(200) NOT NULL, state VARCHAR(16) NOT NULL, "
                 + "shard INTEGER NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (queue, state, shard))");
         if (this == POSTGRESQL) {
@@ -211,11 +182,6 @@ enum SqlDialect {
                 + "GROUP BY queue, state ON CONFLICT (queue, state, shard) DO UPDATE SET n = " + counts + ".n + excluded.n";
     }
 
-    /** A lock id for {@code pg_try_advisory_xact_lock} that is one per table prefix and purpose. */
-    static long lockId(int purpose, String prefix) {
-        return (0x436f7572L + purpose) << 32 | (prefix.hashCode() & 0xffffffffL);
-    }
-
     /** The DDL for schema version 1, in order. */
     List<String> schemaV1(String p) {
         return List.of(
@@ -224,7 +190,7 @@ enum SqlDialect {
                         + sequenceColumn
                         + "queue VARCHAR(200) NOT NULL, "
                         + "type VARCHAR(200) NOT NULL, "
-                        + "payload " + blobType + " NOT NULL, "
+                        + "payload " + kind.blobType() + " NOT NULL, "
                         + "state VARCHAR(16) NOT NULL, "
                         + "retried INTEGER NOT NULL, "
                         + "max_retry INTEGER NOT NULL, "

@@ -1,10 +1,13 @@
 package io.courier.tasks.sql;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
-import com.zaxxer.hikari.pool.HikariPool;
 import io.courier.JsonCodec;
-import io.courier.spi.OptionalDependency;
+import io.courier.sql.AdvisoryLocks;
+import io.courier.sql.DatabaseKind;
+import io.courier.sql.Migrator;
+import io.courier.sql.SchemaTooNewException;
+import io.courier.sql.SqlErrors;
+import io.courier.sql.SqlPool;
+import io.courier.sql.TablePrefix;
 import io.courier.tasks.DailyStats;
 import io.courier.tasks.DuplicateTaskException;
 import io.courier.tasks.QueueInfo;
@@ -43,7 +46,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -109,17 +111,24 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
      */
     public static final int SCHEMA_VERSION = 3;
 
-    private static final Pattern PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
     private static final String COLUMNS = "id, queue, type, payload, state, retried, max_retry, timeout_ms, deadline_ms, "
             + "retention_ms, enqueued_at, process_at, last_error, last_failed_at, started_at, lease_owner, "
             + "lease_expires_at, completed_at, result";
     private static final int BULK_LIMIT = 1000;
+    /** How long a caller waits for a pooled connection of a pool this store created. */
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    /** How long a writer of {@link #sqlite} waits for another connection's write lock. */
+    private static final Duration SQLITE_BUSY_TIMEOUT = Duration.ofSeconds(30);
+    private static final String BUSY_TIMEOUT_ADVICE = "pass SqlTaskStore.builder a DataSource with a longer busy timeout"
+            + " (SqlTaskStore.sqlite waits 30 s)";
     private static final long CLAIM_CURSOR_LIFETIME_MILLIS = 1000;
     private static final long CLAIM_CURSOR_LIFETIME_NANOS = CLAIM_CURSOR_LIFETIME_MILLIS * 1_000_000;
 
+    private final SqlPool pool;
     private final DataSource dataSource;
-    private final boolean ownsDataSource;
     private final SqlDialect dialect;
+    private final String target;
+    private final TablePrefix prefix;
     private final String p;
     private final String tasks;
     private final String uniques;
@@ -131,9 +140,10 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     private final Map<String, ClaimCursor> claimCursors = new java.util.concurrent.ConcurrentHashMap<>();
     private final SqlArrivals arrivals;
 
-    private SqlTaskStore(DataSource dataSource, boolean ownsDataSource, String prefix) {
-        this.dataSource = dataSource;
-        this.ownsDataSource = ownsDataSource;
+    private SqlTaskStore(SqlPool pool, String prefix) {
+        this.pool = pool;
+        this.dataSource = pool.dataSource();
+        this.prefix = new TablePrefix(prefix);
         this.p = prefix;
         this.tasks = prefix + "tasks";
         this.uniques = prefix + "task_unique";
@@ -143,16 +153,21 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         this.schedules = prefix + "task_schedules";
         this.counts = prefix + "task_counts";
         try (Connection c = dataSource.getConnection()) {
-            this.dialect = SqlDialect.detect(c);
+            this.dialect = SqlDialect.of(DatabaseKind.detect(c));
         } catch (SQLException e) {
-            closeOwned();
-            throw new TaskStoreException("cannot connect to the task database: " + e.getMessage(), e);
+            pool.close();
+            throw new TaskStoreException("cannot connect to the task database: "
+                    + SqlErrors.explain(pool.target(), e, BUSY_TIMEOUT_ADVICE).detail(), e);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
         }
+        this.target = pool.kind() != null ? pool.target() : SqlPool.givenTarget(dialect.kind());
         try {
             migrate();
             this.arrivals = SqlArrivals.create(dialect, dataSource, prefix);
         } catch (RuntimeException e) {
-            closeOwned();
+            pool.close();
             throw e;
         }
     }
@@ -167,22 +182,24 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
      */
     public static SqlTaskStore sqlite(Path file) {
         Objects.requireNonNull(file, "file");
-        OptionalDependency.require(SqlTaskStore.class, SqliteFiles.DRIVER_CLASS, SqliteFiles.DRIVER_ARTIFACT,
-                "SqlTaskStore.sqlite");
+        DatabaseKind.SQLITE.requireDriver(SqlTaskStore.class, "SqlTaskStore.sqlite");
+        SqlPool pool;
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) {
-                java.nio.file.Files.createDirectories(parent);
-            }
+            pool = SqlPool.sqlite(file, SqlPool.Settings.builder("courier-tasks-sqlite")
+                    .maxPoolSize(8)
+                    .minIdle(1)
+                    .connectTimeout(CONNECT_TIMEOUT)
+                    .busyTimeout(SQLITE_BUSY_TIMEOUT)
+                    .immediateTransactions(true)   // write() begins by turning auto-commit off
+                    .failFast(true)
+                    .build());
         } catch (java.io.IOException e) {
             throw new TaskStoreException("cannot create the directory for " + file + ": " + e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new TaskStoreException("cannot connect to the task database: "
+                    + SqlErrors.explain(SqlPool.sqliteTarget(file), e, BUSY_TIMEOUT_ADVICE).detail(), e);
         }
-        HikariConfig hc = new HikariConfig();
-        hc.setDataSource(SqliteFiles.dataSource(file));
-        hc.setPoolName("courier-tasks-sqlite");
-        hc.setMaximumPoolSize(8);
-        hc.setMinimumIdle(1);
-        return new SqlTaskStore(new HikariDataSource(hc), true, DEFAULT_TABLE_PREFIX);
+        return new SqlTaskStore(pool, DEFAULT_TABLE_PREFIX);
     }
 
     /**
@@ -210,21 +227,21 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
      */
     public static SqlTaskStore postgres(String jdbcUrl, String user, String password, String tablePrefix) {
         String prefix = Builder.checkPrefix(tablePrefix);
-        OptionalDependency.require(SqlTaskStore.class, "org.postgresql.Driver", "org.postgresql:postgresql",
-                "SqlTaskStore.postgres");
-        HikariConfig hc = new HikariConfig();
-        hc.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
-        hc.setUsername(user);
-        hc.setPassword(password);
-        hc.setPoolName("courier-tasks-postgresql");
-        hc.setMaximumPoolSize(10);
-        HikariDataSource pool;
+        DatabaseKind.POSTGRESQL.requireDriver(SqlTaskStore.class, "SqlTaskStore.postgres");
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        SqlPool pool;
         try {
-            pool = new HikariDataSource(hc);
-        } catch (HikariPool.PoolInitializationException e) {
-            throw new TaskStoreException("cannot connect to the task database at " + jdbcUrl + ": " + e.getMessage(), e);
+            pool = SqlPool.postgres(jdbcUrl, user, password, SqlPool.Settings.builder("courier-tasks-postgresql")
+                    .maxPoolSize(10)
+                    .minIdle(10)
+                    .connectTimeout(CONNECT_TIMEOUT)
+                    .failFast(true)
+                    .build());
+        } catch (SQLException e) {
+            throw new TaskStoreException("cannot connect to the task database: "
+                    + SqlErrors.explain(SqlPool.postgresTarget(jdbcUrl, user), e).detail(), e);
         }
-        return new SqlTaskStore(pool, true, prefix);
+        return new SqlTaskStore(pool, prefix);
     }
 
     /** A builder over the caller's data source (not closed by {@link #close()}). */
@@ -244,7 +261,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
 
     @Override
     public String name() {
-        return dialect.displayName();
+        return dialect.kind().id();
     }
 
     @Override
@@ -257,40 +274,23 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
     }
 
     private void closeOwned() {
-        if (ownsDataSource && dataSource instanceof HikariDataSource h) {
-            h.close();
-        }
+        pool.close();
     }
 
     // ------------------------------------------------------------------ schema
 
+    /**
+     * Creates or upgrades the schema with the shared migrator: the versions are recorded in
+     * {@code <prefix>task_schema}, one column, as every release of the store has kept them.
+     */
     private void migrate() {
-        write("create schema", c -> {
-            dialect.lockSchema(c, p);
-            try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE IF NOT EXISTS " + p + "task_schema (version INTEGER NOT NULL)");
-                Integer version = null;
-                try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM " + p + "task_schema")) {
-                    if (rs.next()) {
-                        int v = rs.getInt(1);
-                        version = rs.wasNull() ? null : v;
-                    }
-                }
-                if (version != null && version > SCHEMA_VERSION) {
-                    throw new TaskStoreException("the task tables with prefix '" + p + "' have schema version " + version
-                            + ", newer than this library supports (" + SCHEMA_VERSION + "); upgrade Courier");
-                }
-                // One row per applied version: a new database goes through every migration, an old one
-                // through those it lacks, all in this one transaction.
-                for (int next = version == null ? 1 : version + 1; next <= SCHEMA_VERSION; next++) {
-                    for (String ddl : dialect.migrationTo(next, p)) {
-                        s.execute(ddl);
-                    }
-                    s.execute("INSERT INTO " + p + "task_schema (version) VALUES (" + next + ")");
-                }
-            }
-            return null;
-        });
+        try {
+            Migrator.forTable(dataSource, dialect.kind(), prefix, "task_schema")
+                    .withVersionOnlyTable()
+                    .apply(dialect.migrations(p));
+        } catch (SQLException | SchemaTooNewException e) {
+            throw failure("create or check the schema of tables '" + p + "*'", e);
+        }
     }
 
     // ------------------------------------------------------------------ client
@@ -961,13 +961,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         if (fold == null) {
             return;
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_xact_lock(?)")) {
-            ps.setLong(1, SqlDialect.lockId(1, p));
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next() || !rs.getBoolean(1)) {
-                    return;
-                }
-            }
+        if (!AdvisoryLocks.tryLock(c, AdvisoryLocks.id(prefix, "task_counts/fold"))) {
+            return;
         }
         try (Statement s = c.createStatement()) {
             s.executeUpdate(fold);
@@ -1442,8 +1437,9 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         }
     }
 
-    private TaskStoreException failure(String what, SQLException e) {
-        return new TaskStoreException(name() + " task store: cannot " + what + ": " + e.getMessage(), e);
+    private TaskStoreException failure(String what, Exception e) {
+        return new TaskStoreException(name() + " task store: "
+                + SqlErrors.explain(target, e, BUSY_TIMEOUT_ADVICE).message(what), e);
     }
 
     private static void rollbackQuietly(Connection c) {
@@ -1465,7 +1461,8 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
 
         /**
          * The prefix of every table name (default {@value SqlTaskStore#DEFAULT_TABLE_PREFIX}): lower-case
-         * letters, digits and underscores, starting with a letter or underscore, at most 31 characters.
+         * letters, digits and underscores, starting with a letter or underscore, at most 40 characters
+         * (the rule of every Courier SQL module).
          */
         public Builder tablePrefix(String tablePrefix) {
             this.tablePrefix = checkPrefix(tablePrefix);
@@ -1473,12 +1470,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
         }
 
         static String checkPrefix(String tablePrefix) {
-            Objects.requireNonNull(tablePrefix, "tablePrefix");
-            if (!PREFIX.matcher(tablePrefix).matches()) {
-                throw new IllegalArgumentException("tablePrefix must be lower-case letters, digits or _, starting with a "
-                        + "letter or _, at most 31 characters, but was '" + tablePrefix + "'");
-            }
-            return tablePrefix;
+            return TablePrefix.check(tablePrefix);
         }
 
         /**
@@ -1487,7 +1479,7 @@ public final class SqlTaskStore implements TransactionalTaskStore, TaskArrivals 
          * @throws TaskStoreException if the database is unreachable, unsupported or has a newer schema
          */
         public SqlTaskStore build() {
-            return new SqlTaskStore(dataSource, false, tablePrefix);
+            return new SqlTaskStore(SqlPool.given(dataSource, null), tablePrefix);
         }
     }
 }
