@@ -46,10 +46,12 @@ public final class ParkingTable {
     /** Opens the table of {@code transport}'s database, creating it when missing. */
     public static ParkingTable open(JdbcTransport transport) {
         ParkingTable t = new ParkingTable(transport);
-        t.run("creating table " + t.table, c -> {
-            OutboxSchema.migrate(c, transport);
-            return null;
-        });
+        try {
+            OutboxSchema.migrate(transport);
+        } catch (SQLException e) {
+            throw new JdbcTransportException(JdbcTransportException.Reason.SCHEMA,
+                    "creating or upgrading table " + t.table + " of the outbox in " + transport + " failed: " + e.getMessage(), e);
+        }
         return t;
     }
 

@@ -1,0 +1,2 @@
+/** The saga engine and its tables; not an API. */
+package io.courier.saga.internal;

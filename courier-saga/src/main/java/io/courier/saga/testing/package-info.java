@@ -1,0 +1,2 @@
+/** Help for testing sagas without sleeping. */
+package io.courier.saga.testing;
