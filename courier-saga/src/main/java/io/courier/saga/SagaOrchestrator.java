@@ -84,7 +84,8 @@ public final class SagaOrchestrator implements AutoCloseable {
         try {
             for (String type : definitions.keySet()) {
                 subscriptions.add(replies.subscribe(SubscriptionOptions.builder(Engine.replyTopic(type), REPLY_GROUP)
-                        .concurrency(b.replyConcurrency).startPosition(StartPosition.EARLIEST).build(), this::onReply));
+                        .concurrency(b.replyConcurrency).leaseTimeout(b.replyLeaseTimeout).startPosition(StartPosition.EARLIEST)
+                        .build(), this::onReply));
             }
         } catch (RuntimeException e) {
             subscriptions.forEach(Subscription::close);
@@ -320,6 +321,7 @@ public final class SagaOrchestrator implements AutoCloseable {
         private Clock clock;
         private Duration timerInterval = Duration.ofMillis(250);
         private int replyConcurrency = 8;
+        private Duration replyLeaseTimeout = SubscriptionOptions.DEFAULT_LEASE_TIMEOUT;
 
         private Builder(JdbcTransport transport) {
             this.transport = Objects.requireNonNull(transport, "transport");
@@ -352,6 +354,16 @@ public final class SagaOrchestrator implements AutoCloseable {
         /** Replies applied at once (default 8). */
         public Builder replyConcurrency(int replyConcurrency) {
             this.replyConcurrency = Settings.between(replyConcurrency, 1, 1024, "replyConcurrency");
+            return this;
+        }
+
+        /**
+         * The lease of the reply subscriptions (default 30 s): after an orchestrator dies, the replies
+         * it had claimed are applied by another one after this, on transports with leases.
+         */
+        public Builder replyLeaseTimeout(Duration replyLeaseTimeout) {
+            this.replyLeaseTimeout = Settings.between(replyLeaseTimeout, SubscriptionOptions.MIN_LEASE_TIMEOUT,
+                    SubscriptionOptions.MAX_TIMEOUT, "replyLeaseTimeout");
             return this;
         }
 
