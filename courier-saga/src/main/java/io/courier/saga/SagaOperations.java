@@ -28,7 +28,7 @@ public final class SagaOperations {
         if (limit < 1 || limit > MAX_PAGE) {
             throw new IllegalArgumentException("limit must be between 1 and " + MAX_PAGE + ", but was " + limit);
         }
-        List<SagaRow> rows = orchestrator.inTransaction("listing sagas", c -> orchestrator.store().list(c, type, state, limit));
+        List<SagaRow> rows = orchestrator.read("listing sagas", c -> orchestrator.store().list(c, type, state, limit));
         List<SagaInstance> out = new ArrayList<>(rows.size());
         for (SagaRow r : rows) {
             out.add(instance(r));
@@ -39,19 +39,19 @@ public final class SagaOperations {
     /** How many sagas of {@code type} (any when null) are in {@code state}. */
     public long count(String type, SagaState state) {
         Objects.requireNonNull(state, "state");
-        return orchestrator.inTransaction("counting sagas", c -> orchestrator.store().count(c, type, state));
+        return orchestrator.read("counting sagas", c -> orchestrator.store().count(c, type, state));
     }
 
     /** Saga {@code id}, if it exists. */
     public Optional<SagaInstance> find(String id) {
         Objects.requireNonNull(id, "id");
-        return orchestrator.inTransaction("reading saga " + id, c -> orchestrator.store().find(c, id)).map(this::instance);
+        return orchestrator.read("reading saga " + id, c -> orchestrator.store().find(c, id)).map(this::instance);
     }
 
     /** Saga {@code id}'s timeline: every command, reply, timeout, retry and compensation, oldest first. */
     public List<SagaEvent> timeline(String id) {
         Objects.requireNonNull(id, "id");
-        return orchestrator.inTransaction("reading the timeline of saga " + id, c -> orchestrator.store().timeline(c, id));
+        return orchestrator.read("reading the timeline of saga " + id, c -> orchestrator.store().timeline(c, id));
     }
 
     /**

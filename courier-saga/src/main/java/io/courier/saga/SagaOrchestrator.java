@@ -154,7 +154,7 @@ public final class SagaOrchestrator implements AutoCloseable {
      */
     public int tick() {
         long now = clock.millis();
-        List<String> due = inTransaction("reading due sagas", c -> store.due(c, now, 500));
+        List<String> due = read("reading due sagas", c -> store.due(c, now, 500));
         int moved = 0;
         for (String id : due) {
             Boolean done = inTransaction("firing the timer of saga " + id, c -> {
@@ -278,6 +278,15 @@ public final class SagaOrchestrator implements AutoCloseable {
     @FunctionalInterface
     interface Work<T> {
         T run(Connection c) throws SQLException;
+    }
+
+    /** Runs read-only {@code work} on a connection in auto-commit mode: no transaction, no commit. */
+    <T> T read(String what, Work<T> work) {
+        try (Connection c = transport.dataSource().getConnection()) {
+            return work.run(c);
+        } catch (SQLException | Engine.LogFailure e) {
+            throw failure(what, e);
+        }
     }
 
     <T> T inTransaction(String what, Work<T> work) {
