@@ -8,6 +8,8 @@ import io.courier.Router;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.kafka.KafkaTransport;
 import io.courier.outbox.Outbox;
+import io.courier.saga.SagaDefinition;
+import io.courier.saga.SagaOrchestrator;
 import io.courier.middleware.RetryMiddleware;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
@@ -33,6 +35,9 @@ public abstract class DocContext {
     // Courier objects the guides take as already built.
     protected JdbcTransport transport;
     protected Outbox outbox;
+    protected SagaOrchestrator sagas;
+    protected SagaDefinition<OrderPlaced> placeOrder;
+    protected String sagaId;
     protected KafkaTransport kafka;
     protected RedisConfig redisConfig;
     protected RedisStreamsTransport redisTransport;

@@ -14,6 +14,8 @@ import io.courier.middleware.IdempotencyMiddleware;
 import io.courier.middleware.RetryMiddleware;
 import io.courier.outbox.Outbox;
 import io.courier.outbox.OutboxRelay;
+import io.courier.saga.SagaOrchestrator;
+import io.courier.saga.SagaStep;
 import io.courier.Router;
 import io.courier.rabbitmq.RabbitMqConfig;
 import io.courier.rabbitmq.TopicTopology;
@@ -50,7 +52,8 @@ class DocsConfigurationReferenceTest {
             RetryMiddleware.Builder.class, DeadLetterMiddleware.Builder.class, IdempotencyMiddleware.Builder.class,
             InProcessEventBus.Builder.class, TransportEventBus.Builder.class, TaskServer.Builder.class,
             TaskOptions.Builder.class, TaskScheduler.Builder.class, SqlTaskStore.Builder.class,
-            RedisTaskStore.Builder.class, Outbox.Builder.class, OutboxRelay.Builder.class);
+            RedisTaskStore.Builder.class, Outbox.Builder.class, OutboxRelay.Builder.class,
+            SagaOrchestrator.Builder.class, SagaStep.Builder.class);
 
     private static final Set<String> NOT_OPTIONS = Set.of("build", "toBuilder", "start");
 

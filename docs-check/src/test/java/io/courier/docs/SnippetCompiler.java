@@ -41,7 +41,7 @@ final class SnippetCompiler {
     /** Imported by every block: the public packages of every module, and the JDK packages examples use. */
     static final List<String> SHARED_IMPORTS = List.of(
             "io.courier.*", "io.courier.middleware.*", "io.courier.eventbus.*", "io.courier.memory.*",
-            "io.courier.jdbc.*", "io.courier.outbox.*", "io.courier.rabbitmq.*", "io.courier.redis.*", "io.courier.kafka.*",
+            "io.courier.jdbc.*", "io.courier.outbox.*", "io.courier.saga.*", "io.courier.saga.testing.*", "io.courier.rabbitmq.*", "io.courier.redis.*", "io.courier.kafka.*",
             "io.courier.tasks.*", "io.courier.tasks.spi.*", "io.courier.tasks.memory.*", "io.courier.tasks.sql.*", "io.courier.tasks.redis.*",
             "io.courier.spi.engine.*", "io.courier.testkit.*", "io.courier.testkit.fault.*", "io.courier.testkit.tasks.*", "io.courier.testkit.idempotency.*",
             "io.courier.IdempotencyStore.Claim",
