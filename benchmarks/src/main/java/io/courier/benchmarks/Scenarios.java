@@ -21,6 +21,7 @@ final class Scenarios {
         JdbcScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         KafkaScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         OutboxScenarios.scenarios(Map.copyOf(m)).forEach(s -> m.put(s.name(), s));
+        SagaScenarios.scenarios().forEach(s -> m.put(s.name(), s));
         return m;
     }
 }
