@@ -38,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * (same id, {@code courier-attempt} header = attempts so far) into this group's queue only, through the
  * delay ladder, and acking the original once the broker confirmed the copy; if the copy cannot be
  * published the original is returned to the queue ({@code basic.nack} with requeue), so it is never
- * lost. There is no immediate requeue of failures, hence no hot redelivery loop.
+ * lost. There is no immediate requeue of failures, hence no hot redelivery loop. A delivery that cannot
+ * be read as a Courier message reaches no handler: it is dead-lettered to {@code <topic>.dlq} with the
+ * reason in headers ({@link QueueSettler#deadLetterUndecodable}).
  *
  * <p>Delayed messages: the delay ladder rounds down, so a delayed message or retry copy may arrive up to
  * 150 ms before it is due; it carries its due time ({@link Fetched#notBefore()}), and the engine holds
@@ -95,7 +97,7 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
         this.scheduler = scheduler;
         this.retryInterval = retryInterval;
         this.queue = topology.declareGroup(options.topic(), options.group());
-        this.settler = new QueueSettler(publisher, options.topic(), queue);
+        this.settler = new QueueSettler(publisher, options.topic(), options.group(), queue);
     }
 
     /**
@@ -165,8 +167,7 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
             try {
                 f = QueueSettler.fetched(new Received(ch, envelope.getDeliveryTag()), envelope, properties, body);
             } catch (RuntimeException e) {
-                log.error("cannot read delivery {} of queue '{}' as a message ({}); leaving it unacknowledged",
-                        envelope.getDeliveryTag(), queue, e.toString());
+                settler.deadLetterUndecodable(ch, envelope.getDeliveryTag(), properties, body, e);
                 return;
             }
             buffer.add(f);
