@@ -118,7 +118,7 @@ public final class ConsumerEngine<R> implements Subscription {
     private final int fetchThreshold;
     private final RateLimitedLog warnings;
 
-    /** Records fetched and not settled, by identity; in pull mode only those put aside ({@link #pullers}). */
+    /** Records fetched and not settled, by identity; in pull mode only those put aside (see {@link #pullerList}). */
     private final Set<Held> held = ConcurrentHashMap.newKeySet();
     /** Pull mode: the handler threads, each with the batch it fetched last. */
     private final List<Puller> pullerList = new CopyOnWriteArrayList<>();
@@ -335,6 +335,10 @@ public final class ConsumerEngine<R> implements Subscription {
         h.dueAt = until;
         h.aside = true;
         held.add(h);
+        int st = h.state();
+        if (st == GONE || st == DONE) {
+            forget(h);   // taken back (discarded, lease lost) before it was counted aside: leave the budget now
+        }
         boolean earliest;
         synchronized (due) {
             due.add(h);
