@@ -5,6 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -156,11 +157,13 @@ final class GroupQueue {
     }
 
     /**
-     * Takes the next visible message and leases it for {@code leaseTimeout}, waiting at most
-     * {@code maxWait} for one. Returns null when none came, or as soon as {@code active} turns false
-     * (checked after every wake-up, so a consumer that is closing never takes another message).
+     * Takes up to {@code max} visible messages, leasing each for {@code leaseTimeout}, waiting at most
+     * {@code maxWait} for the first. Returns an empty list when none came, or as soon as {@code active}
+     * turns false (checked after every wake-up, so a consumer that is closing never takes another
+     * message). One lock hold per call, however many it takes.
      */
-    Claimed claim(Duration leaseTimeout, Duration maxWait, BooleanSupplier active) throws InterruptedException {
+    List<Claimed> claimUpTo(int max, Duration leaseTimeout, Duration maxWait, BooleanSupplier active)
+            throws InterruptedException {
         long deadline = System.nanoTime() + maxWait.toNanos();
         lock.lockInterruptibly();
         try {
@@ -169,22 +172,27 @@ final class GroupQueue {
                     if (!ready.isEmpty()) {
                         changed.signal();   // pass the wake-up on to a consumer that is still running
                     }
-                    return null;
+                    return List.of();
                 }
                 Instant now = clock.instant();
                 promoteDue(now);
-                Entry e = ready.poll();
-                if (e != null) {
-                    e.deliveries++;
-                    e.leaseToken = ++nextToken;
-                    leased++;
-                    e.lease = new Lease(e, e.leaseToken, now.plus(leaseTimeout));
-                    leases.add(e.lease);
-                    return new Claimed(e, e.leaseToken, e.message, e.deliveries);
+                if (!ready.isEmpty()) {
+                    List<Claimed> out = new ArrayList<>(Math.min(max, ready.size()));
+                    Instant expiresAt = now.plus(leaseTimeout);
+                    Entry e;
+                    while (out.size() < max && (e = ready.poll()) != null) {
+                        e.deliveries++;
+                        e.leaseToken = ++nextToken;
+                        leased++;
+                        e.lease = new Lease(e, e.leaseToken, expiresAt);
+                        leases.add(e.lease);
+                        out.add(new Claimed(e, e.leaseToken, e.message, e.deliveries));
+                    }
+                    return out;
                 }
                 long waitNanos = deadline - System.nanoTime();
                 if (waitNanos <= 0) {
-                    return null;
+                    return List.of();
                 }
                 Instant next = nextWakeUp();
                 if (next != null) {
@@ -195,37 +203,6 @@ final class GroupQueue {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * Takes up to {@code max} visible messages, leasing each for {@code leaseTimeout}, waiting at most
-     * {@code maxWait} for the first; see {@link #claim}. Returns an empty list when none came.
-     */
-    java.util.List<Claimed> claimUpTo(int max, Duration leaseTimeout, Duration maxWait, BooleanSupplier active)
-            throws InterruptedException {
-        java.util.List<Claimed> out = new java.util.ArrayList<>();
-        Claimed first = claim(leaseTimeout, maxWait, active);
-        if (first == null) {
-            return out;
-        }
-        out.add(first);
-        lock.lock();
-        try {
-            Instant now = clock.instant();
-            promoteDue(now);
-            Entry e;
-            while (out.size() < max && (e = ready.poll()) != null) {
-                e.deliveries++;
-                e.leaseToken = ++nextToken;
-                leased++;
-                e.lease = new Lease(e, e.leaseToken, now.plus(leaseTimeout));
-                leases.add(e.lease);
-                out.add(new Claimed(e, e.leaseToken, e.message, e.deliveries));
-            }
-        } finally {
-            lock.unlock();
-        }
-        return out;
     }
 
     /**

@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
 public final class HandlerInvoker {
 
     private static final Logger log = LoggerFactory.getLogger(HandlerInvoker.class);
+    /** Acks carry nothing, so every handled message shares one. */
+    private static final Outcome ACK = new Outcome.Ack();
 
     private HandlerInvoker() {
     }
@@ -36,10 +38,10 @@ public final class HandlerInvoker {
             return new Outcome.Failed(t, failureRedeliveryDelay);
         }
         if (delivery.deadLettered().isPresent()) {
-            return new Outcome.Ack();   // stored in a dead-letter topic: done here, even if a retry was requested before
+            return ACK;   // stored in a dead-letter topic: done here, even if a retry was requested before
         }
         return delivery.retryRequest()
                 .<Outcome>map(r -> new Outcome.Retry(r.delay(), r.headers()))
-                .orElseGet(Outcome.Ack::new);
+                .orElse(ACK);
     }
 }

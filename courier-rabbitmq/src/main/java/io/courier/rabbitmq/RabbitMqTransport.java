@@ -229,12 +229,13 @@ public final class RabbitMqTransport implements Transport {
         if (config.keyOrdered()) {
             PartitionedSource source = new PartitionedSource(options, consuming, topology, publisher, scheduler,
                     config.recoveryInterval());
-            ConsumerEngine<PartitionedSource.Received> e = engine(options, handler, source);
+            ConsumerEngine<PartitionedSource.Received> e = engine(options, handler, source, tuning(options));
             s = new PartitionedSubscription(e, source);
             engine = e;
         } else {
             ConsumerEngine<RabbitSource.Received> e = engine(options, handler,
-                    new RabbitSource(options, consuming, topology, publisher, scheduler, config.recoveryInterval()));
+                    new RabbitSource(options, consuming, topology, publisher, scheduler, config.recoveryInterval()),
+                    PULL_TUNING);
             s = e;
             engine = e;
         }
@@ -253,7 +254,8 @@ public final class RabbitMqTransport implements Transport {
     }
 
     /**
-     * A fetch is a take from the deliveries the broker already pushed (no I/O), so the engine fetches
+     * For a key-ordered {@link PartitionedSource}, whose deliveries the engine's fetch thread hands to
+     * the key lanes. A fetch is a take from the deliveries the broker already pushed (no I/O), so the engine fetches
      * in small batches: it fetches once there is room for {@code fetchBatch / 2} (an eighth of
      * {@code maxInFlight}, at least one), so the deliveries that wait outside the engine never keep a
      * finishing handler from finding the next one ready, as when the prefetch went straight to the
@@ -264,14 +266,22 @@ public final class RabbitMqTransport implements Transport {
     }
 
     /**
+     * For a {@link RabbitSource}, whose handler threads take from the deliveries the broker pushed
+     * themselves: one at a time, so that no delivery ever waits behind a running handler while another
+     * handler thread is free (a take is a short lock, nothing next to a delivery's cost).
+     */
+    private static final EngineTuning PULL_TUNING = EngineTuning.defaults().withFetchBatch(1);
+
+    /**
      * The engine consuming for {@code options} from {@code source}: handlers on {@code concurrency}
      * threads named {@code courier-rabbitmq-<topic>-<group>-<n>}, at most {@code maxInFlight} deliveries
      * held (the broker's prefetch), each settled on its handler's thread.
      */
-    private <R> ConsumerEngine<R> engine(SubscriptionOptions options, Handler handler, DeliverySource<R> source) {
+    private <R> ConsumerEngine<R> engine(SubscriptionOptions options, Handler handler, DeliverySource<R> source,
+                                         EngineTuning tuning) {
         return ConsumerEngine.builder(options, handler, source)
                 .name("courier-rabbitmq-" + options.topic() + "-" + options.group())
-                .tuning(tuning(options))
+                .tuning(tuning)
                 .onClosed(subscriptions::remove)
                 .build();
     }

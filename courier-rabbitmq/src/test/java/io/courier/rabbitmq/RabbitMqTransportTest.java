@@ -262,6 +262,49 @@ class RabbitMqTransportTest {
     }
 
     @Test
+    void anUndecodableDeliveryIsDeadLetteredWithTheReasonInHeadersNeitherHandledNorRedelivered() throws Exception {
+        String topic = broker.topic("undecodable", "g");
+        String deadLetterTopic = topic + ".dlq";
+        broker.trackExchange(deadLetterTopic);
+        broker.track(RabbitMqConfig.groupQueueName(deadLetterTopic, "inspect"));
+        BlockingQueue<io.courier.Delivery> deadLetters = new LinkedBlockingQueue<>();
+        transport.subscriber().subscribe(deadLetterTopic, "inspect", deadLetters::add);
+        List<String> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+        transport.subscriber().subscribe(topic, "g", d -> handled.add(d.message().id()));
+
+        // a message whose attempt header is malformed (so many attempts that the next one cannot be counted)
+        broker.withChannel(ch -> {
+            ch.basicPublish(topic, "", new com.rabbitmq.client.AMQP.BasicProperties.Builder()
+                    .messageId("bad-1").deliveryMode(2)
+                    .headers(Map.of(io.courier.rabbitmq.internal.MessageMapping.ATTEMPT, "2147483647", "x-app", "legacy"))
+                    .build(), "payload".getBytes());
+            return null;
+        });
+        transport.publisher().publish(topic, Message.builder().id("good-1").payload(new byte[] {1}).build())
+                .get(10, TimeUnit.SECONDS);
+
+        io.courier.Delivery dead = deadLetters.poll(10, TimeUnit.SECONDS);
+        assertThat(dead).as("dead-lettered to " + deadLetterTopic).isNotNull();
+        assertThat(dead.message().id()).isEqualTo("bad-1");
+        assertThat(dead.message().payloadAsText()).isEqualTo("payload");
+        assertThat(dead.message().headers())
+                .containsEntry(Headers.DEAD_LETTER_REASON, "undecodable")
+                .containsEntry(Headers.DEAD_LETTER_GROUP, "g")
+                .containsEntry(Headers.ORIGINAL_TOPIC, topic)
+                .containsEntry(Headers.EXCEPTION_CLASS, IllegalArgumentException.class.getName())
+                .containsEntry("x-app", "legacy");
+        assertThat(dead.message().header(Headers.EXCEPTION_MESSAGE)).hasValueSatisfying(m -> assertThat(m).contains("attempt"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> handled.contains("good-1"));
+        String queue = RabbitMqConfig.groupQueueName(topic, "g");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            long[] state = broker.queueState(queue);
+            return state[0] == 0 && state[1] == 0;   // acknowledged: not left unacked, not requeued
+        });
+        assertThat(handled).containsExactly("good-1");
+        assertThat(deadLetters.poll(500, TimeUnit.MILLISECONDS)).as("dead-lettered once").isNull();
+    }
+
+    @Test
     void retryAfterGoesOnlyToTheRetryingGroup() throws Exception {
         String topic = broker.topic("retry-one-group", "retrier", "bystander");
         List<Integer> retrierAttempts = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -7,15 +7,19 @@ import io.courier.spi.BasicDelivery;
 import io.courier.spi.ConsumerThreads;
 import io.courier.spi.HandlerInvoker;
 import io.courier.spi.Outcome;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -79,6 +83,16 @@ public final class ConsumerEngine<R> implements Subscription {
     /** Failed, waiting in its lane to run again ({@link DeliverySource#inPlaceRetry}); not running. */
     private static final int RETRY_WAIT = 4;
 
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(ConsumerEngine.Held.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final SubscriptionOptions options;
     private final Handler handler;
     private final DeliverySource<R> source;
@@ -104,8 +118,15 @@ public final class ConsumerEngine<R> implements Subscription {
     private final int fetchThreshold;
     private final RateLimitedLog warnings;
 
-    /** Records fetched and not settled, by identity. */
+    /** Records fetched and not settled, by identity; in pull mode only those put aside (see {@link #pullerList}). */
     private final Set<Held> held = ConcurrentHashMap.newKeySet();
+    /** Pull mode: the handler threads, each with the batch it fetched last. */
+    private final List<Puller> pullerList = new CopyOnWriteArrayList<>();
+    /** Pull mode: records put aside until due, by due time; guarded by itself. */
+    private final PriorityQueue<Held> due = new PriorityQueue<>(
+            Comparator.comparingLong((Held h) -> h.dueAt).thenComparingLong(h -> h.seq));
+    /** Pull mode: the earliest due time in {@link #due}, {@code Long.MAX_VALUE} when it is empty. */
+    private volatile long nextDue = Long.MAX_VALUE;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong fetchSeq = new AtomicLong();
     private final ConcurrentLinkedQueue<Settled<R>> settled = new ConcurrentLinkedQueue<>();
@@ -233,13 +254,19 @@ public final class ConsumerEngine<R> implements Subscription {
     /**
      * One handler thread of a source that fetches on the handler threads: fetch a few, handle them,
      * settle each (on this thread), again; each thread holds at most its share of {@code maxInFlight}.
+     * The budget is counted per batch, and the batch is this thread's own (see {@link Puller}): a record
+     * costs no shared bookkeeping on its way. A record that arrived before it is due, or waits for an
+     * in-place retry, is put aside ({@link #putAside}) and run by whichever handler thread is free once
+     * it is due; no thread waits for it.
      */
     private void pullLoop() {
         int batch = Math.max(1, Math.min(tuning.fetchBatch(), maxInFlight / options.concurrency()));
         Backoff backoff = new Backoff(tuning.minBackoff(), tuning.maxBackoff());
-        List<Held> mine = new ArrayList<>(batch);
+        Puller me = new Puller();
+        pullerList.add(me);
         try {
             while (running) {
+                runDueAside();
                 int limit = reserve(batch);
                 if (limit == 0) {
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
@@ -247,7 +274,7 @@ public final class ConsumerEngine<R> implements Subscription {
                 }
                 List<Fetched<R>> got;
                 try {
-                    got = source.exchange(List.of(), limit, tuning.maxWait());
+                    got = source.exchange(List.of(), limit, pullWait());
                 } catch (Exception e) {
                     inFlight.addAndGet(-limit);
                     if (e instanceof InterruptedException) {
@@ -260,20 +287,33 @@ public final class ConsumerEngine<R> implements Subscription {
                     LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(wait));
                     continue;
                 }
-                inFlight.addAndGet(got.size() - limit);
-                mine.clear();
-                long seq = fetchSeq.getAndAdd(got.size());
-                for (Fetched<R> f : got) {
-                    Held h = new Held(f, seq++);
-                    held.add(h);
-                    mine.add(h);
+                int n = got.size();
+                if (n > limit) {
+                    log.warn("{}: the source returned {} records when asked for {}", name, n, limit);
                 }
-                for (Held h : mine) {
-                    long until;
-                    while ((until = h.run()) > 0) {
-                        LockSupport.parkNanos(
-                                TimeUnit.MILLISECONDS.toNanos(Math.max(1, until - clock.millis())));
+                if (n != limit) {
+                    inFlight.addAndGet(n - limit);
+                }
+                if (n > 0) {
+                    @SuppressWarnings("unchecked")
+                    Held[] mine = (Held[]) new ConsumerEngine.Held[n];
+                    long seq = fetchSeq.getAndAdd(n);
+                    for (int i = 0; i < n; i++) {
+                        mine[i] = new Held(got.get(i), seq++);
                     }
+                    me.batch = mine;   // visible to lease extension, close and the source context from here
+                    int setAside = 0;
+                    for (Held h : mine) {
+                        long notBefore = h.fetched.notBefore();
+                        long until = notBefore > 0 && running && notBefore > clock.millis() ? notBefore : h.run();
+                        if (until > 0) {
+                            putAside(h, until);
+                            setAside++;
+                        }
+                    }
+                    // the rest of the batch is settled, dropped, or (closing) left for close to give back;
+                    // what was put aside leaves the budget when it is settled (forget)
+                    inFlight.addAndGet(setAside - n);
                 }
                 if (backoff.failing()) {
                     backoff.reset();
@@ -284,6 +324,62 @@ public final class ConsumerEngine<R> implements Subscription {
         } finally {
             pullerDone();
         }
+    }
+
+    /**
+     * Puts {@code h} aside until {@code until} (epoch ms), still counted in flight and still held: the
+     * next handler thread free after that time runs it. A new earliest due time wakes the threads
+     * waiting in the source, so that they wait no longer than until then.
+     */
+    private void putAside(Held h, long until) {
+        h.dueAt = until;
+        h.aside = true;
+        held.add(h);
+        int st = h.state();
+        if (st == GONE || st == DONE) {
+            forget(h);   // taken back (discarded, lease lost) before it was counted aside: leave the budget now
+        }
+        boolean earliest;
+        synchronized (due) {
+            due.add(h);
+            earliest = due.peek() == h;
+            nextDue = due.peek().dueAt;
+        }
+        if (earliest) {
+            source.wakeUp();
+        }
+    }
+
+    /** Runs the records put aside that are due now (on this handler thread). */
+    private void runDueAside() {
+        if (nextDue == Long.MAX_VALUE) {
+            return;
+        }
+        while (running) {
+            Held h;
+            synchronized (due) {
+                h = due.peek();
+                if (h == null || h.dueAt > clock.millis()) {
+                    return;
+                }
+                due.poll();
+                nextDue = due.isEmpty() ? Long.MAX_VALUE : due.peek().dueAt;
+            }
+            long until = h.run();
+            if (until > 0) {
+                putAside(h, until);
+            }
+        }
+    }
+
+    /** How long a handler thread may wait in the source: not past the next record put aside. */
+    private Duration pullWait() {
+        long next = nextDue;
+        if (next == Long.MAX_VALUE) {
+            return tuning.maxWait();
+        }
+        long millis = Math.max(1, next - clock.millis());
+        return millis >= tuning.maxWait().toMillis() ? tuning.maxWait() : Duration.ofMillis(millis);
     }
 
     private void pullerDone() {
@@ -310,26 +406,94 @@ public final class ConsumerEngine<R> implements Subscription {
 
     /** Records fetched and not yet settled (waiting, running, or held for an in-place retry). */
     public int inFlight() {
-        return held.size();
+        return pullMode ? heldNow().size() : held.size();
+    }
+
+    /** The records fetched and not settled (waiting, running, put aside), a snapshot. */
+    private List<Held> heldNow() {
+        if (!pullMode) {
+            return new ArrayList<>(held);
+        }
+        Set<Held> out = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        out.addAll(held);
+        for (Puller p : pullerList) {
+            Held[] batch = p.batch;
+            if (batch != null) {
+                for (Held h : batch) {
+                    int st = h.state();
+                    if (st != DONE && st != GONE) {
+                        out.add(h);
+                    }
+                }
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    /** True when a record is fetched and not settled. */
+    private boolean anyHeld() {
+        if (!held.isEmpty()) {
+            return true;
+        }
+        if (pullMode) {
+            for (Puller p : pullerList) {
+                Held[] batch = p.batch;
+                if (batch != null) {
+                    for (Held h : batch) {
+                        int st = h.state();
+                        if (st != DONE && st != GONE) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- handling
+
+    /**
+     * A handler thread of pull mode. Its last batch stays visible after it handled it (records in a
+     * final state are skipped by readers), and after the thread stopped, for close to give back what
+     * never started.
+     */
+    private final class Puller {
+        /** Written only by the puller's thread; replaced, never changed in place. */
+        volatile Held[] batch = null;
+    }
 
     /** A fetched record on its way through the engine. */
     private final class Held implements Lanes.LaneTask {
         final Fetched<R> fetched;
         /** Fetch order, so that what is given back goes back in the order it came. */
         final long seq;
-        final AtomicInteger state = new AtomicInteger(NEW);
+        /** NEW, STARTED, ...; changed through STATE (an AtomicInteger would be one more object per record). */
+        volatile int state;
         volatile long leaseUntil;
         volatile Thread thread;
         int attempt;
+        /** Pull mode: put aside until {@link #dueAt} (epoch ms), and counted in {@link #held} until forgotten. */
+        volatile boolean aside;
+        long dueAt;
 
         Held(Fetched<R> fetched, long seq) {
             this.fetched = fetched;
             this.seq = seq;
             this.leaseUntil = fetched.leaseUntil();
             this.attempt = fetched.attempt();
+        }
+
+        int state() {
+            return state;
+        }
+
+        boolean cas(int from, int to) {
+            return STATE.compareAndSet(this, from, to);
+        }
+
+        void setState(int to) {
+            state = to;
         }
 
         @Override
@@ -339,7 +503,7 @@ public final class ConsumerEngine<R> implements Subscription {
 
         @Override
         public long notBefore() {
-            return state.get() == NEW ? fetched.notBefore() : 0;
+            return state() == NEW ? fetched.notBefore() : 0;
         }
 
         /** The source's {@link DeliverySource#mayStart} answer; a source that throws skips the record. */
@@ -355,8 +519,8 @@ public final class ConsumerEngine<R> implements Subscription {
 
         @Override
         public long run() {
-            if (state.get() == NEW) {
-                if (!running || !state.compareAndSet(NEW, STARTED)) {
+            if (state() == NEW) {
+                if (!running || !cas(NEW, STARTED)) {
                     return 0;   // closing (given back at close) or discarded
                 }
                 if (leaseUntil > 0 && clock.millis() >= leaseUntil) {
@@ -364,25 +528,25 @@ public final class ConsumerEngine<R> implements Subscription {
                     // hold it now; leave it
                     log.debug("{}: lease of message {} expired before it was handled; leaving it for redelivery",
                             name, fetched.message().id());
-                    state.set(GONE);
+                    setState(GONE);
                     forget(this);
                     return 0;
                 }
                 if (!sourceLetsStart()) {
-                    state.set(GONE);
+                    setState(GONE);
                     forget(this);
                     return 0;
                 }
-            } else if (state.get() == RETRY_WAIT) {
+            } else if (state() == RETRY_WAIT) {
                 if (!running) {
                     // an in-place retry waiting while the subscription closed: give it back unsettled
-                    if (state.compareAndSet(RETRY_WAIT, GONE)) {
+                    if (cas(RETRY_WAIT, GONE)) {
                         givenBack.add(fetched);
                         forget(this);
                     }
                     return 0;
                 }
-                if (!state.compareAndSet(RETRY_WAIT, STARTED)) {
+                if (!cas(RETRY_WAIT, STARTED)) {
                     return 0;   // taken back by the source meanwhile (a Kafka partition revoked)
                 }
             } else {
@@ -405,7 +569,7 @@ public final class ConsumerEngine<R> implements Subscription {
                 Duration again = source.inPlaceRetry(s);
                 if (again != null) {
                     attempt++;
-                    state.set(RETRY_WAIT);
+                    setState(RETRY_WAIT);
                     notifyHandled();   // no longer running: a revocation need not wait for it
                     return Math.max(1, clock.millis() + again.toMillis());
                 }
@@ -417,11 +581,11 @@ public final class ConsumerEngine<R> implements Subscription {
                     warnings.warn(name + ": could not settle message " + fetched.message().id() + " (" + e
                             + "); the broker will deliver it again");
                 }
-                state.set(DONE);   // after the settlement: awaitHandled covers it until then
+                setState(DONE);   // after the settlement: awaitHandled covers it until then
                 forget(this);
                 wakeFetcherForRoom();
             } else {
-                state.set(DONE);
+                setState(DONE);
                 forget(this);
                 settled.add(s);
                 int n = settledSinceDrain.incrementAndGet();
@@ -435,7 +599,8 @@ public final class ConsumerEngine<R> implements Subscription {
 
     /** {@code h} is no longer in flight here (settled, dropped, discarded). */
     private void forget(Held h) {
-        if (held.remove(h)) {
+        // pull mode: a batch record leaves the budget with its batch, one put aside on its own
+        if ((!pullMode || h.aside) && held.remove(h)) {
             inFlight.decrementAndGet();
         }
         notifyHandled();
@@ -459,7 +624,8 @@ public final class ConsumerEngine<R> implements Subscription {
 
     private void wakeFetcherForRoom() {
         // only worth a signal when the fetcher waits for room in the budget and a fetch is now worth it
-        if (fetcherIdle && inFlight.get() <= maxInFlight - fetchThreshold) {
+        // (never in pull mode: the handler threads fetch, the fetch thread only extends leases)
+        if (!pullMode && fetcherIdle && inFlight.get() <= maxInFlight - fetchThreshold) {
             fetcherIdle = false;
             signals[0].signal();
         }
@@ -530,7 +696,7 @@ public final class ConsumerEngine<R> implements Subscription {
                     if (keepsAlive) {
                         wait = Math.min(wait, keepAliveNanos - sinceExchange);
                     }
-                    if (!helper) {
+                    if (!helper && !pullMode) {
                         fetcherIdle = true;
                         if (settleOnWorker && maxInFlight - inFlight.get() >= fetchThreshold) {
                             fetcherIdle = false;   // room freed between the check above and now
@@ -551,7 +717,7 @@ public final class ConsumerEngine<R> implements Subscription {
                     Duration maxWait = Duration.ZERO;
                     if (limit > 0 && pending.isEmpty()) {
                         maxWait = tuning.maxWait();
-                        if (!helper && leases && !held.isEmpty()) {
+                        if (!helper && leases && anyHeld()) {
                             // back in time for the next lease extension, whatever the source's wait
                             maxWait = Duration.ofNanos(Math.min(maxWait.toNanos(), untilLeaseExtension()));
                         }
@@ -644,7 +810,7 @@ public final class ConsumerEngine<R> implements Subscription {
     // ---------------------------------------------------------------- leases
 
     private long untilLeaseExtension() {
-        if (held.isEmpty()) {
+        if (!anyHeld()) {
             return Long.MAX_VALUE;
         }
         return TimeUnit.MILLISECONDS.toNanos(Math.max(1, nextLeaseExtension - clock.millis()));
@@ -656,35 +822,35 @@ public final class ConsumerEngine<R> implements Subscription {
      */
     private void extendLeasesIfDue() {
         long now = clock.millis();
-        if (held.isEmpty() || now < nextLeaseExtension) {
+        if (now < nextLeaseExtension || !anyHeld()) {
             return;
         }
         nextLeaseExtension = now + Math.max(1, leaseMillis / 3);
-        List<Held> due = new ArrayList<>();
-        for (Held h : held) {
-            int st = h.state.get();
+        List<Held> expiring = new ArrayList<>();
+        for (Held h : heldNow()) {
+            int st = h.state();
             if ((st == NEW || st == STARTED || st == RETRY_WAIT) && h.leaseUntil > 0 && h.leaseUntil - now <= leaseMillis * 2 / 3) {
-                due.add(h);
+                expiring.add(h);
             }
         }
-        if (due.isEmpty()) {
+        if (expiring.isEmpty()) {
             return;
         }
         long until = now + leaseMillis;
-        List<Fetched<R>> records = new ArrayList<>(due.size());
-        for (Held h : due) {
+        List<Fetched<R>> records = new ArrayList<>(expiring.size());
+        for (Held h : expiring) {
             records.add(h.fetched);
         }
         try {
             boolean[] extended = source.extendLeases(records, until);
             int lost = 0;
-            for (int i = 0; i < due.size(); i++) {
-                Held h = due.get(i);
+            for (int i = 0; i < expiring.size(); i++) {
+                Held h = expiring.get(i);
                 if (i < extended.length && extended[i]) {
                     h.leaseUntil = until;
                 } else {
                     lost++;
-                    if (h.state.compareAndSet(NEW, GONE)) {
+                    if (h.cas(NEW, GONE)) {
                         forget(h);
                     }
                 }
@@ -756,8 +922,8 @@ public final class ConsumerEngine<R> implements Subscription {
         try {
             if (!awaitHandlers(timeout.toNanos())) {
                 List<Held> stillRunning = new ArrayList<>();
-                for (Held h : held) {
-                    if (h.state.get() == STARTED && h.thread != null) {
+                for (Held h : heldNow()) {
+                    if (h.state() == STARTED && h.thread != null) {
                         stillRunning.add(h);
                     }
                 }
@@ -787,8 +953,8 @@ public final class ConsumerEngine<R> implements Subscription {
         joinFetchers();
         List<Fetched<R>> giveBack = new ArrayList<>(givenBack);
         List<Held> unsettled = new ArrayList<>();
-        for (Held h : held) {
-            if (h.state.compareAndSet(NEW, GONE) || h.state.compareAndSet(RETRY_WAIT, GONE) || h.state.get() == STARTED) {
+        for (Held h : heldNow()) {
+            if (h.cas(NEW, GONE) || h.cas(RETRY_WAIT, GONE) || h.state() == STARTED) {
                 unsettled.add(h);   // never started, or abandoned at the timeout
             }
         }
@@ -875,8 +1041,8 @@ public final class ConsumerEngine<R> implements Subscription {
         @Override
         public List<Fetched<R>> discardUnstarted(Predicate<Fetched<R>> which) {
             List<Fetched<R>> out = new ArrayList<>();
-            for (Held h : held) {
-                if (which.test(h.fetched) && (h.state.compareAndSet(NEW, GONE) || h.state.compareAndSet(RETRY_WAIT, GONE))) {
+            for (Held h : heldNow()) {
+                if (which.test(h.fetched) && (h.cas(NEW, GONE) || h.cas(RETRY_WAIT, GONE))) {
                     forget(h);
                     out.add(h.fetched);
                 }
@@ -899,8 +1065,8 @@ public final class ConsumerEngine<R> implements Subscription {
             synchronized (handledMonitor) {
                 while (true) {
                     boolean busy = false;
-                    for (Held h : held) {
-                        if (h.state.get() == STARTED && which.test(h.fetched)) {
+                    for (Held h : heldNow()) {
+                        if (h.state() == STARTED && which.test(h.fetched)) {
                             busy = true;
                             break;
                         }
@@ -924,7 +1090,7 @@ public final class ConsumerEngine<R> implements Subscription {
 
         @Override
         public int inFlight() {
-            return held.size();
+            return ConsumerEngine.this.inFlight();
         }
     }
 

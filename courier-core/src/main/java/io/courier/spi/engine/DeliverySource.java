@@ -45,10 +45,13 @@ public interface DeliverySource<R> {
     }
 
     /**
-     * True when fetching is cheap and thread-safe (a queue in this process): each of the
-     * {@code concurrency} handler threads then calls {@link #exchange} for itself and handles what it
-     * got, with no hand-off from a fetch thread. Requires {@link #settlesOnWorker()}; lanes and
-     * in-place retries do not apply (such a source orders records itself). Default false.
+     * True when fetching is cheap and thread-safe (a queue in this process, deliveries a broker client
+     * already pushed): each of the {@code concurrency} handler threads then calls {@link #exchange} for
+     * itself, possibly several at once, and handles what it got, with no hand-off from a fetch thread.
+     * Requires {@link #settlesOnWorker()}; lanes do not apply (such a source orders records itself). A
+     * record that must wait (it arrived before {@link Fetched#notBefore()}, or waits for an
+     * {@linkplain #inPlaceRetry in-place retry}) is put aside, held and counted in flight but holding no
+     * thread, and run by the first handler thread that is free once it is due. Default false.
      */
     default boolean fetchesOnWorker() {
         return false;

@@ -189,6 +189,28 @@ class ConsumerEngineTest {
     }
 
     @Test
+    void aSourceThatFetchesOnTheHandlerThreadsPutsARecordThatArrivedEarlyAsideWithoutHoldingAThread() {
+        source.onWorker = true;
+        source.pull = true;
+        MutableClock clock = new MutableClock(1_000_000);
+        source.add(Fetched.of(1, Message.ofText("m1"), 1).notBefore(1_001_000));
+        source.add(Fetched.of(2, Message.ofText("m2"), 1));
+        source.add(Fetched.of(3, Message.ofText("m3"), 1));
+        List<Integer> started = new CopyOnWriteArrayList<>();
+        ConsumerEngine<Integer> e = ConsumerEngine.builder(opts(1, 4), d -> started.add(id(d)), source)
+                .clock(clock).tuning(FAST).build();
+        engines.add(e);
+        e.start();
+
+        await().atMost(WAIT).until(() -> source.settled.size() == 2 && e.inFlight() == 1);   // the early one is held
+        assertThat(started).as("the only handler thread did not wait for the early record").containsExactly(2, 3);
+        clock.advance(Duration.ofSeconds(1));
+        await().atMost(WAIT).until(() -> source.settled.size() == 3);
+        assertThat(started).containsExactly(2, 3, 1);
+        assertThat(e.inFlight()).isZero();
+    }
+
+    @Test
     void closeFinishesRunningHandlersSettlesThemAndGivesBackTheRest() throws Exception {
         source.add(0, 50, i -> null);
         CountDownLatch inside = new CountDownLatch(2);

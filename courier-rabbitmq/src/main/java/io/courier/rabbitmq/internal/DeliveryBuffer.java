@@ -10,7 +10,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Where deliveries the broker pushed (on the connection's consumer threads) wait for the engine's
- * fetch thread, in arrival order. The broker's prefetch bounds how many can wait. Thread-safe.
+ * threads that take them (its fetch thread, or its handler threads when they fetch for themselves),
+ * in arrival order. The broker's prefetch bounds how many can wait. Thread-safe; any number of
+ * threads may take at once.
  *
  * @param <R> the source's record type
  */
@@ -20,17 +22,19 @@ final class DeliveryBuffer<R> {
     private final Condition arrived = lock.newCondition();
     /** Guarded by {@link #lock}. */
     private final ArrayDeque<Fetched<R>> waiting = new ArrayDeque<>();
-    /** A taker waits for {@link #arrived}; guarded by {@link #lock}. */
-    private boolean takerWaiting;
+    /** Takers waiting for {@link #arrived}; guarded by {@link #lock}. */
+    private int takersWaiting;
     /** {@link #wakeUp()} was called since the last {@link #take}; guarded by {@link #lock}. */
     private boolean woken;
+    /** Calls of {@link #wakeUp()} so far, so that every taker waiting at the time returns; guarded by {@link #lock}. */
+    private long wakeUps;
 
     /** Adds a delivery, waking a waiting taker. */
     void add(Fetched<R> delivery) {
         lock.lock();
         try {
             waiting.addLast(delivery);
-            if (takerWaiting) {
+            if (takersWaiting > 0) {
                 arrived.signal();
             }
         } finally {
@@ -51,12 +55,13 @@ final class DeliveryBuffer<R> {
         lock.lock();
         try {
             long nanos = maxWait.toNanos();
-            while (waiting.isEmpty() && !woken && nanos > 0) {
-                takerWaiting = true;
+            long wakeUpsSeen = wakeUps;
+            while (waiting.isEmpty() && !woken && wakeUps == wakeUpsSeen && nanos > 0) {
+                takersWaiting++;
                 try {
                     nanos = arrived.awaitNanos(nanos);
                 } finally {
-                    takerWaiting = false;
+                    takersWaiting--;
                 }
             }
             woken = false;
@@ -74,12 +79,26 @@ final class DeliveryBuffer<R> {
         }
     }
 
-    /** Makes a waiting (or the next) {@link #take} return at once. Does not block beyond a short lock. */
+    /**
+     * Makes every waiting {@link #take} (or, when none waits, the next one) return at once. Does not
+     * block beyond a short lock.
+     */
     void wakeUp() {
         lock.lock();
         try {
             woken = true;
-            arrived.signal();
+            wakeUps++;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes waiting now (for tests). */
+    int takersWaiting() {
+        lock.lock();
+        try {
+            return takersWaiting;
         } finally {
             lock.unlock();
         }

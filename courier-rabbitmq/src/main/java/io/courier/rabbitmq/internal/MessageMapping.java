@@ -142,6 +142,36 @@ public final class MessageMapping {
         return PAYLOADS.build(b, body == null ? new byte[0] : body);
     }
 
+    /**
+     * A delivery that {@link #fromAmqp} refused, as much of it as can be kept, for dead-lettering: the
+     * body as it came, the AMQP message id (or a new one), content type and correlation id, and every
+     * header with a name as text, except Courier's bookkeeping headers and the broker's; then
+     * {@code extra}. Never throws for what a broker can deliver.
+     */
+    public static Message undecodable(AMQP.BasicProperties props, byte[] body, Map<String, String> extra) {
+        Message.Builder b = Message.builder();
+        String id = props.getMessageId();
+        b.id(id != null && !id.isBlank() ? id : "amqp-" + UUID.randomUUID());
+        if (props.getContentType() != null) {
+            b.header(Headers.CONTENT_TYPE, props.getContentType());
+        }
+        if (props.getCorrelationId() != null) {
+            b.header(Headers.CORRELATION_ID, props.getCorrelationId());
+        }
+        Map<String, Object> headers = props.getHeaders();
+        if (headers != null) {
+            for (Map.Entry<String, Object> h : headers.entrySet()) {
+                String name = h.getKey();
+                if (name != null && !name.isEmpty() && h.getValue() != null && !INTERNAL.contains(name)
+                        && !BROKER.contains(name)) {
+                    b.header(name, text(h.getValue()));
+                }
+            }
+        }
+        extra.forEach(b::header);
+        return PAYLOADS.build(b, body == null ? new byte[0] : body);
+    }
+
     /** The time in the {@link #DELIVER_AT} header, or null when absent or not a time. */
     public static Instant deliverAt(AMQP.BasicProperties props) {
         Map<String, Object> headers = props.getHeaders();

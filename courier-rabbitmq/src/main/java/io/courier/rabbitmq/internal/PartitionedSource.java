@@ -120,7 +120,7 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
         Partition(int index, String queue) {
             this.index = index;
             this.queue = queue;
-            this.settler = new QueueSettler(publisher, options.topic(), queue);
+            this.settler = new QueueSettler(publisher, options.topic(), options.group(), queue);
         }
     }
 
@@ -258,8 +258,7 @@ public final class PartitionedSource implements DeliverySource<PartitionedSource
                 f = QueueSettler.fetched(new Received(partition.index, epoch, ch, envelope.getDeliveryTag()),
                         envelope, properties, body);
             } catch (RuntimeException e) {
-                log.error("cannot read delivery {} of queue '{}' as a message ({}); leaving it unacknowledged",
-                        envelope.getDeliveryTag(), partition.queue, e.toString());
+                partition.settler.deadLetterUndecodable(ch, envelope.getDeliveryTag(), properties, body, e);
                 return;
             }
             // the key's lane keeps its order, also behind a delayed message held until due

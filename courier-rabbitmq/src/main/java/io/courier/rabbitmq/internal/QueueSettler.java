@@ -4,12 +4,18 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.courier.Headers;
 import io.courier.Message;
+import io.courier.PublishResult;
+import io.courier.middleware.DeadLetterMiddleware;
 import io.courier.spi.Outcome;
 import io.courier.spi.engine.Fetched;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,14 +32,63 @@ final class QueueSettler {
 
     private static final Logger log = LoggerFactory.getLogger(QueueSettler.class);
 
+    /** {@link Headers#DEAD_LETTER_REASON} of a delivery that could not be read as a Courier message. */
+    static final String REASON_UNDECODABLE = "undecodable";
+
     private final RabbitPublisher publisher;
     private final String topic;
+    private final String group;
     private final String queue;
 
-    QueueSettler(RabbitPublisher publisher, String topic, String queue) {
+    QueueSettler(RabbitPublisher publisher, String topic, String group, String queue) {
         this.publisher = publisher;
         this.topic = topic;
+        this.group = group;
         this.queue = queue;
+    }
+
+    /**
+     * Dead-letters delivery {@code tag} on {@code ch}, which could not be read as a Courier message
+     * ({@code cause}): publishes what can be kept of it ({@link MessageMapping#undecodable}) to
+     * {@code <topic>.dlq}, as {@link io.courier.middleware.DeadLetterMiddleware} does, with the reason
+     * {@value #REASON_UNDECODABLE}, the group, the topic and the exception in headers, and acknowledges
+     * the delivery once the broker confirmed the copy. Never a handler, never a redelivery loop; if the
+     * copy cannot be published (no group on the dead-letter topic, the broker refuses), the delivery is
+     * left unacknowledged and logged at ERROR, and the broker delivers it again only when the channel
+     * closes. Does not block.
+     */
+    void deadLetterUndecodable(Channel ch, long tag, AMQP.BasicProperties properties, byte[] body, RuntimeException cause) {
+        String deadLetterTopic = topic + DeadLetterMiddleware.DEFAULT_SUFFIX;
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put(Headers.DEAD_LETTER_REASON, REASON_UNDECODABLE);
+        headers.put(Headers.DEAD_LETTER_GROUP, group);
+        headers.put(Headers.ORIGINAL_TOPIC, topic);
+        headers.put(Headers.EXCEPTION_CLASS, cause.getClass().getName());
+        headers.put(Headers.EXCEPTION_MESSAGE, String.valueOf(cause.getMessage()));
+        Message copy;
+        try {
+            copy = MessageMapping.undecodable(properties, body, headers);
+        } catch (RuntimeException e) {
+            log.error("cannot read delivery {} of queue '{}' as a message ({}) nor dead-letter it ({}); leaving it "
+                    + "unacknowledged", tag, queue, cause.toString(), e.toString());
+            return;
+        }
+        CompletableFuture<PublishResult> published;
+        try {
+            published = publisher.publish(deadLetterTopic, copy);
+        } catch (RuntimeException e) {
+            published = CompletableFuture.failedFuture(e);
+        }
+        published.whenComplete((result, error) -> {
+            if (error == null) {
+                ack(ch, tag);
+                log.warn("dead-lettered delivery {} of queue '{}' (message {}) to '{}': it cannot be read as a message ({})",
+                        tag, queue, copy.id(), deadLetterTopic, cause.toString());
+            } else {
+                log.error("cannot read delivery {} of queue '{}' as a message ({}) nor dead-letter it to '{}' ({}); "
+                        + "leaving it unacknowledged", tag, queue, cause.toString(), deadLetterTopic, error.toString());
+            }
+        });
     }
 
     /** The 1-based attempt of a delivery: attempts recorded by earlier copies, plus the broker's redeliveries. */

@@ -29,18 +29,22 @@ import org.slf4j.LoggerFactory;
 /**
  * The broker side of one consumer of a group's queue, run by a {@link io.courier.spi.engine.ConsumerEngine}:
  * its own channel with {@code basic.qos(maxInFlight)} and manual acknowledgements. The broker pushes
- * deliveries to a consumer on that channel, which buffers them for the engine's fetch thread; the
- * engine runs the handlers and settles each delivery on the handler's thread.
+ * deliveries to a consumer on that channel, which buffers them; the engine's handler threads take
+ * them from the buffer one at a time ({@link #fetchesOnWorker()}), run the handler and settle each
+ * delivery on their own thread. A delivery thus passes one thread hand-off, the one from the client's
+ * consumer thread to a handler thread, as with a plain amqp-client consumer and its worker pool.
  *
  * <p>Settlement: a handler that returned is acked. A retry or a failure is settled by publishing a copy
  * (same id, {@code courier-attempt} header = attempts so far) into this group's queue only, through the
  * delay ladder, and acking the original once the broker confirmed the copy; if the copy cannot be
  * published the original is returned to the queue ({@code basic.nack} with requeue), so it is never
- * lost. There is no immediate requeue of failures, hence no hot redelivery loop.
+ * lost. There is no immediate requeue of failures, hence no hot redelivery loop. A delivery that cannot
+ * be read as a Courier message reaches no handler: it is dead-lettered to {@code <topic>.dlq} with the
+ * reason in headers ({@link QueueSettler#deadLetterUndecodable}).
  *
  * <p>Delayed messages: the delay ladder rounds down, so a delayed message or retry copy may arrive up to
  * 150 ms before it is due; it carries its due time ({@link Fetched#notBefore()}), and the engine holds
- * it, unacknowledged and counted in flight, until then.
+ * it, unacknowledged and counted in flight, until then, without holding a thread.
  *
  * <p>Closing: once the engine stops, the consumer is cancelled (no new deliveries); deliveries not
  * started stay unacknowledged and return to the queue when {@link #close()} closes the channel.
@@ -93,7 +97,7 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
         this.scheduler = scheduler;
         this.retryInterval = retryInterval;
         this.queue = topology.declareGroup(options.topic(), options.group());
-        this.settler = new QueueSettler(publisher, options.topic(), queue);
+        this.settler = new QueueSettler(publisher, options.topic(), options.group(), queue);
     }
 
     /**
@@ -163,8 +167,7 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
             try {
                 f = QueueSettler.fetched(new Received(ch, envelope.getDeliveryTag()), envelope, properties, body);
             } catch (RuntimeException e) {
-                log.error("cannot read delivery {} of queue '{}' as a message ({}); leaving it unacknowledged",
-                        envelope.getDeliveryTag(), queue, e.toString());
+                settler.deadLetterUndecodable(ch, envelope.getDeliveryTag(), properties, body, e);
                 return;
             }
             buffer.add(f);
@@ -233,6 +236,16 @@ public final class RabbitSource implements DeliverySource<RabbitSource.Received>
     /** True: an ack is one cheap frame, written as soon as the handler returned. */
     @Override
     public boolean settlesOnWorker() {
+        return true;
+    }
+
+    /**
+     * True: a fetch is a take from the in-process buffer, so each handler thread takes for itself and
+     * no engine fetch thread stands between the client's consumer thread and the handler. (The
+     * key-ordered {@link PartitionedSource} does not: its lanes need the engine's dispatch.)
+     */
+    @Override
+    public boolean fetchesOnWorker() {
         return true;
     }
 
