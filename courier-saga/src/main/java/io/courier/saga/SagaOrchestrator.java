@@ -15,6 +15,7 @@ import io.courier.saga.internal.Engine;
 import io.courier.saga.internal.SagaRow;
 import io.courier.saga.internal.SagaStore;
 import io.courier.spi.Settings;
+import io.courier.spi.engine.RateLimitedLog;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -231,11 +232,13 @@ public final class SagaOrchestrator implements AutoCloseable {
     }
 
     private void runTimers() {
+        RateLimitedLog failures = new RateLimitedLog(log, Clock.systemUTC(), Duration.ofSeconds(30));
         while (!closed.get()) {
             try {
                 tick();
+                failures.recovered("saga timers work again");
             } catch (RuntimeException e) {
-                log.warn("saga timers failed; trying again in {} ms: {}", timerInterval.toMillis(), e.toString());
+                failures.warn("saga timers failed; trying again every " + timerInterval.toMillis() + " ms: " + e);
             }
             try {
                 Thread.sleep(timerInterval.toMillis());
