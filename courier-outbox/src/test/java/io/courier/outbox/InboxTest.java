@@ -16,6 +16,7 @@ import io.courier.kafka.KafkaTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
 import io.courier.spi.BasicDelivery;
+import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -31,9 +32,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,19 +50,16 @@ class InboxTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        OutboxTestSupport.dropTables("postgres", prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     private Handler inbox(JdbcTransport db, Outbox outbox, String outTopic) {

@@ -11,6 +11,7 @@ import io.courier.SubscriptionOptions;
 import io.courier.jdbc.JdbcIdempotentHandler;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.rabbitmq.RabbitMqTransport;
+import io.courier.testkit.Closer;
 import io.courier.testkit.fault.ChildJvm;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,8 +24,9 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Relays killed with SIGKILL while relaying. Messages committed while no relay lives are published
@@ -38,19 +40,16 @@ class OutboxCrashTest {
     private static final int PER_BATCH = 50;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        OutboxTestSupport.dropTables("postgres", prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     @Test

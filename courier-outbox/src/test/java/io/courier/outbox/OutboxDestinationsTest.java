@@ -12,6 +12,7 @@ import io.courier.kafka.KafkaTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
+import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -19,9 +20,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** One PostgreSQL transaction, messages for Kafka, Redis Streams and another SQL database, one relay. */
@@ -32,19 +34,16 @@ class OutboxDestinationsTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        OutboxTestSupport.dropTables("postgres", prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     @Test

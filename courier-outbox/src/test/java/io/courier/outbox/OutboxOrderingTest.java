@@ -9,6 +9,7 @@ import io.courier.Message;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
+import io.courier.testkit.Closer;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,7 +26,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -50,21 +52,18 @@ class OutboxOrderingTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
     private String kind;
     private String topic;
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        OutboxTestSupport.dropTables(kind, prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> OutboxTestSupport.dropTables(kind, prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     @ParameterizedTest(name = "{0}, {1} relays")

@@ -8,10 +8,11 @@ import static org.awaitility.Awaitility.await;
 
 import io.courier.Message;
 import io.courier.jdbc.JdbcPublisher;
-import io.courier.memory.InMemoryTransport;
 import io.courier.jdbc.JdbcTransport;
+import io.courier.memory.InMemoryTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
+import io.courier.testkit.Closer;
 import io.courier.testkit.fault.TcpProxy;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -21,8 +22,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,21 +35,18 @@ class OutboxRelayTest {
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
     private final String prefix = prefix();
     private String kind = "sqlite";
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        OutboxTestSupport.dropTables(kind, prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> OutboxTestSupport.dropTables(kind, prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     private JdbcTransport sql(String kind) {

@@ -8,14 +8,15 @@ import static org.awaitility.Awaitility.await;
 
 import io.courier.jdbc.JdbcTransport;
 import io.courier.saga.OrderSaga.Order;
+import io.courier.testkit.Closer;
 import io.courier.testkit.fault.ChildJvm;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,19 +32,16 @@ class SagaCrashTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        SagaTestSupport.dropTables("postgres", prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> SagaTestSupport.dropTables("postgres", prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     @Test

@@ -12,13 +12,15 @@ import io.courier.jdbc.JdbcTransport;
 import io.courier.saga.OrderSaga.Order;
 import io.courier.saga.SagaEvent.Kind;
 import io.courier.saga.testing.ManualClock;
+import io.courier.testkit.Closer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -30,20 +32,17 @@ class SagaTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
     private String kind = "sqlite";
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        SagaTestSupport.dropTables(kind, prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> SagaTestSupport.dropTables(kind, prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     private JdbcTransport db(String kind) throws Exception {

@@ -16,14 +16,16 @@ import io.courier.rabbitmq.RabbitMqTransport;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
 import io.courier.saga.OrderSaga.Order;
+import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,19 +41,16 @@ class SagaTransportsTest {
     Path dir;
 
     private final String prefix = prefix();
-    private final List<AutoCloseable> open = new ArrayList<>();
+    @RegisterExtension
+    final Closer closer = new Closer();
 
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-        SagaTestSupport.dropTables("postgres", prefix);
+    @BeforeEach
+    void dropTablesAfterwards() {
+        closer.add(() -> SagaTestSupport.dropTables("postgres", prefix));   // added first: runs last
     }
 
     private <T extends AutoCloseable> T later(T resource) {
-        open.add(resource);
-        return resource;
+        return closer.add(resource);
     }
 
     private static Transport broker(String name) {
