@@ -161,30 +161,12 @@ public final class Engine {
                     return;
                 }
                 r.wakeAt = null;
-                if (!r.compensating) {
-                    if (r.step >= steps.size()) {
-                        r.state = SagaState.COMPLETED;
-                        log(Kind.COMPLETED, "");
-                        return;
-                    }
-                    SagaStep<D> step = steps.get(r.step);
-                    SagaStep.Action<D> action = step.action();
-                    if (!action.isLocal()) {
-                        send(step, action, false);
-                        return;
-                    }
-                    String failure = runLocal(action.local());
-                    if (failure == null) {
-                        log(Kind.LOCAL_DONE, "");
-                        advance();
-                    } else if (failure.startsWith("F")) {
-                        log(Kind.LOCAL_FAILED, failure.substring(1));
-                        failForward(step, failure.substring(1), false);
-                    } else {
-                        log(Kind.LOCAL_FAILED, failure.substring(1));
-                        retryOrFail(step, failure.substring(1));
-                    }
-                } else {
+                if (!r.compensating && r.step >= steps.size()) {
+                    r.state = SagaState.COMPLETED;
+                    log(Kind.COMPLETED, "");
+                    return;
+                }
+                if (r.compensating) {
                     while (r.step >= 0 && !steps.get(r.step).compensable()) {
                         r.step--;
                         r.attempt = 1;
@@ -195,22 +177,17 @@ public final class Engine {
                         log(Kind.COMPENSATED, "");
                         return;
                     }
-                    SagaStep<D> step = steps.get(r.step);
-                    SagaStep.Action<D> comp = step.compensation();
-                    if (!comp.isLocal()) {
-                        send(step, comp, true);
-                        return;
-                    }
-                    String failure = runLocal(comp.local());
-                    if (failure == null) {
-                        log(Kind.LOCAL_DONE, "");
-                        r.step--;
-                        r.attempt = 1;
-                    } else {
-                        log(Kind.LOCAL_FAILED, failure.substring(1));
-                        compensationFailed(step, failure.substring(1));
-                    }
                 }
+                SagaStep<D> step = steps.get(r.step);
+                SagaStep.Action<D> action = r.compensating ? step.compensation() : step.action();
+                if (!action.isLocal()) {
+                    send(step, action, r.compensating);
+                    return;
+                }
+                // A local action's outcome moves the saga on exactly as a participant's reply would.
+                SagaReply outcome = runLocal(action.local());
+                log(outcome.outcome() == SagaReply.Outcome.SUCCESS ? Kind.LOCAL_DONE : Kind.LOCAL_FAILED, outcome.reason());
+                onReply(outcome);
             }
         }
 
@@ -366,20 +343,20 @@ public final class Engine {
             return codec.encode(value);
         }
 
-        /** Runs a local action in a savepoint; null on success, "F<reason>" for a business failure, "E<reason>" for an error. */
-        private String runLocal(LocalAction<D> local) throws SQLException {
+        /** Runs a local action in a savepoint, rolled back unless it succeeds; its outcome as a reply. */
+        private SagaReply runLocal(LocalAction<D> local) throws SQLException {
             Savepoint sp = tx.setSavepoint();
             try {
                 D out = local.run(data, tx);
                 data = out == null ? data : out;
                 r.data = codec.encode(data);
-                return null;
+                return SagaReply.success();
             } catch (SagaFailure f) {
                 tx.rollback(sp);
-                return "F" + f.getMessage();
+                return SagaReply.failure(f.getMessage() == null ? f.toString() : f.getMessage());
             } catch (Exception e) {
                 tx.rollback(sp);
-                return "E" + e;
+                return SagaReply.error(e.toString());
             }
         }
 
