@@ -1,6 +1,5 @@
 package io.courier.outbox;
 
-import static io.courier.outbox.OutboxTestSupport.database;
 import static io.courier.outbox.OutboxTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -16,9 +15,7 @@ import io.courier.kafka.KafkaTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
 import io.courier.spi.BasicDelivery;
-import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,11 +29,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Consume, write, produce: a Kafka consumer whose handler, in one PostgreSQL transaction, records
@@ -44,23 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Duplicates of the incoming message change nothing a second time.
  */
 @ExtendWith(KafkaBroker.class)
-class InboxTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class InboxTest extends OutboxTestBase {
 
     private Handler inbox(JdbcTransport db, Outbox outbox, String outTopic) {
         return JdbcIdempotentHandler.of(db, (delivery, tx) -> {
@@ -76,7 +54,7 @@ class InboxTest {
     }
 
     private JdbcTransport databaseWithOrders() throws Exception {
-        JdbcTransport db = later(database("postgres", dir, prefix).build());
+        JdbcTransport db = database("postgres");
         try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE " + prefix + "orders (id VARCHAR(64) PRIMARY KEY, status VARCHAR(16) NOT NULL,"
                     + " writes INTEGER NOT NULL DEFAULT 1)");

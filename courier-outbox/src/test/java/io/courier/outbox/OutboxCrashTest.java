@@ -11,7 +11,6 @@ import io.courier.SubscriptionOptions;
 import io.courier.jdbc.JdbcIdempotentHandler;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.rabbitmq.RabbitMqTransport;
-import io.courier.testkit.Closer;
 import io.courier.testkit.fault.ChildJvm;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,9 +23,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Relays killed with SIGKILL while relaying. Messages committed while no relay lives are published
@@ -34,23 +31,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * outbox rows were acknowledged, are published twice, and an inbox on the consuming side makes the
  * second copy harmless. Counted at the end: lost 0, business writes once per message.
  */
-class OutboxCrashTest {
+class OutboxCrashTest extends OutboxTestBase {
 
     private static final int BATCHES = 60;
     private static final int PER_BATCH = 50;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
 
     @Test
     void killedRelaysLoseNothingAndTheInboxAbsorbsTheDuplicates() throws Exception {

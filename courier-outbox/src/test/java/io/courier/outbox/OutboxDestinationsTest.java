@@ -1,6 +1,5 @@
 package io.courier.outbox;
 
-import static io.courier.outbox.OutboxTestSupport.database;
 import static io.courier.outbox.OutboxTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -12,43 +11,22 @@ import io.courier.kafka.KafkaTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
-import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** One PostgreSQL transaction, messages for Kafka, Redis Streams and another SQL database, one relay. */
 @ExtendWith(KafkaBroker.class)
-class OutboxDestinationsTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> OutboxTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class OutboxDestinationsTest extends OutboxTestBase {
 
     @Test
     void oneTransactionFeedsKafkaRedisAndSqliteWithTheBrokersAcknowledgement() throws Exception {
-        JdbcTransport db = later(database("postgres", dir, prefix).build());
+        JdbcTransport db = database("postgres");
         KafkaTransport kafka = later(KafkaTransport.create(KafkaConfig.builder().bootstrapServers(KafkaBroker.bootstrapServers())
                 .clientId("courier-outbox-test").partitions(3).commitInterval(Duration.ofMillis(200)).build()));
         RedisStreamsTransport redis = later(RedisStreamsTransport.create(RedisConfig.builder()

@@ -1,6 +1,5 @@
 package io.courier.outbox;
 
-import static io.courier.outbox.OutboxTestSupport.database;
 import static io.courier.outbox.OutboxTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -9,8 +8,6 @@ import io.courier.Message;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
-import io.courier.testkit.Closer;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -26,9 +23,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -42,36 +36,20 @@ import org.junit.jupiter.params.provider.ValueSource;
  * A writer without the outbox's per-key lock fails this test: a transaction that wrote its outbox
  * row first but committed second would be relayed first.
  */
-class OutboxOrderingTest {
+class OutboxOrderingTest extends OutboxTestBase {
 
     private static final int WRITERS = 8;
     private static final int TRANSACTIONS_PER_WRITER = 40;
     private static final int KEYS = 5;
 
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-    private String kind;
     private String topic;
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> OutboxTestSupport.dropTables(kind, prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
 
     @ParameterizedTest(name = "{0}, {1} relays")
     @ValueSource(strings = {"postgres:2", "postgres:3", "sqlite:2"})
     void concurrentCommitsInShuffledOrderAreRelayedOnceEachInCommitOrderPerKey(String setup) throws Exception {
         kind = setup.split(":")[0];
         int relays = Integer.parseInt(setup.split(":")[1]);
-        JdbcTransport db = later(database(kind, dir, prefix).build());
+        JdbcTransport db = database(kind);
         RabbitMqTransport rabbit = later(OutboxTestSupport.rabbitTransport());
         topic = "outbox-order-" + UUID.randomUUID();
         Arrivals arrivals = later(new Arrivals(rabbit, topic));
@@ -86,7 +64,7 @@ class OutboxOrderingTest {
         Outbox writerSide = Outbox.builder(db).build();
         // Each relay on its own transport (its own pool), as in separate application instances.
         for (int r = 0; r < relays; r++) {
-            JdbcTransport own = later(database(kind, dir, prefix).build());
+            JdbcTransport own = database(kind);
             later(Outbox.builder(own).build().relay().destination("rabbitmq", rabbit.publisher()).concurrency(16).start());
         }
 

@@ -1,6 +1,5 @@
 package io.courier.outbox;
 
-import static io.courier.outbox.OutboxTestSupport.database;
 import static io.courier.outbox.OutboxTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,9 +11,7 @@ import io.courier.jdbc.JdbcTransport;
 import io.courier.memory.InMemoryTransport;
 import io.courier.outbox.OutboxTestSupport.Arrivals;
 import io.courier.rabbitmq.RabbitMqTransport;
-import io.courier.testkit.Closer;
 import io.courier.testkit.fault.TcpProxy;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -22,37 +19,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The outbox relayed to a real RabbitMQ, from SQLite and from PostgreSQL. */
-class OutboxRelayTest {
-
-    @TempDir
-    Path dir;
-
-    @RegisterExtension
-    final Closer closer = new Closer();
-    private final String prefix = prefix();
-    private String kind = "sqlite";
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> OutboxTestSupport.dropTables(kind, prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
-
-    private JdbcTransport sql(String kind) {
-        this.kind = kind;
-        return later(database(kind, dir, prefix).build());
-    }
+class OutboxRelayTest extends OutboxTestBase {
 
     private static String topic() {
         return "outbox-test-" + UUID.randomUUID();
@@ -61,7 +33,7 @@ class OutboxRelayTest {
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void committedMessagesReachTheBrokerAndRolledBackOnesNever(String kind) throws Exception {
-        JdbcTransport db = sql(kind);
+        JdbcTransport db = database(kind);
         RabbitMqTransport rabbit = later(OutboxTestSupport.rabbitTransport());
         String topic = topic();
         Arrivals arrivals = later(new Arrivals(rabbit, topic));
@@ -104,7 +76,7 @@ class OutboxRelayTest {
 
     @Test
     void aMessageWrittenWithADelayIsRelayedWhenDue() throws Exception {
-        JdbcTransport db = sql("sqlite");
+        JdbcTransport db = database("sqlite");
         RabbitMqTransport rabbit = later(OutboxTestSupport.rabbitTransport());
         String topic = topic();
         Arrivals arrivals = later(new Arrivals(rabbit, topic));
@@ -121,7 +93,7 @@ class OutboxRelayTest {
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void aRefusedMessageIsParkedWithItsReasonWhileOtherKeysFlowAndCanBeRetried(String kind) throws Exception {
-        JdbcTransport db = sql(kind);
+        JdbcTransport db = database(kind);
         RabbitMqTransport rabbit = later(OutboxTestSupport.rabbitTransport());
         String routable = topic();
         String unroutable = topic();   // nobody subscribed: RabbitMQ returns it as unroutable
@@ -167,7 +139,7 @@ class OutboxRelayTest {
 
     @Test
     void discardingAParkedMessageRemovesItForGood() throws Exception {
-        JdbcTransport db = sql("sqlite");
+        JdbcTransport db = database("sqlite");
         RabbitMqTransport rabbit = later(OutboxTestSupport.rabbitTransport());
         Outbox outbox = Outbox.builder(db).build();
         try (Connection tx = db.dataSource().getConnection()) {
@@ -184,7 +156,7 @@ class OutboxRelayTest {
 
     @Test
     void aBrokerOutageMakesTheRelayRetryAndNothingIsLostOrParked() throws Exception {
-        JdbcTransport db = sql("postgres");
+        JdbcTransport db = database("postgres");
         RabbitMqTransport checker = later(OutboxTestSupport.rabbitTransport());
         String topic = topic();
         Arrivals arrivals = later(new Arrivals(checker, topic));
@@ -213,7 +185,7 @@ class OutboxRelayTest {
 
     @Test
     void statusReportsUnsentMessagesAndTheirAge() throws Exception {
-        JdbcTransport db = sql("postgres");
+        JdbcTransport db = database("postgres");
         Outbox outbox = Outbox.builder(db).build();
         assertThat(outbox.status("nowhere").unsent()).isZero();
         write(db, outbox, topic(), 0, 5);
@@ -228,7 +200,7 @@ class OutboxRelayTest {
 
     @Test
     void invalidNamesAndMissingDestinationsAreRefusedClearly() {
-        JdbcTransport db = sql("sqlite");
+        JdbcTransport db = database("sqlite");
         Outbox outbox = Outbox.builder(db).build();
         assertThatThrownBy(() -> outbox.to("no spaces")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("destination");

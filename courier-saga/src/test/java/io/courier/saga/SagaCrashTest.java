@@ -1,23 +1,17 @@
 package io.courier.saga;
 
 import static io.courier.saga.OrderSaga.count;
-import static io.courier.saga.SagaTestSupport.database;
 import static io.courier.saga.SagaTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.courier.jdbc.JdbcTransport;
 import io.courier.saga.OrderSaga.Order;
-import io.courier.testkit.Closer;
 import io.courier.testkit.fault.ChildJvm;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The crash matrix: an orchestrator process halts (no shutdown hook, no cleanup, as after SIGKILL)
@@ -26,27 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
  * end COMPLETED or COMPENSATED (or never have started, when the halt came before its first
  * commit), with each effect applied once and no compensation missing.
  */
-class SagaCrashTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> SagaTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class SagaCrashTest extends SagaTestBase {
 
     @Test
     void anOrchestratorHaltedAtEveryCommitPointLeavesEverySagaFinishedWithEachEffectOnce() throws Exception {
-        JdbcTransport db = later(database("postgres", dir, prefix).build());
+        JdbcTransport db = database("postgres");
         OrderSaga.createTables(db, prefix);
         SagaDefinition<Order> saga = OrderSaga.definition(null, prefix, Duration.ofSeconds(5), TimeoutAction.RETRY);
         for (var s : OrderSaga.participants(db.subscriber(), db, db.publisher(), prefix, true)) {

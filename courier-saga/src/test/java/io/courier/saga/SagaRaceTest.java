@@ -1,6 +1,5 @@
 package io.courier.saga;
 
-import static io.courier.saga.SagaTestSupport.database;
 import static io.courier.saga.SagaTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -9,44 +8,23 @@ import io.courier.Handler;
 import io.courier.jdbc.JdbcTransport;
 import io.courier.saga.OrderSaga.Order;
 import io.courier.saga.SagaEvent.Kind;
-import io.courier.testkit.Closer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two orchestrators on one PostgreSQL store, with timers every 10 ms, racing on the same sagas: the
  * payment participant ignores every first attempt, so each saga's charge times out while both
  * orchestrators look for due timers. Each transition must happen once.
  */
-class SagaRaceTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> SagaTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class SagaRaceTest extends SagaTestBase {
 
     @Test
     void twoOrchestratorsRacingOnTheSameSagasMakeEachTransitionOnce() throws Exception {
-        JdbcTransport db = later(database("postgres", dir, prefix).build());
+        JdbcTransport db = database("postgres");
         OrderSaga.createTables(db, prefix);
         SagaDefinition<Order> saga = OrderSaga.definition(null, prefix, Duration.ofMillis(400), TimeoutAction.RETRY);
         for (var s : OrderSaga.participants(db.subscriber(), db, db.publisher(), prefix, false)) {

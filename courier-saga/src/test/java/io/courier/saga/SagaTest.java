@@ -1,7 +1,6 @@
 package io.courier.saga;
 
 import static io.courier.saga.OrderSaga.count;
-import static io.courier.saga.SagaTestSupport.database;
 import static io.courier.saga.SagaTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,42 +11,19 @@ import io.courier.jdbc.JdbcTransport;
 import io.courier.saga.OrderSaga.Order;
 import io.courier.saga.SagaEvent.Kind;
 import io.courier.saga.testing.ManualClock;
-import io.courier.testkit.Closer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The order saga with participants on the SQL transport of the saga store, on SQLite and PostgreSQL. */
-class SagaTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-    private String kind = "sqlite";
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> SagaTestSupport.dropTables(kind, prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class SagaTest extends SagaTestBase {
 
     private JdbcTransport db(String kind) throws Exception {
-        this.kind = kind;
-        JdbcTransport db = later(database(kind, dir, prefix).build());
+        JdbcTransport db = database(kind);
         OrderSaga.createTables(db, prefix);
         return db;
     }

@@ -1,7 +1,6 @@
 package io.courier.saga;
 
 import static io.courier.saga.OrderSaga.count;
-import static io.courier.saga.SagaTestSupport.database;
 import static io.courier.saga.SagaTestSupport.prefix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -16,17 +15,12 @@ import io.courier.rabbitmq.RabbitMqTransport;
 import io.courier.redis.RedisConfig;
 import io.courier.redis.RedisStreamsTransport;
 import io.courier.saga.OrderSaga.Order;
-import io.courier.testkit.Closer;
 import io.courier.testkit.KafkaBroker;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -35,23 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the saga store (PostgreSQL) through the outbox, participants reply over the broker.
  */
 @ExtendWith(KafkaBroker.class)
-class SagaTransportsTest {
-
-    @TempDir
-    Path dir;
-
-    private final String prefix = prefix();
-    @RegisterExtension
-    final Closer closer = new Closer();
-
-    @BeforeEach
-    void dropTablesAfterwards() {
-        closer.add(() -> SagaTestSupport.dropTables("postgres", prefix));   // added first: runs last
-    }
-
-    private <T extends AutoCloseable> T later(T resource) {
-        return closer.add(resource);
-    }
+class SagaTransportsTest extends SagaTestBase {
 
     private static Transport broker(String name) {
         String unique = UUID.randomUUID().toString().substring(0, 8);
@@ -68,7 +46,7 @@ class SagaTransportsTest {
     @ParameterizedTest
     @ValueSource(strings = {"rabbitmq", "kafka", "redis"})
     void participantsOnABrokerCompleteAndCompensateSagas(String name) throws Exception {
-        JdbcTransport db = later(database("postgres", dir, prefix).build());
+        JdbcTransport db = database("postgres");
         OrderSaga.createTables(db, prefix);
         Transport broker = later(broker(name));
         Outbox outbox = Outbox.builder(db).build();
